@@ -1,0 +1,52 @@
+// `timbre`: the command-line face of the engine. Exit codes: 0 success, 2 bad input or usage
+// (stderr line starting "error:"), 1 internal failure.
+
+import { TimbreInputError } from '../audio/errors.js';
+import type { CliCommand, CliIo } from './command.js';
+
+/** Sub-commands, loaded on demand so `timbre info` never pays for TensorFlow start-up. */
+const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
+  info: { summary: 'describe a WAV file: duration, rate, levels, F0', load: async () => (await import('./commands/info.js')).command },
+  resynth: { summary: 'WAV → log-mel → vocoder → WAV round trip', load: async () => (await import('./commands/resynth.js')).command },
+  // more commands are registered here, one line each
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((name) => name.length));
+  const lines = Object.entries(COMMANDS).map(([name, entry]) => `  ${name.padEnd(width)}  ${entry.summary}`);
+  return ['usage: timbre <command> [options]', '', 'commands:', ...lines, '', 'Run "timbre <command> --help" for its options.'].join('\n');
+}
+
+/** Runs the CLI with `argv` (without node and script) and returns the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    io.out(`${usage()}\n`);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === '--version') {
+    io.out('timbre 0.1.0\n');
+    return 0;
+  }
+  const entry = COMMANDS[name];
+  if (entry === undefined) {
+    io.err(`error: unknown command "${name}"\n${usage()}\n`);
+    return 2;
+  }
+  try {
+    const command = await entry.load();
+    if (rest.includes('--help') || rest.includes('-h')) {
+      io.out(`${command.usage}\n`);
+      return 0;
+    }
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof TimbreInputError) {
+      io.err(`error: ${error.message}\n`);
+      return 2;
+    }
+    const detail = error instanceof Error ? (process.env.TIMBRE_DEBUG ? error.stack ?? error.message : error.message) : String(error);
+    io.err(`internal error: ${detail}\n(set TIMBRE_DEBUG=1 for a stack trace)\n`);
+    return 1;
+  }
+}

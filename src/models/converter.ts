@@ -1,0 +1,50 @@
+// The plug point between the engine and every model family: a `MelConverter` maps a source
+// log-mel to a target voice's log-mel. VAE, CycleGAN-VC, DiffVC and CycleDiffusion each provide one.
+
+import type { LogMel } from '../audio/mel.js';
+
+/** Model families the app compares side by side. */
+export const MODEL_FAMILIES = ['vae', 'cyclegan', 'diffvc', 'cyclediffusion'] as const;
+export type ModelFamily = (typeof MODEL_FAMILIES)[number];
+
+/** Reverse-SDE solvers of the diffusion models. */
+export type DiffusionSolver = 'ml' | 'euler';
+
+/** Per-conversion settings; each family reads the ones it understands and validates them. */
+export interface ConversionSettings {
+  /** Diffusion reverse steps (DiffVC, CycleDiffusion); default 6. */
+  steps?: number;
+  /** Diffusion solver; default 'ml' (maximum-likelihood). */
+  solver?: DiffusionSolver;
+  /** Seed of any sampling noise; default 0, so conversions are repeatable. */
+  seed?: number;
+}
+
+/** Who to sound like: a voice id plus, for any-to-any models, its reference material. */
+export interface ConversionTarget {
+  /** Corpus voice id (e.g. "flite-slt") or user voice name. */
+  voiceId: string;
+  /** Unit speaker embedding (d-vector) of the target, when a speaker encoder computed one. */
+  speakerEmbedding?: Float32Array;
+  /** Reference mels of the target (user voices: their recordings). */
+  referenceMels?: readonly LogMel[];
+}
+
+/** Progress callback: fraction in [0, 1] of this conversion. */
+export type ConversionProgress = (fraction: number) => void;
+
+/** A loaded model of one family, ready to convert. `dispose()` frees its tensors. */
+export interface MelConverter {
+  readonly family: ModelFamily;
+  /** Human label, e.g. "CycleGAN-VC (any → flite-slt)". */
+  readonly label: string;
+  /** Target voice ids this model can produce; `['*']` for any voice with a speaker embedding. */
+  readonly targetVoices: readonly string[];
+  /** Maps a source log-mel `[frames × 80]` to the target's log-mel of the same frame count. */
+  convert(
+    source: LogMel,
+    target: ConversionTarget,
+    options?: { settings?: ConversionSettings; onProgress?: ConversionProgress; signal?: AbortSignal },
+  ): Promise<LogMel>;
+  dispose(): void;
+}
