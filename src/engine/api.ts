@@ -1,0 +1,228 @@
+// The one contract between Timbre's engine and its faces (CLI, web server, Electron, UI).
+// Types only, no imports: the UI compiles against this file alone, whatever transport it uses.
+
+/** Model families the app compares side by side (same list as `src/models/converter.ts`). */
+export type ModelFamily = 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion';
+
+/** Reverse-SDE solvers of the diffusion models: 'ml' (Popov's maximum likelihood) or 'euler' (Euler–Maruyama). */
+export type DiffusionSolver = 'ml' | 'euler';
+
+/** Codes of engine errors the UI branches on; models may add their own (e.g. 'MODEL_MISMATCH'). */
+export type EngineErrorCode =
+  | 'INVALID_ARGUMENT'
+  | 'INVALID_AUDIO'
+  | 'INPUT_TOO_LARGE'
+  | 'VOICE_NOT_FOUND'
+  | 'MODEL_NOT_FOUND'
+  | 'MODEL_UNAVAILABLE'
+  | 'MODEL_CANNOT_TARGET'
+  | 'JOB_NOT_FOUND'
+  | 'JOB_BUSY'
+  | 'LANE_NOT_FOUND'
+  | 'CANCELLED'
+  | 'UNAUTHORIZED'
+  | 'TRANSPORT'
+  | 'INTERNAL'
+  | (string & {});
+
+/** An error as it crosses a process boundary: `code` to branch on, `message` for people, `field` names the bad argument. */
+export interface EngineErrorInfo {
+  code: EngineErrorCode;
+  message: string;
+  field?: string;
+}
+
+/** What the engine is and what it accepts. */
+export interface EngineInfo {
+  version: string;
+  /** Rate of every converted WAV, Hz (22 050). */
+  sampleRateHz: number;
+  /** Largest input WAV accepted, bytes. */
+  maxInputBytes: number;
+  /** Longest input accepted, seconds. */
+  maxInputSeconds: number;
+  /** TensorFlow.js backend in use, when a model has loaded one ("wasm", "tensorflow", ...). */
+  backend?: string;
+}
+
+/** A target voice: a corpus voice shipped with the app or one the user recorded. */
+export interface VoiceInfo {
+  id: string;
+  label: string;
+  kind: 'corpus' | 'user' | 'test';
+  /** True when `voicePreview(id)` returns a short sample. */
+  hasPreview: boolean;
+  description?: string;
+}
+
+/** One setting of a model, described so the UI can draw a control for it. */
+export type SettingSpec =
+  | { key: 'steps'; label: string; kind: 'integer'; min: number; max: number; defaultValue: number }
+  | { key: 'solver'; label: string; kind: 'choice'; choices: readonly DiffusionSolver[]; defaultValue: DiffusionSolver }
+  | { key: 'pitchShiftSemitones'; label: string; kind: 'number'; min: number; max: number; step: number; defaultValue: number };
+
+/** A model the app knows about; unavailable ones are listed too, with the reason, so the UI can show them disabled. */
+export interface ModelInfo {
+  /** Stable id used in requests, e.g. "diffvc" or "cyclegan:flite-slt". */
+  id: string;
+  family: ModelFamily;
+  label: string;
+  available: boolean;
+  /** Why the model cannot be used now (no trained file, family not implemented yet, file refused). */
+  unavailableReason?: string;
+  /** Voice ids this model can produce; `['*']` for any voice. */
+  targetVoices: readonly string[];
+  settings: readonly SettingSpec[];
+  /** Where it came from: shipped assets, the user's TIMBRE_HOME, or registered in-process (tests, plugins). */
+  origin: 'shipped' | 'user' | 'registered';
+}
+
+/** Per-model settings of one conversion; unset values take the model's defaults. */
+export interface ModelSettings {
+  /** Diffusion reverse steps, 1–100 (DiffVC, CycleDiffusion); default 6. */
+  steps?: number;
+  /** Diffusion solver; default 'ml'. */
+  solver?: DiffusionSolver;
+  /** Seed of sampling noise; default 0 so conversions repeat. */
+  seed?: number;
+  /** Shift of the converted voice, semitones in [−12, 12]; default 0. */
+  pitchShiftSemitones?: number;
+}
+
+/** The input of a conversion: WAV file bytes (every face) or a path (CLI and engine only; the server refuses it). */
+export type ConvertInput = { kind: 'wav-bytes'; bytes: Uint8Array; name?: string } | { kind: 'path'; path: string };
+
+/** One model to run in a conversion. */
+export interface ModelSelection {
+  modelId: string;
+  settings?: ModelSettings;
+}
+
+/** Convert one input to one target voice with several models at once. */
+export interface ConvertRequest {
+  input: ConvertInput;
+  targetVoiceId: string;
+  /** Models to run, in lane order; omitted = every available model that can produce the target. */
+  models?: readonly ModelSelection[];
+  /** Griffin-Lim iterations of the baseline vocoder, 1–200; default 32. */
+  griffinLimIterations?: number;
+}
+
+/** Stages of one lane (or of the source, when `modelId` is absent). */
+export type JobStage = 'decoding' | 'converting' | 'vocoding' | 'measuring' | 'done' | 'failed' | 'cancelled';
+
+/** A progress event: `fraction` in [0, 1] of this lane, `overallFraction` of the whole job. */
+export interface JobProgress {
+  jobId: string;
+  modelId?: string;
+  stage: JobStage;
+  fraction: number;
+  overallFraction: number;
+}
+
+/** The decoded source as the engine used it: 22 050 Hz mono, as a WAV, with its measurements. */
+export interface SourceResult {
+  jobId: string;
+  wav: Uint8Array;
+  sampleRateHz: number;
+  durationSeconds: number;
+  /** Sample rate of the file as given, Hz. */
+  originalSampleRateHz: number;
+  /** Median F0 of voiced frames, Hz; null when nothing is voiced. */
+  f0MedianHz: number | null;
+  warnings: string[];
+}
+
+/** One model's conversion: the audio and its metrics. */
+export interface LaneResult {
+  jobId: string;
+  laneId: string;
+  modelId: string;
+  family: ModelFamily;
+  label: string;
+  targetVoiceId: string;
+  settings: ModelSettings;
+  wav: Uint8Array;
+  sampleRateHz: number;
+  durationSeconds: number;
+  /** Wall time of this lane (model + vocoder + measurements), seconds. */
+  processingSeconds: number;
+  /** processingSeconds ÷ durationSeconds; below 1 is faster than real time. */
+  realTimeFactor: number;
+  /** Median F0 of voiced frames, Hz; null when nothing is voiced. */
+  f0MedianHz: number | null;
+  /** Cosine similarity of speaker embeddings, output vs target, in [−1, 1]; absent without a speaker encoder. */
+  speakerSimilarity?: number;
+  vocoder: 'griffin-lim';
+}
+
+/** A lane that failed; the other lanes go on. */
+export interface LaneFailure {
+  jobId: string;
+  modelId: string;
+  error: EngineErrorInfo;
+}
+
+/** The end of a conversion job. */
+export interface ConversionResult {
+  jobId: string;
+  targetVoiceId: string;
+  source: SourceResult;
+  lanes: LaneResult[];
+  failures: LaneFailure[];
+  cancelled: boolean;
+  totalSeconds: number;
+}
+
+/** Events of a conversion job, wavesurfer.js-style: each name maps to its argument tuple. */
+export type ConversionJobEvents = {
+  source: [source: SourceResult];
+  progress: [progress: JobProgress];
+  lane: [lane: LaneResult];
+  laneError: [failure: LaneFailure];
+  done: [result: ConversionResult];
+  error: [error: EngineErrorInfo];
+};
+
+/** A running conversion. `on()` returns an unsubscribe; `destroy()` drops every listener (the job itself goes on unless cancelled). */
+export interface ConversionJob {
+  readonly id: string;
+  on<E extends keyof ConversionJobEvents>(event: E, listener: (...args: ConversionJobEvents[E]) => void): () => void;
+  /** Resolves at the end (also when cancelled, with `cancelled: true`); rejects with the job-level error. */
+  readonly finished: Promise<ConversionResult>;
+  cancel(): void;
+  destroy(): void;
+}
+
+/** What to export from a finished (or cancelled) job. */
+export interface ExportRequest {
+  jobId: string;
+  /** Lanes to include; omitted = all. */
+  laneIds?: readonly string[];
+  /** Add the 22 050 Hz source to a zip; default true for zip. */
+  includeSource?: boolean;
+  /** 'wav' needs exactly one lane; 'zip' holds WAVs + metrics.json; 'report' is a self-contained report.html. */
+  format: 'wav' | 'zip' | 'report';
+}
+
+/** A file produced by the engine, for the face to save (browser download, native save dialog, CLI path). */
+export interface ExportFile {
+  fileName: string;
+  mimeType: string;
+  bytes: Uint8Array;
+}
+
+/** The engine API every face uses. All arguments are validated by the engine; failures carry an `EngineErrorInfo`. */
+export interface TimbreApi {
+  info(): Promise<EngineInfo>;
+  listVoices(): Promise<VoiceInfo[]>;
+  /** A few seconds of the voice as a WAV. */
+  voicePreview(voiceId: string): Promise<ExportFile>;
+  listModels(): Promise<ModelInfo[]>;
+  /** Starts a conversion; argument errors reject here, before any work. */
+  convert(request: ConvertRequest): Promise<ConversionJob>;
+  /** `convert` with every available model that can produce the target (the `timbre compare` call). */
+  compare(request: Omit<ConvertRequest, 'models'>): Promise<ConversionJob>;
+  cancel(jobId: string): Promise<void>;
+  exportLanes(request: ExportRequest): Promise<ExportFile>;
+}

@@ -1,0 +1,386 @@
+// The engine: the one implementation of `TimbreApi`. Validates every argument, runs conversion jobs
+// one after another (each lane = one model), emits typed job events, keeps recent jobs for export.
+
+import { readFile } from 'node:fs/promises';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import type {
+  ConversionJob,
+  ConversionJobEvents,
+  ConversionResult,
+  ConvertRequest,
+  EngineInfo,
+  ExportFile,
+  ExportRequest,
+  LaneFailure,
+  LaneResult,
+  ModelInfo,
+  ModelSelection,
+  SourceResult,
+  TimbreApi,
+  VoiceInfo,
+} from './api.js';
+import { CancelledError, EngineError, toErrorInfo } from './errors.js';
+import { TypedEmitter } from './events.js';
+import { ModelRegistry } from './modelRegistry.js';
+import { convertLane, griffinLimVocoder, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
+import { buildReportHtml } from './report.js';
+import { validateConvertRequest, validateExportRequest, validateId } from './validate.js';
+import { createVoiceSource, type ProvidedVoice, type VoiceSource } from './voiceSource.js';
+import { zipStore } from './zip.js';
+
+/** Version reported by `info()`. */
+export const ENGINE_VERSION = '0.1.0';
+
+/** Options of `createEngine`; all optional. */
+export interface EngineOptions {
+  /** Model registry; default scans assets/models and TIMBRE_HOME/models. */
+  registry?: ModelRegistry;
+  /** Voice source; default `./voices.js` plus `voices`. */
+  voiceSource?: VoiceSource;
+  /** Extra voices given in-process (tests, demos). */
+  voices?: readonly ProvidedVoice[];
+  /** Largest input, bytes; default 100 MB. */
+  maxInputBytes?: number;
+  /** Longest input, seconds; default 300. */
+  maxInputSeconds?: number;
+  /** Finished jobs kept for export; default 4. */
+  keepJobs?: number;
+  /** Accept `{ kind: 'path' }` inputs; default true (the server turns it off). */
+  allowPaths?: boolean;
+  /** Vocoder factory by Griffin-Lim iterations; default Griffin-Lim. */
+  vocoder?: (griffinLimIterations: number) => Vocoder;
+  /** Speaker similarity of a lane's samples (22 050 Hz) to the target, when a speaker encoder exists. */
+  speakerSimilarity?: (samples: Float32Array, targetVoiceId: string) => Promise<number | undefined>;
+}
+
+/** The in-process engine: `TimbreApi` plus what only its owner may do. */
+export interface Engine extends TimbreApi {
+  readonly registry: ModelRegistry;
+  /** Cancels running jobs, drops kept jobs and frees loaded models. */
+  destroy(): Promise<void>;
+}
+
+interface StoredLane {
+  result: LaneResult;
+  audio: LaneAudio;
+}
+
+interface JobRecord {
+  id: string;
+  targetVoiceId: string;
+  emitter: TypedEmitter<ConversionJobEvents>;
+  controller: AbortController;
+  source?: SourceResult;
+  prepared?: PreparedSource;
+  lanes: StoredLane[];
+  failures: LaneFailure[];
+  finished: Promise<ConversionResult>;
+  ended: boolean;
+}
+
+class EngineJob implements ConversionJob {
+  constructor(private readonly record: JobRecord) {}
+  get id(): string {
+    return this.record.id;
+  }
+  get finished(): Promise<ConversionResult> {
+    return this.record.finished;
+  }
+  on<E extends keyof ConversionJobEvents>(event: E, listener: (...args: ConversionJobEvents[E]) => void): () => void {
+    return this.record.emitter.on(event, listener);
+  }
+  cancel(): void {
+    this.record.controller.abort();
+  }
+  destroy(): void {
+    this.record.emitter.unAll();
+  }
+}
+
+let jobCounter = 0;
+const newJobId = (): string => `job-${Date.now().toString(36)}-${(++jobCounter).toString(36)}`;
+
+/** File-name-safe form of an id. */
+export function safeFileName(text: string): string {
+  return text.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 80) || 'lane';
+}
+
+/** Creates the engine. */
+export function createEngine(options: EngineOptions = {}): Engine {
+  const registry = options.registry ?? new ModelRegistry();
+  const voices = options.voiceSource ?? createVoiceSource(options.voices ?? []);
+  const maxInputBytes = options.maxInputBytes ?? 100_000_000;
+  const maxInputSeconds = options.maxInputSeconds ?? 300;
+  const keepJobs = options.keepJobs ?? 4;
+  const allowPaths = options.allowPaths ?? true;
+  const makeVocoder = options.vocoder ?? griffinLimVocoder;
+  const jobs = new Map<string, JobRecord>();
+  let queue: Promise<unknown> = Promise.resolve();
+  let destroyed = false;
+
+  const checkAlive = (): void => {
+    if (destroyed) throw new EngineError('INTERNAL', 'the engine has been destroyed');
+  };
+
+  async function findVoice(voiceId: string): Promise<VoiceInfo> {
+    const list = await voices.list();
+    const voice = list.find((v) => v.id === voiceId);
+    if (voice === undefined) {
+      throw new EngineError('VOICE_NOT_FOUND', `target voice "${voiceId}" is not known; known voices: ${list.map((v) => v.id).join(', ') || 'none'}`, 'targetVoiceId');
+    }
+    return voice;
+  }
+
+  const canTarget = (model: ModelInfo, voiceId: string): boolean => model.targetVoices.includes('*') || model.targetVoices.includes(voiceId);
+
+  async function resolveModels(selection: readonly ModelSelection[] | undefined, voiceId: string): Promise<{ model: ModelInfo; selection: ModelSelection }[]> {
+    if (selection === undefined) {
+      const usable = (await registry.list()).filter((m) => m.available && canTarget(m, voiceId));
+      if (usable.length === 0) throw new EngineError('MODEL_UNAVAILABLE', `no available model can produce voice "${voiceId}" yet`, 'models');
+      return usable.map((model) => ({ model, selection: { modelId: model.id, settings: {} } }));
+    }
+    const out: { model: ModelInfo; selection: ModelSelection }[] = [];
+    for (const [i, s] of selection.entries()) {
+      const model = await registry.info(s.modelId);
+      if (!model.available) throw new EngineError('MODEL_UNAVAILABLE', `model "${model.id}" cannot be used: ${model.unavailableReason ?? 'unavailable'}`, `models[${i}].modelId`);
+      if (!canTarget(model, voiceId)) {
+        throw new EngineError('MODEL_CANNOT_TARGET', `model "${model.id}" cannot produce voice "${voiceId}"; it produces ${model.targetVoices.join(', ')}`, `models[${i}].modelId`);
+      }
+      for (const key of Object.keys(s.settings ?? {})) {
+        if (key !== 'seed' && !model.settings.some((spec) => spec.key === key)) {
+          throw new EngineError('INVALID_ARGUMENT', `model "${model.id}" has no setting "${key}"; it has ${model.settings.map((x) => x.key).join(', ')}`, `models[${i}].settings.${key}`);
+        }
+      }
+      out.push({ model, selection: s });
+    }
+    return out;
+  }
+
+  function prune(): void {
+    const ended = [...jobs.values()].filter((j) => j.ended);
+    for (const job of ended.slice(0, Math.max(0, ended.length - keepJobs))) {
+      job.emitter.unAll();
+      jobs.delete(job.id);
+    }
+  }
+
+  async function runJob(
+    record: JobRecord,
+    prepared: PreparedSource,
+    plan: { model: ModelInfo; selection: ModelSelection }[],
+    iterations: number,
+  ): Promise<ConversionResult> {
+    const started = performance.now();
+    const { emitter, controller } = record;
+    const signal = controller.signal;
+    const vocoder = makeVocoder(iterations);
+    // Let the caller subscribe before the first event.
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    emitter.emit('source', record.source!);
+    for (const [index, { model, selection }] of plan.entries()) {
+      if (signal.aborted) break;
+      const overall = (fraction: number): number => (index + fraction) / plan.length;
+      emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'converting', fraction: 0, overallFraction: overall(0) });
+      try {
+        const converter = await registry.converter(model.id);
+        let lastEmitMs = 0;
+        let lastStage = '';
+        const audio = await convertLane(prepared, converter, { voiceId: record.targetVoiceId }, selection.settings ?? {}, {
+          vocoder,
+          signal,
+          onProgress: (stage, fraction) => {
+            const now = performance.now();
+            if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
+            lastEmitMs = now;
+            lastStage = stage;
+            emitter.emit('progress', { jobId: record.id, modelId: model.id, stage, fraction, overallFraction: overall(fraction) });
+          },
+        });
+        const similarity = options.speakerSimilarity ? await options.speakerSimilarity(audio.samples, record.targetVoiceId) : undefined;
+        const result: LaneResult = {
+          jobId: record.id,
+          laneId: `${record.id}.${index}`,
+          modelId: model.id,
+          family: model.family,
+          label: model.label,
+          targetVoiceId: record.targetVoiceId,
+          settings: selection.settings ?? {},
+          wav: audio.wav,
+          sampleRateHz: MEL_CONFIG.sampleRateHz,
+          durationSeconds: audio.durationSeconds,
+          processingSeconds: audio.processingSeconds,
+          realTimeFactor: audio.realTimeFactor,
+          f0MedianHz: audio.f0MedianHz,
+          vocoder: 'griffin-lim',
+        };
+        if (similarity !== undefined) result.speakerSimilarity = similarity;
+        record.lanes.push({ result, audio });
+        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'done', fraction: 1, overallFraction: overall(1) });
+        emitter.emit('lane', result);
+      } catch (error) {
+        if (error instanceof CancelledError || signal.aborted) break;
+        const failure: LaneFailure = { jobId: record.id, modelId: model.id, error: toErrorInfo(error) };
+        record.failures.push(failure);
+        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'failed', fraction: 1, overallFraction: overall(1) });
+        emitter.emit('laneError', failure);
+      }
+    }
+    if (signal.aborted) {
+      for (const { model } of plan.slice(record.lanes.length + record.failures.length)) {
+        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'cancelled', fraction: 0, overallFraction: 1 });
+      }
+    }
+    return {
+      jobId: record.id,
+      targetVoiceId: record.targetVoiceId,
+      source: record.source!,
+      lanes: record.lanes.map((l) => l.result),
+      failures: record.failures,
+      cancelled: signal.aborted,
+      totalSeconds: (performance.now() - started) / 1000,
+    };
+  }
+
+  async function convert(request: ConvertRequest): Promise<ConversionJob> {
+    checkAlive();
+    const valid = validateConvertRequest(request, { maxBytes: maxInputBytes, allowPaths });
+    await findVoice(valid.targetVoiceId);
+    const plan = await resolveModels(valid.models, valid.targetVoiceId);
+    let bytes: Uint8Array;
+    let sourceName: string;
+    if (valid.input.kind === 'path') {
+      sourceName = valid.input.path;
+      try {
+        bytes = new Uint8Array(await readFile(valid.input.path));
+      } catch (error) {
+        throw new EngineError('INVALID_AUDIO', `cannot read ${valid.input.path}: ${(error as Error).message}`, 'input.path');
+      }
+      if (bytes.length > maxInputBytes) throw new EngineError('INPUT_TOO_LARGE', `${valid.input.path} is ${(bytes.length / 1e6).toFixed(1)} MB; the limit is ${(maxInputBytes / 1e6).toFixed(0)} MB`, 'input.path');
+    } else {
+      bytes = valid.input.bytes;
+      sourceName = valid.input.name ?? 'the input WAV';
+    }
+    const prepared = prepareSource(bytes, { sourceName, maxDurationSeconds: maxInputSeconds });
+    const id = newJobId();
+    const controller = new AbortController();
+    const record: JobRecord = {
+      id,
+      targetVoiceId: valid.targetVoiceId,
+      emitter: new TypedEmitter<ConversionJobEvents>((error) => console.error('timbre: a job listener threw:', error)),
+      controller,
+      prepared,
+      lanes: [],
+      failures: [],
+      finished: Promise.resolve() as unknown as Promise<ConversionResult>,
+      ended: false,
+    };
+    record.source = {
+      jobId: id,
+      wav: prepared.wav,
+      sampleRateHz: MEL_CONFIG.sampleRateHz,
+      durationSeconds: prepared.durationSeconds,
+      originalSampleRateHz: prepared.originalSampleRateHz,
+      f0MedianHz: prepared.f0MedianHz,
+      warnings: prepared.warnings,
+    };
+    jobs.set(id, record);
+    const iterations = valid.griffinLimIterations ?? 32;
+    const run = queue.then(() => runJob(record, prepared, plan, iterations));
+    queue = run.catch(() => undefined);
+    record.finished = run.then(
+      (result) => {
+        record.ended = true;
+        record.emitter.emit('done', result);
+        prune();
+        return result;
+      },
+      (error: unknown) => {
+        record.ended = true;
+        record.emitter.emit('error', toErrorInfo(error));
+        prune();
+        throw error;
+      },
+    );
+    record.finished.catch(() => undefined); // the 'error' event carries it; callers may still await
+    return new EngineJob(record);
+  }
+
+  function jobOf(jobId: unknown): JobRecord {
+    const id = validateId('jobId', jobId);
+    const record = jobs.get(id);
+    if (record === undefined) throw new EngineError('JOB_NOT_FOUND', `job "${id}" is not known (finished jobs are kept for the last ${keepJobs} conversions)`, 'jobId');
+    return record;
+  }
+
+  return {
+    registry,
+    async info(): Promise<EngineInfo> {
+      return { version: ENGINE_VERSION, sampleRateHz: MEL_CONFIG.sampleRateHz, maxInputBytes, maxInputSeconds };
+    },
+    async listVoices() {
+      checkAlive();
+      return voices.list();
+    },
+    async voicePreview(voiceId) {
+      checkAlive();
+      const id = validateId('voiceId', voiceId);
+      const bytes = await voices.preview(id);
+      return { fileName: `${safeFileName(id)}-preview.wav`, mimeType: 'audio/wav', bytes };
+    },
+    async listModels() {
+      checkAlive();
+      return registry.list();
+    },
+    convert,
+    async compare(request) {
+      const { models: _ignored, ...rest } = request as ConvertRequest;
+      return convert(rest);
+    },
+    async cancel(jobId) {
+      jobOf(jobId).controller.abort();
+    },
+    async exportLanes(request: ExportRequest): Promise<ExportFile> {
+      checkAlive();
+      const valid = validateExportRequest(request);
+      const record = jobOf(valid.jobId);
+      const lanes = valid.laneIds === undefined
+        ? record.lanes
+        : valid.laneIds.map((laneId) => {
+            const lane = record.lanes.find((l) => l.result.laneId === laneId);
+            if (lane === undefined) throw new EngineError('LANE_NOT_FOUND', `lane "${laneId}" is not part of job "${record.id}" (or has not finished)`, 'laneIds');
+            return lane;
+          });
+      if (lanes.length === 0) throw new EngineError('LANE_NOT_FOUND', `job "${record.id}" has no finished lane to export yet`, 'laneIds');
+      const base = `timbre-${safeFileName(record.targetVoiceId)}`;
+      const laneFile = (lane: StoredLane): string => `${base}-${safeFileName(lane.result.modelId)}-${lane.result.laneId.split('.').pop()}.wav`;
+      if (valid.format === 'wav') {
+        const lane = lanes[0]!;
+        return { fileName: laneFile(lane), mimeType: 'audio/wav', bytes: lane.audio.wav };
+      }
+      const source = record.source!;
+      if (valid.format === 'report') {
+        const html = buildReportHtml({ source, sourceSamples: record.prepared!.speech, sourceLogMel: record.prepared!.logMel, lanes: lanes.map((l) => ({ result: l.result, samples: l.audio.samples, logMel: l.audio.logMel })) });
+        return { fileName: `${base}-report.html`, mimeType: 'text/html', bytes: new TextEncoder().encode(html) };
+      }
+      const entries = lanes.map((lane) => ({ name: laneFile(lane), bytes: lane.audio.wav }));
+      if (valid.includeSource !== false) entries.unshift({ name: `${base}-source.wav`, bytes: source.wav });
+      const metrics = {
+        targetVoiceId: record.targetVoiceId,
+        source: { durationSeconds: source.durationSeconds, originalSampleRateHz: source.originalSampleRateHz, f0MedianHz: source.f0MedianHz },
+        lanes: lanes.map(({ result: { wav: _wav, jobId: _job, ...rest } }) => ({ file: laneFile(lanes.find((l) => l.result.laneId === rest.laneId)!), ...rest })),
+      };
+      entries.push({ name: 'metrics.json', bytes: new TextEncoder().encode(`${JSON.stringify(metrics, null, 2)}\n`) });
+      return { fileName: `${base}-lanes.zip`, mimeType: 'application/zip', bytes: zipStore(entries) };
+    },
+    async destroy() {
+      destroyed = true;
+      for (const record of jobs.values()) {
+        record.controller.abort();
+        record.emitter.unAll();
+      }
+      await queue;
+      jobs.clear();
+      await registry.dispose();
+    },
+  };
+}

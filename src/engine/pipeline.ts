@@ -1,0 +1,128 @@
+// The conversion pipeline of one input: decode + resample to 22 050 Hz → log-mel, then per model
+// MelConverter → pitch shift → vocoder → loudness match → measurements. Pure compute, no jobs or I/O.
+
+import { estimateF0, f0Summary } from '../audio/f0.js';
+import { griffinLimFromLogMel } from '../audio/griffinLim.js';
+import { matchLoudness } from '../audio/loudness.js';
+import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { resample } from '../audio/resample.js';
+import { decodeWav, encodeWav } from '../audio/wav.js';
+import type { ConversionTarget, MelConverter } from '../models/converter.js';
+import type { ModelSettings } from './api.js';
+import { CancelledError, EngineError } from './errors.js';
+import { shiftLogMelPitch } from './melShift.js';
+
+/** Turns a converted log-mel into samples at 22 050 Hz; Griffin-Lim now, a neural vocoder later. */
+export type Vocoder = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
+
+/** The baseline vocoder: Griffin-Lim with `iterations` (default 32) and a fixed phase seed. */
+export function griffinLimVocoder(iterations = 32): Vocoder {
+  return async (logMel, { lengthSamples }) => griffinLimFromLogMel(logMel, { iterations, lengthSamples, seed: 0 });
+}
+
+/** The source, decoded and analysed once for every lane. */
+export interface PreparedSource {
+  /** Mono samples at 22 050 Hz. */
+  speech: Float32Array;
+  logMel: LogMel;
+  /** `speech` as 16-bit WAV bytes (for the A/B lane and exports). */
+  wav: Uint8Array;
+  originalSampleRateHz: number;
+  durationSeconds: number;
+  /** Median F0 of voiced frames, Hz; null when nothing is voiced. */
+  f0MedianHz: number | null;
+  warnings: string[];
+}
+
+/** Median F0 in Hz, or null when no frame is voiced. */
+export function medianF0Hz(samples: Float32Array, sampleRateHz: number = MEL_CONFIG.sampleRateHz): number | null {
+  const median = f0Summary(estimateF0(samples, sampleRateHz)).medianHz;
+  return Number.isFinite(median) ? median : null;
+}
+
+/** Decodes WAV bytes (any rate/format the decoder takes), resamples to 22 050 Hz and computes the log-mel. */
+export function prepareSource(bytes: Uint8Array, options: { sourceName?: string; maxDurationSeconds: number }): PreparedSource {
+  const decoded = decodeWav(bytes, { sourceName: options.sourceName ?? 'the input WAV', maxDurationSeconds: options.maxDurationSeconds });
+  const speech = resample(decoded.samples, decoded.sampleRateHz, MEL_CONFIG.sampleRateHz);
+  const logMel = logMelSpectrogram(speech, MEL_CONFIG);
+  if (logMel.frames < 2) {
+    throw new EngineError('INVALID_AUDIO', `${options.sourceName ?? 'the input WAV'} is too short to convert (${decoded.durationSeconds.toFixed(3)} s); give at least 0.1 s of speech`, 'input');
+  }
+  return {
+    speech,
+    logMel,
+    wav: encodeWav(speech, MEL_CONFIG.sampleRateHz),
+    originalSampleRateHz: decoded.sampleRateHz,
+    durationSeconds: speech.length / MEL_CONFIG.sampleRateHz,
+    f0MedianHz: medianF0Hz(speech),
+    warnings: decoded.warnings,
+  };
+}
+
+/** One lane's audio and measurements, before it gets job ids. */
+export interface LaneAudio {
+  samples: Float32Array;
+  wav: Uint8Array;
+  logMel: LogMel;
+  durationSeconds: number;
+  processingSeconds: number;
+  realTimeFactor: number;
+  f0MedianHz: number | null;
+}
+
+/** Stages reported by `convertLane`. */
+export type LaneStage = 'converting' | 'vocoding' | 'measuring';
+
+const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
+
+function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new CancelledError();
+}
+
+/** Runs one model over the prepared source; checks `signal` between stages and yields so cancels and progress get through. */
+export async function convertLane(
+  source: PreparedSource,
+  converter: MelConverter,
+  target: ConversionTarget,
+  settings: ModelSettings,
+  options: { vocoder: Vocoder; signal?: AbortSignal; onProgress?: (stage: LaneStage, fraction: number) => void },
+): Promise<LaneAudio> {
+  const started = performance.now();
+  const report = options.onProgress ?? (() => {});
+  throwIfAborted(options.signal);
+  report('converting', 0);
+  const { pitchShiftSemitones = 0, ...modelSettings } = settings;
+  const converted = await converter.convert(source.logMel, target, {
+    settings: modelSettings,
+    signal: options.signal,
+    onProgress: (fraction) => report('converting', Math.min(1, Math.max(0, fraction)) * 0.6),
+  });
+  if (converted.frames !== source.logMel.frames || converted.mels !== source.logMel.mels || converted.data.length !== converted.frames * converted.mels) {
+    throw new EngineError(
+      'INTERNAL',
+      `${converter.label} returned a log-mel of ${converted.frames}×${converted.mels}, expected ${source.logMel.frames}×${source.logMel.mels}`,
+    );
+  }
+  const shifted = pitchShiftSemitones === 0 ? converted : shiftLogMelPitch(converted, pitchShiftSemitones);
+  throwIfAborted(options.signal);
+  report('vocoding', 0.6);
+  await yieldToEventLoop();
+  const vocoded = await options.vocoder(shifted, { lengthSamples: source.speech.length, signal: options.signal });
+  throwIfAborted(options.signal);
+  report('measuring', 0.9);
+  await yieldToEventLoop();
+  const samples = matchLoudness(vocoded, source.speech, MEL_CONFIG.sampleRateHz);
+  const f0MedianHz = medianF0Hz(samples);
+  const durationSeconds = samples.length / MEL_CONFIG.sampleRateHz;
+  const processingSeconds = (performance.now() - started) / 1000;
+  return {
+    samples,
+    wav: encodeWav(samples, MEL_CONFIG.sampleRateHz),
+    logMel: shifted,
+    durationSeconds,
+    processingSeconds,
+    realTimeFactor: processingSeconds / durationSeconds,
+    f0MedianHz,
+  };
+}

@@ -1,0 +1,95 @@
+// A minimal zip writer (stored entries, no compression): WAV audio barely compresses, and this keeps
+// the engine free of dependencies. Swap for `fflate`'s `zipSync` if compression is ever wanted.
+
+import { EngineError } from './errors.js';
+
+/** One file of an archive; `name` uses forward slashes, no leading slash or "..". */
+export interface ZipEntry {
+  name: string;
+  bytes: Uint8Array;
+}
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE 802.3, as zip and PNG use it). */
+export function crc32(bytes: Uint8Array, initial = 0): number {
+  let crc = (initial ^ 0xffffffff) >>> 0;
+  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Builds a zip archive of stored entries; refuses unsafe or duplicate names and archives over 4 GiB. */
+export function zipStore(entries: readonly ZipEntry[], date = new Date()): Uint8Array {
+  const encoder = new TextEncoder();
+  const seen = new Set<string>();
+  const dosTime = ((date.getHours() << 11) | (date.getMinutes() << 5) | (date.getSeconds() >> 1)) & 0xffff;
+  const dosDate = (((Math.max(1980, date.getFullYear()) - 1980) << 9) | ((date.getMonth() + 1) << 5) | date.getDate()) & 0xffff;
+  const locals: Uint8Array[] = [];
+  const centrals: Uint8Array[] = [];
+  let offset = 0;
+  for (const entry of entries) {
+    if (entry.name === '' || entry.name.startsWith('/') || entry.name.split('/').includes('..') || entry.name.includes('\\')) {
+      throw new EngineError('INVALID_ARGUMENT', `zip entry name "${entry.name}" is not a safe relative path`, 'name');
+    }
+    if (seen.has(entry.name)) throw new EngineError('INVALID_ARGUMENT', `zip entry "${entry.name}" appears twice`, 'name');
+    seen.add(entry.name);
+    const name = encoder.encode(entry.name);
+    const crc = crc32(entry.bytes);
+    const size = entry.bytes.length;
+    const local = new Uint8Array(30 + name.length);
+    const lv = new DataView(local.buffer);
+    lv.setUint32(0, 0x04034b50, true);
+    lv.setUint16(4, 20, true); // version needed
+    lv.setUint16(6, 0x0800, true); // UTF-8 names
+    lv.setUint16(8, 0, true); // stored
+    lv.setUint16(10, dosTime, true);
+    lv.setUint16(12, dosDate, true);
+    lv.setUint32(14, crc, true);
+    lv.setUint32(18, size, true);
+    lv.setUint32(22, size, true);
+    lv.setUint16(26, name.length, true);
+    local.set(name, 30);
+    const central = new Uint8Array(46 + name.length);
+    const cv = new DataView(central.buffer);
+    cv.setUint32(0, 0x02014b50, true);
+    cv.setUint16(4, 20, true);
+    cv.setUint16(6, 20, true);
+    cv.setUint16(8, 0x0800, true);
+    cv.setUint16(10, 0, true);
+    cv.setUint16(12, dosTime, true);
+    cv.setUint16(14, dosDate, true);
+    cv.setUint32(16, crc, true);
+    cv.setUint32(20, size, true);
+    cv.setUint32(24, size, true);
+    cv.setUint16(28, name.length, true);
+    cv.setUint32(42, offset, true);
+    central.set(name, 46);
+    locals.push(local, entry.bytes);
+    centrals.push(central);
+    offset += local.length + size;
+    if (offset > 0xffffffff) throw new EngineError('INVALID_ARGUMENT', 'zip archive would exceed 4 GiB; export fewer lanes');
+  }
+  const centralSize = centrals.reduce((n, c) => n + c.length, 0);
+  const end = new Uint8Array(22);
+  const ev = new DataView(end.buffer);
+  ev.setUint32(0, 0x06054b50, true);
+  ev.setUint16(8, entries.length, true);
+  ev.setUint16(10, entries.length, true);
+  ev.setUint32(12, centralSize, true);
+  ev.setUint32(16, offset, true);
+  const out = new Uint8Array(offset + centralSize + end.length);
+  let at = 0;
+  for (const part of [...locals, ...centrals, end]) {
+    out.set(part, at);
+    at += part.length;
+  }
+  return out;
+}
