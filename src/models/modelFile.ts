@@ -1,0 +1,248 @@
+// The one file format of every Timbre model and training checkpoint (`*.timbre`): a preamble, a JSON
+// header and 64-byte-aligned little-endian float32 blobs, with a CRC32 so truncation and bit flips are refused.
+
+import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { MEL_CONFIG, sameMelConfig, type MelConfig } from '../audio/melConfig.js';
+import { InvalidModelFileError, ModelMismatchError } from './errors.js';
+import type { WeightArray, WeightMap } from './module.js';
+
+/** Version of the container layout (preamble + header + blobs); bumped only when readers must change. */
+export const MODEL_FILE_FORMAT_VERSION = 1;
+const MAGIC = 'TIMBREMF';
+const PREAMBLE_BYTES = 32; // magic 8 + formatVersion u32 + headerBytes u32 + dataBytes u64 + crc32 u32 + reserved u32
+const ALIGN = 64;
+
+/** One tensor's entry in the header: byte offset from the start of the data section. */
+export interface TensorEntry {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly dtype: 'float32';
+  readonly offset: number;
+}
+
+/** JSON-safe values for free-form header fields. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** Everything a model file says about itself besides the tensors. */
+export interface ModelFileMetadata {
+  /** Model family, e.g. 'vae', 'cycleGan', 'diffVc', 'vocoder', or 'checkpoint:vae' for training checkpoints. */
+  readonly kind: string;
+  /** Version of that family's architecture/config; a different version is refused on load. */
+  readonly kindVersion: number;
+  readonly melConfig: MelConfig;
+  readonly hyperparameters: { readonly [key: string]: JsonValue };
+  readonly speakers: readonly string[];
+  /** Feature normalisation statistics (e.g. per-mel mean/std), model-defined. */
+  readonly normalization: JsonValue;
+  readonly trainingDataHash: string;
+  readonly validationMetrics: { readonly [key: string]: number };
+  /** ISO-8601 time of writing; filled in by `saveModelFile` when absent. */
+  readonly createdAt?: string;
+  /** Anything else a writer needs (training checkpoints keep step, RNG and optimizer state here). */
+  readonly extra?: { readonly [key: string]: JsonValue };
+}
+
+/** The header as stored: metadata plus container fields and the tensor table. */
+export interface ModelFileHeader extends ModelFileMetadata {
+  readonly format: 'timbre-model';
+  readonly formatVersion: number;
+  readonly createdAt: string;
+  readonly tensors: readonly TensorEntry[];
+}
+
+/** What `loadModelFile` checks before using a file. */
+export interface ExpectedModel {
+  readonly kind: string;
+  readonly kindVersion: number;
+  readonly melConfig?: MelConfig;
+}
+
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
+
+const CRC_TABLE = (() => {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return table;
+})();
+
+/** CRC-32 (IEEE) of `bytes`. */
+export function crc32(bytes: Uint8Array, crc = 0): number {
+  let c = ~crc >>> 0;
+  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
+/** Serialises a model file to bytes (the browser-safe half of `saveModelFile`). */
+export function encodeModelFile(metadata: ModelFileMetadata, weights: ReadonlyMap<string, WeightArray>): Uint8Array {
+  const tensors: TensorEntry[] = [];
+  let dataBytes = 0;
+  for (const [name, w] of weights) {
+    const count = w.shape.reduce((a, b) => a * b, 1);
+    if (count !== w.data.length) throw new InvalidModelFileError(`tensor "${name}" has shape [${w.shape.join(', ')}] but ${w.data.length} values`);
+    tensors.push({ name, shape: [...w.shape], dtype: 'float32', offset: dataBytes });
+    dataBytes = alignUp(dataBytes + count * 4);
+  }
+  const header: ModelFileHeader = {
+    format: 'timbre-model',
+    formatVersion: MODEL_FILE_FORMAT_VERSION,
+    ...metadata,
+    createdAt: metadata.createdAt ?? new Date().toISOString(),
+    tensors,
+  };
+  const headerBytes = new TextEncoder().encode(JSON.stringify(header));
+  const dataStart = alignUp(PREAMBLE_BYTES + headerBytes.length);
+  const out = new Uint8Array(dataStart + dataBytes);
+  out.set(headerBytes, PREAMBLE_BYTES);
+  const view = new DataView(out.buffer);
+  let i = 0;
+  for (const w of weights.values()) {
+    const offset = dataStart + tensors[i++]!.offset;
+    if (LITTLE_ENDIAN) out.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
+    else for (let j = 0; j < w.data.length; j++) view.setFloat32(offset + 4 * j, w.data[j]!, true);
+  }
+  for (let j = 0; j < MAGIC.length; j++) out[j] = MAGIC.charCodeAt(j);
+  view.setUint32(8, MODEL_FILE_FORMAT_VERSION, true);
+  view.setUint32(12, headerBytes.length, true);
+  view.setBigUint64(16, BigInt(dataBytes), true);
+  view.setUint32(24, crc32(out.subarray(PREAMBLE_BYTES)), true);
+  return out;
+}
+
+/** Parses bytes written by `encodeModelFile`; `source` names the file in errors. */
+export function decodeModelFile(bytes: Uint8Array, source = 'model file'): { header: ModelFileHeader; weights: WeightMap } {
+  const bad = (why: string): InvalidModelFileError =>
+    new InvalidModelFileError(`${source} is not a valid Timbre model file: ${why}; re-export or re-train it`);
+  if (bytes.length < PREAMBLE_BYTES) throw bad(`only ${bytes.length} bytes (truncated)`);
+  for (let j = 0; j < MAGIC.length; j++) if (bytes[j] !== MAGIC.charCodeAt(j)) throw bad('wrong magic bytes');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const formatVersion = view.getUint32(8, true);
+  if (formatVersion !== MODEL_FILE_FORMAT_VERSION) {
+    throw bad(`container format version ${formatVersion}, this build reads version ${MODEL_FILE_FORMAT_VERSION}`);
+  }
+  const headerLength = view.getUint32(12, true);
+  const dataBytes = Number(view.getBigUint64(16, true));
+  const dataStart = alignUp(PREAMBLE_BYTES + headerLength);
+  if (bytes.length !== dataStart + dataBytes) throw bad(`${bytes.length} bytes, the preamble promises ${dataStart + dataBytes} (truncated or padded)`);
+  if (crc32(bytes.subarray(PREAMBLE_BYTES)) !== view.getUint32(24, true)) throw bad('checksum mismatch (corrupt bytes)');
+  let header: ModelFileHeader;
+  try {
+    header = JSON.parse(new TextDecoder().decode(bytes.subarray(PREAMBLE_BYTES, PREAMBLE_BYTES + headerLength))) as ModelFileHeader;
+  } catch (err) {
+    throw bad(`header is not JSON (${(err as Error).message})`);
+  }
+  if (header.format !== 'timbre-model' || !Array.isArray(header.tensors)) throw bad('header lacks format "timbre-model" or its tensor table');
+  const weights: WeightMap = new Map();
+  for (const t of header.tensors as readonly TensorEntry[]) {
+    const count = t.shape.reduce((a, b) => a * b, 1);
+    if (t.dtype !== 'float32' || t.offset % 4 !== 0 || t.offset + count * 4 > dataBytes) throw bad(`tensor "${t.name}" lies outside the data section`);
+    const base = dataStart + t.offset;
+    let data: Float32Array;
+    if (LITTLE_ENDIAN && (bytes.byteOffset + base) % 4 === 0) {
+      data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + base, bytes.byteOffset + base + count * 4));
+    } else {
+      data = new Float32Array(count);
+      for (let j = 0; j < count; j++) data[j] = view.getFloat32(base + 4 * j, true);
+    }
+    weights.set(t.name, { data, shape: t.shape });
+  }
+  return { header, weights };
+}
+
+/** Writes `data` to `path` atomically: a temp file in the same folder, fsync, then rename. */
+export async function writeFileAtomicLocal(path: string, data: Uint8Array | string, options: { overwrite: boolean }): Promise<void> {
+  if (!options.overwrite) {
+    const exists = await open(path, 'r').then(
+      async (h) => (await h.close(), true),
+      () => false,
+    );
+    if (exists) throw new InvalidModelFileError(`${path} already exists; pass overwrite to replace it`);
+  }
+  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
+    const handle = await open(temp, 'w');
+    try {
+      await handle.writeFile(data);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+  } catch (err) {
+    await unlink(temp).catch(() => undefined);
+    throw err;
+  }
+}
+
+type AtomicWriter = (path: string, data: Uint8Array | string, options: { overwrite: boolean }) => Promise<void>;
+let sharedWriter: Promise<AtomicWriter> | undefined;
+
+/** The project's `src/io/atomicWrite.ts` writer when present, else the local one (that module is written in parallel). */
+function atomicWriter(): Promise<AtomicWriter> {
+  sharedWriter ??= (async () => {
+    try {
+      const specifier: string = '../io/atomicWrite.js';
+      const mod = (await import(specifier)) as { writeFileAtomic?: AtomicWriter };
+      if (typeof mod.writeFileAtomic === 'function') return mod.writeFileAtomic;
+    } catch {
+      // not written yet: fall through to the local helper
+    }
+    return writeFileAtomicLocal;
+  })();
+  return sharedWriter;
+}
+
+/** Writes any file atomically (shared by model files, checkpoints and the loss log). */
+export async function writeAtomic(path: string, data: Uint8Array | string, options: { overwrite: boolean }): Promise<void> {
+  await (await atomicWriter())(path, data, options);
+}
+
+/** Saves weights + metadata as one `.timbre` file, atomically. */
+export async function saveModelFile(
+  path: string,
+  metadata: ModelFileMetadata,
+  weights: ReadonlyMap<string, WeightArray>,
+  options: { overwrite: boolean } = { overwrite: false },
+): Promise<void> {
+  await writeAtomic(path, encodeModelFile(metadata, weights), options);
+}
+
+/** Reads a `.timbre` file without checking its kind (for listings and tools). */
+export async function readModelFile(path: string): Promise<{ header: ModelFileHeader; weights: WeightMap }> {
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await readFile(path));
+  } catch (err) {
+    throw new InvalidModelFileError(`cannot read model file ${path}: ${(err as Error).message.split('\n')[0]}`);
+  }
+  return decodeModelFile(bytes, path);
+}
+
+/** Loads a `.timbre` file, refusing one of another kind, kind version or feature config (`ModelMismatchError`). */
+export async function loadModelFile(path: string, expected: ExpectedModel): Promise<{ header: ModelFileHeader; weights: WeightMap }> {
+  const file = await readModelFile(path);
+  checkModelHeader(file.header, expected, path);
+  return file;
+}
+
+/** Throws `ModelMismatchError` naming `source` and every difference between a header and what the code expects. */
+export function checkModelHeader(header: ModelFileHeader, expected: ExpectedModel, source: string): void {
+  const problems: string[] = [];
+  if (header.kind !== expected.kind) problems.push(`kind is "${header.kind}", expected "${expected.kind}"`);
+  else if (header.kindVersion !== expected.kindVersion) problems.push(`${header.kind} version is ${header.kindVersion}, expected ${expected.kindVersion}`);
+  const want = expected.melConfig ?? MEL_CONFIG;
+  const have = header.melConfig as MelConfig | undefined;
+  if (!have || !sameMelConfig(have, want)) {
+    const diffs = have
+      ? (Object.keys(want) as (keyof MelConfig)[]).filter((k) => have[k] !== want[k]).map((k) => `${k} ${String(have[k])} (expected ${String(want[k])})`)
+      : ['missing'];
+    problems.push(`feature config differs: ${diffs.join(', ')}`);
+  }
+  if (problems.length > 0) throw new ModelMismatchError(`model file ${source} does not fit this model: ${problems.join('; ')}`);
+}

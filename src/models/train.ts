@@ -1,0 +1,439 @@
+// The training loop every Timbre model uses: seeded batch order, AdamW, validation, atomic checkpoints that
+// resume bit-exactly after a crash, a losses.csv log, typed progress events and a one-line-per-interval printer.
+
+import * as tf from '@tensorflow/tfjs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { CheckpointMismatchError, InvalidModelFileError, ShapeMismatchError } from './errors.js';
+import { readModelFile, saveModelFile, writeAtomic, type JsonValue } from './modelFile.js';
+import { Rng, type Module, type WeightArray, type WeightMap } from './module.js';
+import { AdamW, type AdamWOptions } from './optimizer.js';
+
+/** A loss function's result: the scalar to minimise and named parts to log (parts are not differentiated). */
+export interface LossResult {
+  readonly total: tf.Scalar;
+  readonly parts: Readonly<Record<string, tf.Scalar>>;
+}
+
+/** Per-step context handed to the loss: the step (1-based), a step-seeded Rng, and whether it is a training step. */
+export interface StepContext {
+  readonly step: number;
+  readonly rng: Rng;
+  readonly training: boolean;
+}
+
+/** Computes the loss of one batch; called inside a gradient tape, so it must be synchronous. */
+export type LossFn<TBatch> = (batch: TBatch, ctx: StepContext) => LossResult;
+
+/** Items addressed by index; `getBatch` builds one batch (tensors inside are disposed by the trainer). */
+export interface BatchSource<TBatch> {
+  readonly size: number;
+  getBatch(indices: readonly number[]): TBatch | Promise<TBatch>;
+}
+
+/** What a model family provides to be trained (also what a parallel worker's factory returns). */
+export interface TrainingSetup<TBatch> {
+  readonly model: Module;
+  readonly lossFn: LossFn<TBatch>;
+  readonly train: BatchSource<TBatch>;
+  readonly validation?: BatchSource<TBatch>;
+}
+
+/** Gradients computed elsewhere (worker threads); weights are sent each step, gradients come back averaged. */
+export interface GradientProvider {
+  compute(request: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }): Promise<{
+    grads: Map<string, Float32Array>;
+    losses: Record<string, number>;
+  }>;
+  dispose(): Promise<void>;
+}
+
+/** Trainer settings; defaults: seed 0, logEvery 10, validateEvery 0 (never), checkpointEvery 100, resume true. */
+export interface TrainerOptions<TBatch> extends TrainingSetup<TBatch> {
+  readonly batchSize: number;
+  readonly totalSteps: number;
+  readonly optimizer: AdamWOptions;
+  readonly seed?: number;
+  readonly logEvery?: number;
+  readonly validateEvery?: number;
+  readonly checkpointEvery?: number;
+  /** Folder for checkpoint.timbre and losses.csv; without it nothing is written. */
+  readonly runDir?: string;
+  /** Continue from runDir/checkpoint.timbre when it exists (default true). */
+  readonly resume?: boolean;
+  /** Free-form description of the run saved in checkpoints (model config etc.); resuming requires it to match. */
+  readonly runConfig?: { readonly [key: string]: JsonValue };
+  readonly gradients?: GradientProvider;
+}
+
+/** Losses of one step or the mean over a log interval; `total` plus every part. */
+export type Losses = Readonly<Record<string, number>>;
+
+/** Payload of `step` and `log` events. */
+export interface StepEvent {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly losses: Losses;
+  readonly learningRate: number;
+  readonly gradNorm: number;
+  readonly stepsPerSecond: number;
+  readonly etaSeconds: number;
+}
+
+/** Payload of `validation` events: mean losses over the validation set. */
+export interface ValidationEvent {
+  readonly step: number;
+  readonly losses: Losses;
+}
+
+/** Payload of `checkpoint` events. */
+export interface CheckpointEvent {
+  readonly step: number;
+  readonly path: string;
+}
+
+/** Payload of `done` and `cancelled`: where the run stopped and its loss history (one row per log interval). */
+export interface TrainResult {
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly history: readonly (Losses & { step: number })[];
+  readonly validation: readonly ValidationEvent[];
+  readonly cancelled: boolean;
+}
+
+/** Event map of a training run (wavesurfer.js style: name → argument tuple). */
+export interface TrainerEvents {
+  step: [StepEvent];
+  log: [StepEvent];
+  validation: [ValidationEvent];
+  checkpoint: [CheckpointEvent];
+  done: [TrainResult];
+  cancelled: [TrainResult];
+}
+
+/** Minimal typed emitter: `on` returns its own unsubscribe. */
+export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
+  private readonly listeners = new Map<keyof E, Set<unknown>>();
+
+  /** Subscribes `callback` to `event`; returns the unsubscribe function. */
+  on<K extends keyof E>(event: K, callback: (...args: E[K]) => void): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(callback);
+    return () => void set.delete(callback);
+  }
+
+  /** Number of listeners of `event`, or of all events. */
+  listenerCount(event?: keyof E): number {
+    if (event !== undefined) return this.listeners.get(event)?.size ?? 0;
+    let n = 0;
+    for (const set of this.listeners.values()) n += set.size;
+    return n;
+  }
+
+  protected emit<K extends keyof E>(event: K, ...args: E[K]): void {
+    for (const cb of [...(this.listeners.get(event) ?? [])]) (cb as (...a: E[K]) => void)(...args);
+  }
+
+  protected removeAllListeners(): void {
+    this.listeners.clear();
+  }
+}
+
+const CHECKPOINT_FILE = 'checkpoint.timbre';
+const LOSSES_FILE = 'losses.csv';
+
+/** Runs training steps for a `TrainingSetup`, resumable from its run folder. */
+export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
+  readonly options: TrainerOptions<TBatch>;
+  private readonly params: Map<string, tf.Variable>;
+  private readonly optimizer: AdamW;
+  private readonly rng: Rng;
+  private stepCount = 0;
+  private cancelRequested = false;
+  private history: (Losses & { step: number })[] = [];
+  private validations: ValidationEvent[] = [];
+  private permutation: { epoch: number; order: number[] } | undefined;
+  private csvColumns: string[] | undefined;
+
+  constructor(options: TrainerOptions<TBatch>) {
+    super();
+    if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new ShapeMismatchError(`batchSize must be a positive integer, received ${options.batchSize}`);
+    if (!(Number.isInteger(options.totalSteps) && options.totalSteps >= 1)) throw new ShapeMismatchError(`totalSteps must be a positive integer, received ${options.totalSteps}`);
+    if (options.train.size < 1) throw new ShapeMismatchError(`the training set is empty`);
+    this.options = options;
+    this.params = options.model.namedParameters();
+    this.optimizer = new AdamW(this.params, options.optimizer);
+    this.rng = new Rng(options.seed ?? 0);
+  }
+
+  /** Steps completed so far (after a resume, the checkpoint's step). */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** Asks the run to stop after the current step; it then writes a checkpoint and emits `cancelled`. */
+  cancel(): void {
+    this.cancelRequested = true;
+  }
+
+  /** Trains until `totalSteps` (or cancel), resuming from the run folder's checkpoint when there is one. */
+  async run(): Promise<TrainResult> {
+    const { runDir, totalSteps } = this.options;
+    if (runDir) {
+      mkdirSync(runDir, { recursive: true });
+      if (this.options.resume !== false) await this.tryResume(runDir);
+    }
+    const logEvery = this.options.logEvery ?? 10;
+    const validateEvery = this.options.validateEvery ?? 0;
+    const checkpointEvery = this.options.checkpointEvery ?? 100;
+    const started = performance.now();
+    const startStep = this.stepCount;
+    let interval: { sums: Record<string, number>; count: number } = { sums: {}, count: 0 };
+    let lastCheckpoint = this.stepCount;
+    while (this.stepCount < totalSteps && !this.cancelRequested) {
+      const step = this.stepCount + 1;
+      const { losses, learningRate, gradNorm } = await this.trainStep(step);
+      this.stepCount = step;
+      for (const [k, v] of Object.entries(losses)) interval.sums[k] = (interval.sums[k] ?? 0) + v;
+      interval.count++;
+      const stepsPerSecond = (step - startStep) / Math.max(1e-9, (performance.now() - started) / 1000);
+      const event: StepEvent = { step, totalSteps, losses, learningRate, gradNorm, stepsPerSecond, etaSeconds: (totalSteps - step) / stepsPerSecond };
+      this.emit('step', event);
+      if (step % logEvery === 0 || step === totalSteps || this.cancelRequested) {
+        const mean = Object.fromEntries(Object.entries(interval.sums).map(([k, v]) => [k, v / interval.count]));
+        interval = { sums: {}, count: 0 };
+        this.history.push({ step, ...mean });
+        if (runDir) await this.appendCsv(runDir, step, mean, learningRate);
+        this.emit('log', { ...event, losses: mean });
+      }
+      if (validateEvery > 0 && step % validateEvery === 0 && this.options.validation) await this.validate(step);
+      if (runDir && checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
+        await this.writeCheckpoint(runDir);
+        lastCheckpoint = step;
+      }
+    }
+    if (runDir && lastCheckpoint !== this.stepCount) await this.writeCheckpoint(runDir);
+    const cancelled = this.stepCount < totalSteps;
+    const result: TrainResult = { step: this.stepCount, totalSteps, history: [...this.history], validation: [...this.validations], cancelled };
+    this.emit(cancelled ? 'cancelled' : 'done', result);
+    return result;
+  }
+
+  /** Mean losses over the validation set (no gradients, in order, full batches plus the remainder). */
+  async validate(step = this.stepCount): Promise<ValidationEvent> {
+    const source = this.options.validation;
+    if (!source) throw new ShapeMismatchError('validate() needs a validation source');
+    const sums: Record<string, number> = {};
+    let weight = 0;
+    for (let start = 0; start < source.size; start += this.options.batchSize) {
+      const indices = range(start, Math.min(source.size, start + this.options.batchSize));
+      const batch = await source.getBatch(indices);
+      const values = tf.tidy(() => {
+        const r = this.options.lossFn(batch, { step, rng: new Rng((this.options.seed ?? 0) + step), training: false });
+        return [r.total, ...Object.values(r.parts)].map((t) => t.dataSync()[0]!);
+      });
+      const names = ['total', ...this.partNames(values.length - 1)];
+      values.forEach((v, i) => (sums[names[i]!] = (sums[names[i]!] ?? 0) + v * indices.length));
+      weight += indices.length;
+      tf.dispose(batch as unknown as tf.TensorContainer);
+    }
+    const event: ValidationEvent = { step, losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / weight])) };
+    this.validations.push(event);
+    this.emit('validation', event);
+    return event;
+  }
+
+  /** Frees the optimizer state and listeners (not the model) and stops worker threads. */
+  async dispose(): Promise<void> {
+    this.optimizer.dispose();
+    this.removeAllListeners();
+    await this.options.gradients?.dispose();
+  }
+
+  private partNameList: string[] = [];
+  private partNames(count: number): string[] {
+    return this.partNameList.length === count ? this.partNameList : range(0, count).map((i) => `part${i}`);
+  }
+
+  /** Item indices of a (1-based) step: consecutive slices of a per-epoch permutation seeded by (seed, epoch). */
+  batchIndices(step: number): number[] {
+    const { size } = this.options.train;
+    const batchSize = Math.min(this.options.batchSize, size);
+    const stepsPerEpoch = Math.max(1, Math.floor(size / batchSize));
+    const epoch = Math.floor((step - 1) / stepsPerEpoch);
+    if (this.permutation?.epoch !== epoch) {
+      const seed = ((this.options.seed ?? 0) ^ Math.imul(epoch + 1, 0x9e3779b1)) >>> 0;
+      this.permutation = { epoch, order: new Rng(seed).shuffleInPlace(range(0, size)) };
+    }
+    const position = ((step - 1) % stepsPerEpoch) * batchSize;
+    return this.permutation.order.slice(position, position + batchSize);
+  }
+
+  private async trainStep(step: number): Promise<{ losses: Losses; learningRate: number; gradNorm: number }> {
+    const indices = this.batchIndices(step);
+    const seed = this.rng.nextUint32();
+    let grads: Map<string, tf.Tensor>;
+    let lossTensors: tf.Scalar[] = [];
+    let remoteLosses: Record<string, number> | undefined;
+    if (this.options.gradients) {
+      const res = await this.options.gradients.compute({ step, indices, seed, weights: this.options.model.getWeights() });
+      grads = new Map([...this.params].map(([name, p]) => [name, tf.tensor(res.grads.get(name)!, p.shape, 'float32')]));
+      remoteLosses = res.losses;
+    } else {
+      const batch = await this.options.train.getBatch(indices);
+      const ctx: StepContext = { step, rng: new Rng(seed), training: true };
+      let parts: Record<string, tf.Scalar> = {};
+      const varList = [...this.params.values()];
+      const { value, grads: byVarName } = tf.variableGrads(() => {
+        const r = this.options.lossFn(batch, ctx);
+        parts = r.parts;
+        for (const t of Object.values(parts)) tf.keep(t);
+        return r.total;
+      }, varList);
+      this.partNameList = Object.keys(parts);
+      grads = new Map([...this.params].map(([name, p]) => [name, byVarName[p.name]!]));
+      lossTensors = [value, ...Object.values(parts)];
+      tf.dispose(batch as unknown as tf.TensorContainer);
+    }
+    const learningRate = this.optimizer.nextLearningRate();
+    const update = this.optimizer.apply(grads);
+    const packed = tf.tidy(() => tf.stack([...lossTensors.map((t) => t.reshape([])), update.gradNorm]));
+    const values = await packed.data();
+    tf.dispose([packed, update.gradNorm, ...lossTensors, ...grads.values()]);
+    const gradNorm = values[values.length - 1]!;
+    if (remoteLosses) return { losses: remoteLosses, learningRate, gradNorm };
+    const losses: Record<string, number> = { total: values[0]! };
+    this.partNameList.forEach((name, i) => (losses[name] = values[i + 1]!));
+    return { losses, learningRate, gradNorm };
+  }
+
+  private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
+    const path = join(runDir, LOSSES_FILE);
+    if (!this.csvColumns) {
+      this.csvColumns = Object.keys(losses);
+      await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n`, { overwrite: true });
+    }
+    const row = [step, ...this.csvColumns.map((c) => losses[c] ?? Number.NaN), learningRate].map(String).join(',');
+    await appendFile(path, `${row}\n`);
+  }
+
+  private checkpointHyperparameters(): { [key: string]: JsonValue } {
+    return {
+      batchSize: this.options.batchSize,
+      totalSteps: this.options.totalSteps,
+      seed: this.options.seed ?? 0,
+      run: this.options.runConfig ?? null,
+    };
+  }
+
+  private async writeCheckpoint(runDir: string): Promise<void> {
+    const weights = new Map<string, WeightArray>();
+    for (const [name, w] of this.options.model.getWeights()) weights.set(`param:${name}`, w);
+    const state = this.optimizer.getState();
+    for (const [name, w] of state.m) weights.set(`m:${name}`, w);
+    for (const [name, w] of state.v) weights.set(`v:${name}`, w);
+    const path = join(runDir, CHECKPOINT_FILE);
+    await saveModelFile(
+      path,
+      {
+        kind: 'checkpoint',
+        kindVersion: 1,
+        melConfig: MEL_CONFIG,
+        hyperparameters: this.checkpointHyperparameters(),
+        speakers: [],
+        normalization: null,
+        trainingDataHash: '',
+        validationMetrics: this.validations.length > 0 ? { ...this.validations[this.validations.length - 1]!.losses } : {},
+        extra: {
+          step: this.stepCount,
+          optimizerStep: state.step,
+          rngState: this.rng.getState().map((v) => (Number.isNaN(v) ? null : v)),
+          history: this.history as unknown as JsonValue,
+          validation: this.validations as unknown as JsonValue,
+          csvColumns: this.csvColumns ?? null,
+        },
+      },
+      weights,
+      { overwrite: true },
+    );
+    this.emit('checkpoint', { step: this.stepCount, path });
+  }
+
+  private async tryResume(runDir: string): Promise<void> {
+    const path = join(runDir, CHECKPOINT_FILE);
+    let file: Awaited<ReturnType<typeof readModelFile>>;
+    try {
+      file = await readModelFile(path);
+    } catch (err) {
+      if (err instanceof InvalidModelFileError && /ENOENT/.test(err.message)) return;
+      throw err;
+    }
+    const { header, weights } = file;
+    if (header.kind !== 'checkpoint') throw new CheckpointMismatchError(`${path} is a "${header.kind}" file, not a training checkpoint`);
+    const expected = JSON.stringify(this.checkpointHyperparameters());
+    if (JSON.stringify(header.hyperparameters) !== expected) {
+      throw new CheckpointMismatchError(`${path} was written by a run with settings ${JSON.stringify(header.hyperparameters)}, this run has ${expected}; use a new run folder or the same settings`);
+    }
+    const pick = (prefix: string): WeightMap => {
+      const out: WeightMap = new Map();
+      for (const [name, w] of weights) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), w);
+      return out;
+    };
+    this.options.model.setWeights(pick('param:'), path);
+    const extra = header.extra as unknown as { step: number; optimizerStep: number; rngState: (number | null)[]; history: (Losses & { step: number })[]; validation: ValidationEvent[]; csvColumns: string[] | null };
+    this.optimizer.setState({ step: extra.optimizerStep, m: pick('m:'), v: pick('v:') });
+    this.rng.setState(extra.rngState.map((v) => v ?? Number.NaN));
+    this.stepCount = extra.step;
+    this.history = [...extra.history];
+    this.validations = [...extra.validation];
+    this.csvColumns = extra.csvColumns ?? undefined;
+    await this.truncateCsv(runDir, extra.step);
+  }
+
+  /** Drops log rows written after the checkpoint (a crash between log and checkpoint would duplicate them). */
+  private async truncateCsv(runDir: string, step: number): Promise<void> {
+    const path = join(runDir, LOSSES_FILE);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      if (this.csvColumns) {
+        const rows = this.history.map((h) => [h.step, ...this.csvColumns!.map((c) => h[c] ?? Number.NaN), ''].join(','));
+        await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n${rows.map((r) => `${r}\n`).join('')}`, { overwrite: true });
+      }
+      return;
+    }
+    const [header, ...rows] = text.split('\n').filter((l) => l.length > 0);
+    const kept = rows.filter((r) => Number(r.split(',')[0]) <= step);
+    if (kept.length !== rows.length) await writeAtomic(path, [header, ...kept].map((l) => `${l}\n`).join(''), { overwrite: true });
+  }
+}
+
+function range(start: number, end: number): number[] {
+  return Array.from({ length: Math.max(0, end - start) }, (_, i) => start + i);
+}
+
+/** "4m05s" style duration. */
+export function formatDuration(seconds: number): string {
+  if (!Number.isFinite(seconds)) return '?';
+  const s = Math.round(seconds);
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
+  return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** One progress line: "step 120/1000 | total 0.4123 recon 0.3000 | lr 1.00e-3 | 3.21 steps/s | ETA 4m35s". */
+export function formatProgressLine(e: StepEvent): string {
+  const losses = Object.entries(e.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ');
+  return `step ${e.step}/${e.totalSteps} | ${losses} | lr ${e.learningRate.toExponential(2)} | ${e.stepsPerSecond.toFixed(2)} steps/s | ETA ${formatDuration(e.etaSeconds)}`;
+}
+
+/** Prints one line per log interval (and validations); returns the unsubscribe. */
+export function attachProgressPrinter(trainer: Trainer<unknown> | TypedEmitter<TrainerEvents>, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): () => void {
+  const offs = [
+    trainer.on('log', (e) => write(formatProgressLine(e))),
+    trainer.on('validation', (e) => write(`validation @ step ${e.step} | ${Object.entries(e.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ')}`)),
+  ];
+  return () => offs.forEach((off) => off());
+}
