@@ -1,0 +1,110 @@
+// The corpus manifest (TIMBRE_HOME/corpus/manifest.json): what was built, from what, with which
+// settings, and the sha256 of every cached file. No timestamps or absolute paths: same input → same bytes.
+
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { MelConfig } from '../audio/melConfig.js';
+import type { ProcessingConfig } from './process.js';
+import type { SplitFractions, SplitName } from './split.js';
+import { MANIFEST_FILE, sha256Hex, writeFileAtomic, type CachedFile } from './store.js';
+import type { CorpusVoice } from './voices.js';
+
+/** Format tag and version of manifest.json; a reader refuses other versions. */
+export const MANIFEST_FORMAT = 'timbre-corpus';
+export const MANIFEST_VERSION = 1;
+
+/** A corpus voice as recorded in the manifest, with the ids of voices of the same human speaker. */
+export interface ManifestVoice extends CorpusVoice {
+  /** Speaker id used by models: the voice's index in `voices`. */
+  readonly speakerIndex: number;
+  readonly sameSpeakerAs: readonly string[];
+  /** `<program> --version` of the synthesizer that rendered it. */
+  readonly synthesizerVersion: string;
+}
+
+/** One rendered utterance (voice × sentence). */
+export interface UtteranceEntry {
+  voice: string;
+  sentence: string;
+  split: SplitName;
+  /** sha256 of everything that determines the audio (text, voice, synthesizer version, settings). */
+  renderKey: string;
+  durationSeconds: number;
+  /** Mel frames (rows of the [frames × 80] mel file). */
+  frames: number;
+  /** F0 frames (hop 256; may differ from `frames` by one). */
+  f0Frames: number;
+  /** Median F0 over voiced frames, Hz (0 if none). */
+  f0MedianHz: number;
+  wav: CachedFile;
+  mel: CachedFile;
+  f0: CachedFile;
+}
+
+/** Average-voice target: all voices' log-mels aligned to `voice`'s timing of `sentence`, averaged. */
+export interface AverageEntry {
+  voice: string;
+  sentence: string;
+  /** = frames of the source utterance. */
+  frames: number;
+  /** sha256 of the voice ids and mel hashes it was computed from; a change recomputes it. */
+  inputsHash: string;
+  file: CachedFile;
+}
+
+/** Per-mel-bin statistics of the train split (all voices), for input normalisation. */
+export interface MelStats {
+  frames: number;
+  mean: number[];
+  std: number[];
+}
+
+/** The whole manifest. Lists are sorted: voices in catalogue order, sentences in list order. */
+export interface CorpusManifest {
+  format: typeof MANIFEST_FORMAT;
+  version: typeof MANIFEST_VERSION;
+  melConfig: MelConfig;
+  processing: ProcessingConfig;
+  sentenceList: { source: string; count: number; sha256: string };
+  split: { salt: string; fractions: SplitFractions; counts: Record<SplitName, number> };
+  voices: ManifestVoice[];
+  sentences: { id: string; text: string; split: SplitName }[];
+  utterances: UtteranceEntry[];
+  averages: AverageEntry[];
+  melStats: MelStats | null;
+  /** False while a build is under way (or was killed); true when every entry and average exists. */
+  complete: boolean;
+}
+
+/** Serialised manifest bytes: stable key order as built, 1-space indent, trailing newline. */
+export function manifestBytes(manifest: CorpusManifest): Uint8Array {
+  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`);
+}
+
+/** sha256 of the serialised manifest: equal for equal builds. */
+export function manifestHash(manifest: CorpusManifest): string {
+  return sha256Hex(manifestBytes(manifest));
+}
+
+/** Writes manifest.json atomically. */
+export async function writeManifest(corpusRoot: string, manifest: CorpusManifest): Promise<void> {
+  await writeFileAtomic(join(corpusRoot, MANIFEST_FILE), manifestBytes(manifest));
+}
+
+/** Reads manifest.json; null when absent, unreadable or of another format/version (it is then rebuilt). */
+export async function readManifest(corpusRoot: string): Promise<CorpusManifest | null> {
+  let text: string;
+  try {
+    text = await readFile(join(corpusRoot, MANIFEST_FILE), 'utf8');
+  } catch {
+    return null;
+  }
+  try {
+    const parsed = JSON.parse(text) as Partial<CorpusManifest>;
+    if (parsed.format !== MANIFEST_FORMAT || parsed.version !== MANIFEST_VERSION) return null;
+    if (!Array.isArray(parsed.utterances) || !Array.isArray(parsed.averages) || !Array.isArray(parsed.voices)) return null;
+    return parsed as CorpusManifest;
+  } catch {
+    return null;
+  }
+}
