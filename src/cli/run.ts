@@ -8,6 +8,9 @@ import type { CliCommand, CliIo } from './command.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand> }> = {
   info: { summary: 'describe a WAV file: duration, rate, levels, F0', load: async () => (await import('./commands/info.js')).command },
   resynth: { summary: 'WAV → log-mel → vocoder → WAV round trip', load: async () => (await import('./commands/resynth.js')).command },
+  corpus: { summary: 'build or describe the multi-speaker training corpus', load: async () => (await import('./commands/corpus.js')).command },
+  voices: { summary: 'list corpus and user voices with their duration', load: async () => (await import('./commands/voices.js')).command },
+  voice: { summary: 'add or remove a user voice made from your recordings', load: async () => (await import('./commands/voice.js')).command },
   // more commands are registered here, one line each
 };
 

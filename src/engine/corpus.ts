@@ -1,0 +1,83 @@
+// Engine calls about the training corpus: build/resume it, describe it, open it as a dataset.
+// Arguments from the CLI, server and app are validated here before reaching src/corpus.
+
+import { InvalidArgumentError } from '../audio/errors.js';
+import { timbrePaths } from '../io/paths.js';
+import { buildCorpus, type CorpusBuildProgress, type CorpusBuildResult } from '../corpus/build.js';
+import { openCorpusDataset, readCorpusManifest, type CorpusDataset, type OpenDatasetOptions } from '../corpus/dataset.js';
+import type { SplitName } from '../corpus/split.js';
+import { corpusVoice, CORPUS_VOICES, detectVoices, type VoiceAvailability } from '../corpus/voices.js';
+
+export type { CorpusBuildProgress, CorpusBuildResult } from '../corpus/build.js';
+export type { CorpusDataset, MelBatch, BatchOptions, DatasetUtterance } from '../corpus/dataset.js';
+export { createRng } from '../corpus/rng.js';
+
+/** Options of `buildCorpusCache`, as a user gives them. */
+export interface CorpusBuildRequest {
+  home?: string;
+  voices?: readonly string[];
+  sentences?: number;
+  jobs?: number;
+  onProgress?: (event: CorpusBuildProgress) => void;
+  onMessage?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Validates the request (voice ids, counts) and builds or resumes the corpus cache. */
+export async function buildCorpusCache(request: CorpusBuildRequest = {}): Promise<CorpusBuildResult> {
+  if (request.voices !== undefined) {
+    if (request.voices.length === 0) throw new InvalidArgumentError('voices: give at least one voice id');
+    for (const id of request.voices) corpusVoice(id);
+    if (new Set(request.voices).size !== request.voices.length) throw new InvalidArgumentError(`voices: ${request.voices.join(',')} names a voice twice`);
+  }
+  if (request.sentences !== undefined && (!Number.isInteger(request.sentences) || request.sentences < 1)) {
+    throw new InvalidArgumentError(`sentences must be a whole number ≥ 1, got ${request.sentences}`);
+  }
+  return buildCorpus({ ...request });
+}
+
+/** What the built corpus holds (for `timbre corpus info` and the UI). */
+export interface CorpusSummary {
+  corpusRoot: string;
+  voices: { id: string; speakerIndex: number; utterances: number; hours: number; sameSpeakerAs: readonly string[] }[];
+  sentences: number;
+  splitCounts: Record<SplitName, number>;
+  utterances: number;
+  audioHours: number;
+}
+
+/** Summary of the built corpus under `home`; throws `CorpusNotBuiltError` when there is none. */
+export function describeCorpus(home?: string): CorpusSummary {
+  const corpusRoot = timbrePaths(home).corpus;
+  const manifest = readCorpusManifest(corpusRoot);
+  return {
+    corpusRoot,
+    voices: manifest.voices.map((voice) => {
+      const own = manifest.utterances.filter((u) => u.voice === voice.id);
+      return {
+        id: voice.id,
+        speakerIndex: voice.speakerIndex,
+        utterances: own.length,
+        hours: own.reduce((sum, u) => sum + u.durationSeconds, 0) / 3600,
+        sameSpeakerAs: voice.sameSpeakerAs,
+      };
+    }),
+    sentences: manifest.sentences.length,
+    splitCounts: manifest.split.counts,
+    utterances: manifest.utterances.length,
+    audioHours: manifest.utterances.reduce((sum, u) => sum + u.durationSeconds, 0) / 3600,
+  };
+}
+
+/** Which corpus voices can be rendered on this machine. */
+export function corpusVoiceAvailability(): VoiceAvailability {
+  return detectVoices();
+}
+
+/** Opens the built corpus as training data (default: train split, all voices). */
+export function openCorpus(options: OpenDatasetOptions = {}): CorpusDataset {
+  return openCorpusDataset(options);
+}
+
+/** Ids of all corpus voices in speaker order. */
+export const CORPUS_VOICE_IDS: readonly string[] = CORPUS_VOICES.map((v) => v.id);
