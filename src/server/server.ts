@@ -1,0 +1,382 @@
+// Web mode: the engine over HTTP on 127.0.0.1, serving the built UI. Every /api request needs the
+// per-run token; job events stream as Server-Sent Events (replayed from the start for late subscribers).
+
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve, sep } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ConversionJob, ConversionJobEvents, EngineErrorInfo, TimbreApi } from '../engine/api.js';
+import { EngineError, toErrorInfo } from '../engine/errors.js';
+import { validateConvertRequest, validateExportRequest, validateId } from '../engine/validate.js';
+import { hostAllowed, newToken, originAllowed, requestToken, setCommonHeaders, tokensEqual, UI_CONTENT_SECURITY_POLICY } from './security.js';
+
+/** Options of `startServer`. */
+export interface ServerOptions {
+  engine: TimbreApi;
+  /** TCP port on 127.0.0.1; 0 (default) picks a free one. */
+  port?: number;
+  /** Per-run token; default a fresh random one. */
+  token?: string;
+  /** Folder of the built UI (index.html + assets); default `dist/ui` of the repository. */
+  uiDir?: string;
+  /** Largest uploaded WAV, bytes; default 100 MB. */
+  maxUploadBytes?: number;
+  /** Largest JSON body, bytes; default 64 KiB. */
+  maxJsonBytes?: number;
+}
+
+/** A running server; `url` carries the token in its fragment (never sent over the wire by browsers). */
+export interface RunningServer {
+  url: string;
+  origin: string;
+  port: number;
+  token: string;
+  close(): Promise<void>;
+}
+
+interface LoggedEvent {
+  name: keyof ConversionJobEvents;
+  data: unknown;
+}
+
+interface ServedJob {
+  job: ConversionJob;
+  log: LoggedEvent[];
+  subscribers: Set<ServerResponse>;
+  wavs: Map<string, Uint8Array>; // 'source' or laneId
+  ended: boolean;
+}
+
+const STATUS_OF: Record<string, number> = {
+  UNAUTHORIZED: 401,
+  VOICE_NOT_FOUND: 404,
+  MODEL_NOT_FOUND: 404,
+  JOB_NOT_FOUND: 404,
+  LANE_NOT_FOUND: 404,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  INPUT_TOO_LARGE: 413,
+  UNSUPPORTED_MEDIA_TYPE: 415,
+  INTERNAL: 500,
+};
+
+const MIME: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.svg': 'image/svg+xml',
+  '.png': 'image/png',
+  '.ico': 'image/x-icon',
+  '.json': 'application/json',
+  '.wav': 'audio/wav',
+  '.woff2': 'font/woff2',
+  '.map': 'application/json',
+};
+
+/** The built UI folder: `dist/ui` under the repository root, from src/server or dist/src/server. */
+export function defaultUiDir(): string {
+  const here = fileURLToPath(new URL('.', import.meta.url));
+  const candidates = [resolve(here, '..', '..', 'dist', 'ui'), resolve(here, '..', '..', 'ui'), resolve(here, '..', '..', '..', 'dist', 'ui')];
+  return candidates.find((dir) => existsSync(join(dir, 'index.html'))) ?? candidates[0]!;
+}
+
+class HttpError extends EngineError {}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json; charset=utf-8', 'Cache-Control': 'no-store', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+function sendError(res: ServerResponse, error: unknown): void {
+  const info: EngineErrorInfo = toErrorInfo(error);
+  const status = STATUS_OF[info.code] ?? (info.code === 'INTERNAL' ? 500 : 400);
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  sendJson(res, status, { error: info });
+}
+
+function sendBytes(res: ServerResponse, bytes: Uint8Array, mimeType: string, fileName?: string): void {
+  const headers: Record<string, string | number> = { 'Content-Type': mimeType, 'Content-Length': bytes.length, 'Cache-Control': 'no-store' };
+  if (fileName !== undefined) {
+    headers['Content-Disposition'] = `attachment; filename="${fileName.replace(/[^A-Za-z0-9._-]/g, '_')}"`;
+    headers['X-Timbre-File-Name'] = fileName.replace(/[^A-Za-z0-9._-]/g, '_');
+  }
+  res.writeHead(200, headers);
+  res.end(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+}
+
+/** Reads a body up to `limit` bytes; a longer one is refused with INPUT_TOO_LARGE as soon as it passes the limit. */
+function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
+  return new Promise((resolvePromise, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (Number.isFinite(declared) && declared > limit) {
+      reject(new HttpError('INPUT_TOO_LARGE', `request body of ${declared} bytes exceeds the limit of ${limit} bytes`));
+      req.resume();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > limit) {
+        failed = true;
+        reject(new HttpError('INPUT_TOO_LARGE', `request body exceeds the limit of ${limit} bytes`));
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolvePromise(new Uint8Array(Buffer.concat(chunks)));
+    });
+    req.on('error', (error) => {
+      if (!failed) reject(error);
+    });
+  });
+}
+
+async function readJson(req: IncomingMessage, limit: number): Promise<unknown> {
+  const type = req.headers['content-type'] ?? '';
+  if (!type.startsWith('application/json')) throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `expected Content-Type application/json, got "${type}"`);
+  const bytes = await readBody(req, limit);
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    throw new HttpError('INVALID_ARGUMENT', 'the request body is not valid JSON');
+  }
+}
+
+/** Event payloads without audio bytes (clients fetch WAVs by URL). */
+function withoutWav(data: unknown): unknown {
+  if (typeof data !== 'object' || data === null) return data;
+  const { wav: _wav, ...rest } = data as Record<string, unknown>;
+  if (Array.isArray(rest.lanes)) rest.lanes = (rest.lanes as unknown[]).map(withoutWav);
+  if (rest.source !== undefined) rest.source = withoutWav(rest.source);
+  return rest;
+}
+
+/** Starts web mode on 127.0.0.1. */
+export async function startServer(options: ServerOptions): Promise<RunningServer> {
+  const engine = options.engine;
+  const token = options.token ?? newToken();
+  const uiDir = resolve(options.uiDir ?? defaultUiDir());
+  const maxUploadBytes = options.maxUploadBytes ?? 100_000_000;
+  const maxJsonBytes = options.maxJsonBytes ?? 64 * 1024;
+  const inputs = new Map<string, { bytes: Uint8Array; name: string; at: number }>();
+  const jobs = new Map<string, ServedJob>();
+  let port = 0;
+
+  function rememberJob(job: ConversionJob): ServedJob {
+    const served: ServedJob = { job, log: [], subscribers: new Set(), wavs: new Map(), ended: false };
+    const push = (name: keyof ConversionJobEvents, data: unknown): void => {
+      served.log.push({ name, data: withoutWav(data) });
+      const frame = `event: ${name}\ndata: ${JSON.stringify(withoutWav(data))}\n\n`;
+      for (const res of served.subscribers) res.write(frame);
+      if (name === 'done' || name === 'error') {
+        served.ended = true;
+        for (const res of served.subscribers) res.end();
+        served.subscribers.clear();
+      }
+    };
+    job.on('source', (source) => {
+      served.wavs.set('source', source.wav);
+      push('source', source);
+    });
+    job.on('progress', (p) => push('progress', p));
+    job.on('lane', (lane) => {
+      served.wavs.set(lane.laneId, lane.wav);
+      push('lane', lane);
+    });
+    job.on('laneError', (f) => push('laneError', f));
+    job.on('done', (r) => push('done', r));
+    job.on('error', (e) => push('error', e));
+    jobs.set(job.id, served);
+    const ended = [...jobs.values()].filter((j) => j.ended);
+    for (const old of ended.slice(0, Math.max(0, ended.length - 8))) {
+      old.job.destroy();
+      jobs.delete(old.job.id);
+    }
+    return served;
+  }
+
+  function servedJob(id: string): ServedJob {
+    const served = jobs.get(validateId('jobId', id));
+    if (served === undefined) throw new HttpError('JOB_NOT_FOUND', `job "${id}" is not known to this server`, 'jobId');
+    return served;
+  }
+
+  async function api(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    const given = requestToken(req);
+    if (given === undefined || !tokensEqual(given, token)) throw new HttpError('UNAUTHORIZED', 'missing or wrong token; open the URL printed by `npm run web` (it carries the token)');
+    const method = req.method ?? 'GET';
+    if (method !== 'GET' && !originAllowed(req.headers.origin, port)) throw new HttpError('UNAUTHORIZED', `requests from origin ${req.headers.origin} are refused`);
+    const parts = path.split('/').filter(Boolean).slice(1).map(decodeURIComponent); // drop 'api'
+    const route = `${method} /${parts.map((p, i) => (i > 0 && (parts[0] === 'voices' || parts[0] === 'jobs') && i % 2 === 1 ? ':id' : p)).join('/')}`;
+    switch (route) {
+      case 'GET /info':
+        return sendJson(res, 200, await engine.info());
+      case 'GET /voices':
+        return sendJson(res, 200, await engine.listVoices());
+      case 'GET /voices/:id/preview': {
+        const file = await engine.voicePreview(parts[1]!);
+        return sendBytes(res, file.bytes, file.mimeType);
+      }
+      case 'GET /models':
+        return sendJson(res, 200, await engine.listModels());
+      case 'POST /inputs': {
+        const type = req.headers['content-type'] ?? '';
+        if (!/^(audio\/(wav|wave|x-wav|vnd\.wave)|application\/octet-stream)\b/.test(type)) {
+          throw new HttpError('UNSUPPORTED_MEDIA_TYPE', `upload a WAV with Content-Type audio/wav, got "${type || 'none'}"`);
+        }
+        const bytes = await readBody(req, maxUploadBytes);
+        if (bytes.length === 0) throw new HttpError('INVALID_AUDIO', 'the uploaded file is empty', 'input');
+        const rawName = req.headers['x-timbre-file-name'];
+        const name = typeof rawName === 'string' ? decodeURIComponent(rawName).slice(0, 255) : 'upload.wav';
+        const inputId = `in-${randomBytes(9).toString('base64url')}`;
+        inputs.set(inputId, { bytes, name, at: Date.now() });
+        for (const [id, input] of inputs) if (inputs.size > 8 || Date.now() - input.at > 30 * 60_000) inputs.delete(id);
+        return sendJson(res, 201, { inputId, bytes: bytes.length });
+      }
+      case 'POST /jobs': {
+        const body = await readJson(req, maxJsonBytes);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('INVALID_ARGUMENT', 'the request body must be a JSON object', 'request');
+        const { inputId, ...rest } = body as Record<string, unknown>;
+        const input = inputs.get(validateId('inputId', inputId));
+        if (input === undefined) throw new HttpError('INVALID_ARGUMENT', `input "${String(inputId)}" is not known (uploads expire after 30 minutes)`, 'inputId');
+        const request = validateConvertRequest({ ...rest, input: { kind: 'wav-bytes', bytes: input.bytes, name: input.name } }, { maxBytes: maxUploadBytes, allowPaths: false });
+        const job = await engine.convert(request);
+        rememberJob(job);
+        return sendJson(res, 201, { jobId: job.id });
+      }
+      case 'GET /jobs/:id/events': {
+        const served = servedJob(parts[1]!);
+        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+        for (const { name, data } of served.log) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
+        if (served.ended) {
+          res.end();
+          return;
+        }
+        served.subscribers.add(res);
+        const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+        res.on('close', () => {
+          clearInterval(heartbeat);
+          served.subscribers.delete(res);
+        });
+        return;
+      }
+      case 'GET /jobs/:id/source.wav': {
+        const served = servedJob(parts[1]!);
+        const wav = served.wavs.get('source');
+        if (wav === undefined) throw new HttpError('LANE_NOT_FOUND', 'the source of this job is not ready');
+        return sendBytes(res, wav, 'audio/wav');
+      }
+      case 'POST /jobs/:id/cancel': {
+        const served = servedJob(parts[1]!);
+        await engine.cancel(served.job.id);
+        return sendJson(res, 202, { cancelled: true });
+      }
+      case 'POST /export': {
+        const request = validateExportRequest(await readJson(req, maxJsonBytes));
+        const file = await engine.exportLanes(request);
+        return sendBytes(res, file.bytes, file.mimeType, file.fileName);
+      }
+      default: {
+        // GET /jobs/:id/lanes/:laneId.wav
+        if (method === 'GET' && parts[0] === 'jobs' && parts[2] === 'lanes' && parts.length === 4 && parts[3]!.endsWith('.wav')) {
+          const served = servedJob(parts[1]!);
+          const laneId = validateId('laneId', parts[3]!.slice(0, -4));
+          const wav = served.wavs.get(laneId);
+          if (wav === undefined) throw new HttpError('LANE_NOT_FOUND', `lane "${laneId}" is not part of job "${served.job.id}" (or has not finished)`, 'laneId');
+          return sendBytes(res, wav, 'audio/wav');
+        }
+        throw new HttpError('NOT_FOUND', `no API route ${method} ${path}`);
+      }
+    }
+  }
+
+  async function serveStatic(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError('METHOD_NOT_ALLOWED', `${req.method} is not allowed on ${path}`);
+    const relative = path === '/' ? 'index.html' : decodeURIComponent(path).replace(/^\/+/, '');
+    const file = normalize(join(uiDir, relative));
+    if (!file.startsWith(uiDir + sep) || relative.includes('\0')) throw new HttpError('NOT_FOUND', `no file ${path}`);
+    let bytes: Buffer;
+    try {
+      if (!(await stat(file)).isFile()) throw new Error('not a file');
+      bytes = await readFile(file);
+    } catch {
+      if (relative === 'index.html') {
+        res.writeHead(503, { 'Content-Type': 'text/plain; charset=utf-8' });
+        res.end(`The UI is not built (no ${file}). Run "npm run build:ui", then reload.\n`);
+        return;
+      }
+      throw new HttpError('NOT_FOUND', `no file ${path}`);
+    }
+    const type = MIME[extname(file)] ?? 'application/octet-stream';
+    const headers: Record<string, string | number> = { 'Content-Type': type, 'Content-Length': bytes.length };
+    if (type.startsWith('text/html')) {
+      headers['Content-Security-Policy'] = UI_CONTENT_SECURITY_POLICY;
+      headers['Cache-Control'] = 'no-store';
+    } else {
+      headers['Cache-Control'] = relative.startsWith('assets/') ? 'public, max-age=31536000, immutable' : 'no-cache';
+    }
+    res.writeHead(200, headers);
+    res.end(req.method === 'HEAD' ? undefined : bytes);
+  }
+
+  const server: Server = createServer((req, res) => {
+    setCommonHeaders(res);
+    if (!hostAllowed(req.headers.host, port)) {
+      // DNS rebinding: a page on evil.example resolving to 127.0.0.1 still sends its own Host.
+      sendJson(res, 421, { error: { code: 'UNAUTHORIZED', message: `Host "${req.headers.host ?? ''}" is not served; use http://127.0.0.1:${port}/` } });
+      req.resume();
+      return;
+    }
+    let path: string;
+    try {
+      path = new URL(req.url ?? '/', `http://127.0.0.1:${port}`).pathname;
+    } catch {
+      sendJson(res, 400, { error: { code: 'INVALID_ARGUMENT', message: 'malformed URL' } });
+      return;
+    }
+    const handler = path === '/api' || path.startsWith('/api/') ? api(req, res, path) : serveStatic(req, res, path);
+    handler.catch((error: unknown) => {
+      req.resume();
+      sendError(res, error);
+    });
+  });
+  server.requestTimeout = 120_000;
+  server.headersTimeout = 20_000;
+
+  await new Promise<void>((resolvePromise, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, '127.0.0.1', () => {
+      server.off('error', reject);
+      resolvePromise();
+    });
+  });
+  const address = server.address();
+  port = typeof address === 'object' && address !== null ? address.port : 0;
+  const origin = `http://127.0.0.1:${port}`;
+  return {
+    url: `${origin}/#token=${token}`,
+    origin,
+    port,
+    token,
+    close: () =>
+      new Promise<void>((resolvePromise) => {
+        for (const served of jobs.values()) {
+          for (const res of served.subscribers) res.end();
+          served.job.destroy();
+        }
+        server.closeAllConnections();
+        server.close(() => resolvePromise());
+      }),
+  };
+}
