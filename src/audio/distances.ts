@@ -1,0 +1,108 @@
+// Objective distances between two log-mel spectrograms: mel-cepstral distortion (MCD) and log-spectral distance.
+// Both align the frames by DTW by default, so a conversion is not penalised for small timing differences.
+
+import { checkLogMel, type LogMel } from './mel.js';
+import { dtwPath } from './dtw.js';
+import { InvalidArgumentError } from './errors.js';
+import { checkInteger } from './validate.js';
+
+/** Options of the distances: `align` (default true) pairs frames by DTW; false pairs frame i with frame i up to the shorter length. */
+export interface DistanceOptions {
+  align?: boolean;
+}
+
+const DB_PER_NEPER = 10 / Math.LN10;
+const cosineCache = new Map<string, Float64Array>();
+
+/**
+ * Mel-cepstrum: orthonormal DCT-II of each natural-log mel frame, coefficients 1..order (c0, the frame energy, is
+ * excluded so loudness does not count). Returns [frames × order].
+ */
+export function melCepstrum(logMel: LogMel, order = 24): Float32Array {
+  checkLogMel(logMel);
+  const mels = logMel.mels;
+  checkInteger('order', order, 1, mels - 1);
+  const key = `${mels}/${order}`;
+  let basis = cosineCache.get(key); // [order × mels]
+  if (basis === undefined) {
+    basis = new Float64Array(order * mels);
+    const scale = Math.sqrt(2 / mels);
+    for (let k = 1; k <= order; k++) {
+      for (let n = 0; n < mels; n++) basis[(k - 1) * mels + n] = scale * Math.cos((Math.PI * k * (2 * n + 1)) / (2 * mels));
+    }
+    cosineCache.set(key, basis);
+  }
+  const frames = logMel.frames;
+  const out = new Float32Array(frames * order); // [frames × order]
+  for (let t = 0; t < frames; t++) {
+    const row = t * mels;
+    for (let k = 0; k < order; k++) {
+      let acc = 0;
+      const b = k * mels;
+      for (let n = 0; n < mels; n++) acc += basis[b + n] * logMel.data[row + n];
+      out[t * order + k] = acc;
+    }
+  }
+  return out;
+}
+
+/**
+ * Mel-cepstral distortion, dB: mean over frame pairs of (10/ln 10)·sqrt(2·Σ_{k=1..24} (c_a,k − c_b,k)²) on
+ * `melCepstrum(·, 24)`. With align (default), pairs come from DTW on the cepstra.
+ */
+export function melCepstralDistortion(a: LogMel, b: LogMel, options: DistanceOptions = {}): number {
+  checkSameMels(a, b);
+  const order = Math.min(24, a.mels - 1);
+  const ca = melCepstrum(a, order);
+  const cb = melCepstrum(b, order);
+  return meanOverPairs(ca, a.frames, cb, b.frames, order, options.align ?? true, (sq) => DB_PER_NEPER * Math.sqrt(2 * sq));
+}
+
+/**
+ * Log-spectral distance, dB: mean over frame pairs of the RMS over mel bins of 20·log10(A/B), i.e.
+ * (20/ln 10)·(ln A − ln B) on the natural-log mels. With align (default), pairs come from DTW on the log-mels.
+ */
+export function logSpectralDistance(a: LogMel, b: LogMel, options: DistanceOptions = {}): number {
+  checkSameMels(a, b);
+  const dbPerLnUnit = 20 / Math.LN10;
+  return meanOverPairs(a.data, a.frames, b.data, b.frames, a.mels, options.align ?? true, (sq) => dbPerLnUnit * Math.sqrt(sq / a.mels));
+}
+
+function checkSameMels(a: LogMel, b: LogMel): void {
+  checkLogMel(a);
+  checkLogMel(b);
+  if (a.mels !== b.mels) throw new InvalidArgumentError(`log-mels differ in mel bins: ${a.mels} vs ${b.mels}`);
+  if (a.frames === 0 || b.frames === 0) throw new InvalidArgumentError(`cannot compare an empty log-mel (${a.frames} vs ${b.frames} frames)`);
+}
+
+/** Mean of perPair(Σ_k (a_k − b_k)²) over frame pairs, from DTW or index by index. */
+function meanOverPairs(
+  a: Float32Array,
+  aFrames: number,
+  b: Float32Array,
+  bFrames: number,
+  dims: number,
+  align: boolean,
+  perPair: (squaredDistance: number) => number,
+): number {
+  let pathA: Int32Array;
+  let pathB: Int32Array;
+  if (align) ({ pathA, pathB } = dtwPath(a, aFrames, b, bFrames, dims));
+  else {
+    const n = Math.min(aFrames, bFrames);
+    pathA = new Int32Array(n).map((_, i) => i);
+    pathB = pathA;
+  }
+  let total = 0;
+  for (let p = 0; p < pathA.length; p++) {
+    const ra = pathA[p] * dims;
+    const rb = pathB[p] * dims;
+    let sq = 0;
+    for (let k = 0; k < dims; k++) {
+      const d = a[ra + k] - b[rb + k];
+      sq += d * d;
+    }
+    total += perPair(sq);
+  }
+  return total / pathA.length;
+}

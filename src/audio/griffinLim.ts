@@ -1,0 +1,105 @@
+// Phase reconstruction by fast Griffin-Lim (Perraudin, Balazs & Søndergaard 2013): the baseline vocoder.
+// Momentum update as in librosa.griffinlim: c ← P(c) − α/(1+α)·P(c_prev), then keep only the phase.
+
+import { MEL_CONFIG, type MelConfig } from './melConfig.js';
+import { logMelToLinearMagnitude, type LogMel } from './mel.js';
+import { reflectPadInto, StftEngine, type StftConfig } from './stft.js';
+import { checkFloat32Array, checkInteger, checkNumber } from './validate.js';
+
+/** Options of `griffinLim`. */
+export interface GriffinLimOptions {
+  /** Iterations; default 32. */
+  iterations?: number;
+  /** Momentum α of fast Griffin-Lim; default 0.99 (0 = classic Griffin-Lim). */
+  momentum?: number;
+  /** Output length, samples; default frames·hop. Lengths outside [frames·hop, frames·hop + hop) are zero-padded or cut after reconstruction. */
+  lengthSamples?: number;
+  /** Seed of the initial random phases; default 0. Same seed, same output. */
+  seed?: number;
+  /** Framing; default MEL_CONFIG. */
+  config?: StftConfig;
+}
+
+/** Waveform whose STFT magnitude approximates `magnitudes` [frames × bins], bins = nFft/2 + 1. */
+export function griffinLim(magnitudes: Float32Array, frames: number, options: GriffinLimOptions = {}): Float32Array {
+  const config = options.config ?? MEL_CONFIG;
+  const engine = new StftEngine(config);
+  const bins = engine.fft.bins;
+  checkInteger('frames', frames, 0);
+  checkFloat32Array('magnitudes', magnitudes, frames * bins);
+  const iterations = options.iterations ?? 32;
+  const momentum = options.momentum ?? 0.99;
+  const seed = options.seed ?? 0;
+  const hop = config.hopSamples;
+  const lengthSamples = options.lengthSamples ?? frames * hop;
+  checkInteger('iterations', iterations, 0, 100000);
+  checkNumber('momentum', momentum, 0, 10);
+  checkInteger('seed', seed, 0, 0xffffffff);
+  checkInteger('lengthSamples', lengthSamples, 0);
+  // Reconstruct at a length whose STFT has exactly `frames` frames, then pad or cut to the requested length.
+  const workLength = Math.min(Math.max(lengthSamples, frames * hop), frames * hop + hop - 1);
+  const signal = new Float32Array(workLength);
+  if (frames === 0) return new Float32Array(lengthSamples);
+
+  const size = frames * bins;
+  const re = new Float32Array(size); // [frames × bins], current estimate S·e^{iφ}
+  const im = new Float32Array(size);
+  const rebuiltRe = new Float32Array(size); // STFT(iSTFT(·)) of the current estimate
+  const rebuiltIm = new Float32Array(size);
+  const prevRe = new Float32Array(size); // previous rebuilt, for the momentum term
+  const prevIm = new Float32Array(size);
+  const random = mulberry32(seed);
+  for (let i = 0; i < size; i++) {
+    const phase = 2 * Math.PI * random();
+    re[i] = magnitudes[i] * Math.cos(phase);
+    im[i] = magnitudes[i] * Math.sin(phase);
+  }
+  const padded = new Float64Array(workLength + engine.padLeft + engine.padRight);
+  const beta = momentum / (1 + momentum);
+  for (let it = 0; it < iterations; it++) {
+    engine.synthesise(re, im, frames, signal, workLength);
+    reflectPadInto(signal, engine.padLeft, padded);
+    engine.analysePadded(padded, frames, rebuiltRe, rebuiltIm);
+    for (let i = 0; i < size; i++) {
+      const r = rebuiltRe[i];
+      const m = rebuiltIm[i];
+      const ar = r - beta * prevRe[i];
+      const ai = m - beta * prevIm[i];
+      prevRe[i] = r;
+      prevIm[i] = m;
+      const norm = Math.sqrt(ar * ar + ai * ai);
+      if (norm > 1e-16) {
+        const g = magnitudes[i] / norm;
+        re[i] = ar * g;
+        im[i] = ai * g;
+      } else {
+        re[i] = magnitudes[i];
+        im[i] = 0;
+      }
+    }
+  }
+  engine.synthesise(re, im, frames, signal, workLength);
+  if (workLength === lengthSamples) return signal;
+  const out = new Float32Array(lengthSamples);
+  out.set(signal.subarray(0, Math.min(workLength, lengthSamples)));
+  return out;
+}
+
+/** Griffin-Lim from a log-mel: linear magnitudes via `logMelToLinearMagnitude`, then `griffinLim`. */
+export function griffinLimFromLogMel(logMel: LogMel, options: Omit<GriffinLimOptions, 'config'> & { config?: MelConfig } = {}): Float32Array {
+  const config = options.config ?? MEL_CONFIG;
+  const linear = logMelToLinearMagnitude(logMel, config);
+  return griffinLim(linear, logMel.frames, { ...options, config });
+}
+
+/** Small fast seeded PRNG (mulberry32) so results repeat across runs and platforms. */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
