@@ -3,6 +3,7 @@
 
 import { readFile } from 'node:fs/promises';
 import { MEL_CONFIG } from '../audio/melConfig.js';
+import type { ConversionTarget } from '../models/converter.js';
 import type {
   ConversionJob,
   ConversionJobEvents,
@@ -174,6 +175,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const { emitter, controller } = record;
     const signal = controller.signal;
     const vocoder = makeVocoder(iterations);
+    const needsReference = plan.some(({ model }) => model.origin !== 'registered' && model.targetVoices.includes('*'));
+    const referenceMels = needsReference ? await voices.referenceMels(record.targetVoiceId) : undefined;
+    const target: ConversionTarget = referenceMels === undefined ? { voiceId: record.targetVoiceId } : { voiceId: record.targetVoiceId, referenceMels };
     // Let the caller subscribe before the first event.
     await new Promise((resolve) => setTimeout(resolve, 0));
     emitter.emit('source', record.source!);
@@ -185,7 +189,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const converter = await registry.converter(model.id);
         let lastEmitMs = 0;
         let lastStage = '';
-        const audio = await convertLane(prepared, converter, { voiceId: record.targetVoiceId }, selection.settings ?? {}, {
+        const audio = await convertLane(prepared, converter, target, selection.settings ?? {}, {
           vocoder,
           signal,
           onProgress: (stage, fraction) => {

@@ -6,6 +6,7 @@ import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { medianF0Hz } from '../../src/engine/pipeline.js';
 import { harmonicToneWav } from './fixtures.js';
 import { testPitchShiftConverter } from './testPitchShiftConverter.js';
+import { createVoiceSource } from '../../src/engine/voiceSource.js';
 
 const VOICE = { id: 'test-voice', label: 'Test voice', kind: 'test' as const, hasPreview: true, previewWav: harmonicToneWav({ seconds: 0.2 }) };
 
@@ -13,7 +14,7 @@ function makeEngine(options: { stepDelayMs?: number } = {}): { engine: Engine; u
   const up = testPitchShiftConverter({ family: 'vae', semitones: 4, stepDelayMs: options.stepDelayMs });
   const down = testPitchShiftConverter({ family: 'cyclegan', semitones: -3, stepDelayMs: options.stepDelayMs });
   const registry = new ModelRegistry({ searchDirs: [], registered: [{ id: 'stand-in-up', converter: up }, { id: 'stand-in-down', converter: down }] });
-  const engine = createEngine({ registry, voices: [VOICE], voiceSource: undefined });
+  const engine = createEngine({ registry, voiceSource: createVoiceSource([VOICE], { useVoicesModule: false }) });
   return { engine, up, down };
 }
 

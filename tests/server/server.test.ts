@@ -8,6 +8,7 @@ import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { hostAllowed, tokensEqual } from '../../src/server/security.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
+import { createVoiceSource } from '../../src/engine/voiceSource.js';
 import { harmonicToneWav } from '../engine/fixtures.js';
 import { testPitchShiftConverter } from '../engine/testPitchShiftConverter.js';
 
@@ -36,7 +37,7 @@ beforeAll(async () => {
   await writeFile(join(uiDir, 'index.html'), '<!doctype html><title>t</title>');
   await writeFile(join(uiDir, 'assets', 'app.js'), 'console.log(1)');
   const registry = new ModelRegistry({ searchDirs: [], registered: [{ id: 'stand-in-up', converter: testPitchShiftConverter({ semitones: 3 }) }] });
-  engine = createEngine({ registry, voices: [{ id: 'test-voice', label: 'Test', kind: 'test', hasPreview: false }], allowPaths: false });
+  engine = createEngine({ registry, voiceSource: createVoiceSource([{ id: 'test-voice', label: 'Test', kind: 'test', hasPreview: false }], { useVoicesModule: false }), allowPaths: false });
   server = await startServer({ engine, uiDir, maxUploadBytes: 2_000_000 });
 });
 
