@@ -231,11 +231,12 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     for (let start = 0; start < source.size; start += this.options.batchSize) {
       const indices = range(start, Math.min(source.size, start + this.options.batchSize));
       const batch = await source.getBatch(indices);
+      let names: string[] = [];
       const values = tf.tidy(() => {
         const r = this.options.lossFn(batch, { step, rng: new Rng((this.options.seed ?? 0) + step), training: false });
+        names = ['total', ...Object.keys(r.parts)];
         return [r.total, ...Object.values(r.parts)].map((t) => t.dataSync()[0]!);
       });
-      const names = ['total', ...this.partNames(values.length - 1)];
       values.forEach((v, i) => (sums[names[i]!] = (sums[names[i]!] ?? 0) + v * indices.length));
       weight += indices.length;
       tf.dispose(batch as unknown as tf.TensorContainer);
@@ -254,9 +255,6 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
   }
 
   private partNameList: string[] = [];
-  private partNames(count: number): string[] {
-    return this.partNameList.length === count ? this.partNameList : range(0, count).map((i) => `part${i}`);
-  }
 
   /** Item indices of a (1-based) step: consecutive slices of a per-epoch permutation seeded by (seed, epoch). */
   batchIndices(step: number): number[] {
