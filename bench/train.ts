@@ -1,0 +1,189 @@
+// Training-speed benchmark of the model layer: matMul peak, the reference conv net on one core, two workers
+// data-parallel, and PyTorch CPU on the same net when available. Prints ratios measured in this one run.
+
+import * as tf from '@tensorflow/tfjs';
+import { spawnSync } from 'node:child_process';
+import { isMainThread } from 'node:worker_threads';
+import { realpathSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
+import { describeBackend, initBackend } from '../src/models/backend.js';
+import { Conv1d, leakyRelu } from '../src/models/layers.js';
+import { Module, Rng } from '../src/models/module.js';
+import { createParallelTrainer } from '../src/models/parallel.js';
+import { Trainer, type BatchSource, type TrainingSetup } from '../src/models/train.js';
+
+const MELS = 80;
+const FRAMES = 128;
+const HIDDEN = 256;
+const KERNEL = 5;
+const BATCH = 8;
+const BLOCKS = 4;
+
+/** Forward FLOPs of the reference net: 2·B·T·k·Cin·Cout per conv. */
+export function referenceForwardFlops(batch = BATCH): number {
+  const convs = [[MELS, HIDDEN], ...Array.from({ length: BLOCKS }, () => [HIDDEN, HIDDEN]), [HIDDEN, MELS]] as [number, number][];
+  return convs.reduce((sum, [cin, cout]) => sum + 2 * batch * FRAMES * KERNEL * cin * cout, 0);
+}
+
+/** The reference net: Conv1d 80→256 k5, four residual Conv1d 256→256 k5 blocks (leaky ReLU), Conv1d 256→80 k5. */
+class ReferenceNet extends Module {
+  readonly input: Conv1d;
+  readonly blocks: Conv1d[];
+  readonly output: Conv1d;
+  constructor(rng: Rng) {
+    super();
+    this.input = this.child('input', new Conv1d(rng, { inChannels: MELS, outChannels: HIDDEN, kernelSize: KERNEL, init: 'he' }));
+    this.blocks = Array.from({ length: BLOCKS }, (_, i) => this.child(`blocks.${i}`, new Conv1d(rng, { inChannels: HIDDEN, outChannels: HIDDEN, kernelSize: KERNEL, init: 'he' })));
+    this.output = this.child('output', new Conv1d(rng, { inChannels: HIDDEN, outChannels: MELS, kernelSize: KERNEL }));
+  }
+  /** x: [batch, frames, 80] → [batch, frames, 80]. */
+  forward(x: tf.Tensor3D): tf.Tensor3D {
+    let h = leakyRelu(this.input.forward(x));
+    for (const block of this.blocks) h = tf.add(h, leakyRelu(block.forward(h)));
+    return this.output.forward(h);
+  }
+}
+
+interface BenchBatch {
+  x: tf.Tensor3D;
+  y: tf.Tensor3D;
+}
+
+/** Factory of the benchmark's training setup (also imported by the parallel workers). */
+export function createBenchSetup(): TrainingSetup<BenchBatch> {
+  const model = new ReferenceNet(new Rng(1));
+  const rng = new Rng(2);
+  const items = 32;
+  const size = FRAMES * MELS;
+  const xs = Array.from({ length: items }, () => Float32Array.from({ length: size }, () => rng.normal()));
+  const ys = Array.from({ length: items }, () => Float32Array.from({ length: size }, () => rng.normal()));
+  const pack = (arrays: Float32Array[], indices: readonly number[]) => {
+    const out = new Float32Array(indices.length * size);
+    indices.forEach((i, k) => out.set(arrays[i]!, k * size));
+    return tf.tensor3d(out, [indices.length, FRAMES, MELS]); // [batch, frames, mels]
+  };
+  const train: BatchSource<BenchBatch> = { size: items, getBatch: (indices) => ({ x: pack(xs, indices), y: pack(ys, indices) }) };
+  return {
+    model,
+    train,
+    lossFn: (batch) => {
+      const l1 = tf.mean(tf.abs(tf.sub(model.forward(batch.x), batch.y))) as tf.Scalar;
+      return { total: l1, parts: {} };
+    },
+  };
+}
+
+async function matMulPeak(): Promise<number> {
+  const n = 1024;
+  const a = tf.randomNormal([n, n]);
+  const b = tf.randomNormal([n, n]);
+  let best = Infinity;
+  for (let i = 0; i < 6; i++) {
+    const t0 = performance.now();
+    const c = tf.matMul(a, b);
+    await c.data();
+    best = Math.min(best, performance.now() - t0);
+    c.dispose();
+  }
+  tf.dispose([a, b]);
+  return (2 * n ** 3) / (best / 1000) / 1e9;
+}
+
+/** Runs `steps` training steps and returns the per-step seconds after `warmup` steps (median and best). */
+async function timeTrainer(trainer: Trainer<BenchBatch>, warmup: number): Promise<{ median: number; best: number }> {
+  const times: number[] = [];
+  let last = performance.now();
+  trainer.on('step', (e) => {
+    const now = performance.now();
+    if (e.step > warmup) times.push((now - last) / 1000);
+    last = now;
+  });
+  await trainer.run();
+  times.sort((p, q) => p - q);
+  return { median: times[Math.floor(times.length / 2)]!, best: times[0]! };
+}
+
+function torchReference(steps: number): { seconds?: number; skipped?: string } {
+  const python = '/usr/bin/python3';
+  const probe = spawnSync(python, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.error) return { skipped: `${python} not runnable (${probe.error.message})` };
+  if (probe.status !== 0) return { skipped: `torch not importable: ${(probe.stderr.trim().split('\n').pop() ?? '').trim()} (apt install python3-torch)` };
+  const script = join(dirname(fileURLToPath(import.meta.url)), 'torch_reference.py');
+  const run = spawnSync(python, [script, '--batch', String(BATCH), '--frames', String(FRAMES), '--steps', String(steps)], { encoding: 'utf8' });
+  if (run.status !== 0) return { skipped: `torch_reference.py failed: ${run.stderr.trim().split('\n').pop()}` };
+  const result = JSON.parse(run.stdout.trim().split('\n').pop()!) as { median_step_seconds: number };
+  return { seconds: result.median_step_seconds };
+}
+
+async function main(): Promise<void> {
+  const info = await initBackend();
+  console.log(describeBackend(info));
+  const steps = Number(process.env['BENCH_STEPS'] ?? 12);
+  const warmup = 2;
+  const flops = 3 * referenceForwardFlops();
+  console.log(`reference net: B=${BATCH}, ${MELS} mels, T=${FRAMES}, Conv1d ${MELS}→${HIDDEN} k${KERNEL}, ${BLOCKS} residual ${HIDDEN}→${HIDDEN} k${KERNEL}, ${HIDDEN}→${MELS} k${KERNEL}; L1, Adam`);
+  console.log(`FLOPs per training step (3 × forward): ${(flops / 1e9).toFixed(3)} GFLOP (forward ${(referenceForwardFlops() / 1e9).toFixed(3)})`);
+
+  const peak = await matMulPeak();
+  console.log(`(a) matMul 1024×1024×1024 peak: ${peak.toFixed(1)} GFLOP/s`);
+
+  const setup = createBenchSetup();
+  const single = new Trainer<BenchBatch>({ ...setup, batchSize: BATCH, totalSteps: steps, seed: 1, optimizer: { learningRate: 1e-3, weightDecay: 0 } });
+  const one = await timeTrainer(single, warmup);
+  setup.model.dispose();
+  await single.dispose();
+  const gflops = flops / one.median / 1e9;
+  console.log(`(b) one thread: ${(one.median * 1000).toFixed(0)} ms/step median (best ${(one.best * 1000).toFixed(0)} ms) = ${gflops.toFixed(1)} GFLOP/s effective, ${((100 * gflops) / peak).toFixed(0)}% of matMul peak`);
+
+  let speedup = Number.NaN;
+  try {
+    const parallel = await createParallelTrainer<BenchBatch>({
+      module: fileURLToPath(import.meta.url),
+      factory: 'createBenchSetup',
+      workers: 2,
+      batchSize: BATCH,
+      totalSteps: steps,
+      seed: 1,
+      optimizer: { learningRate: 1e-3, weightDecay: 0 },
+    });
+    const two = await timeTrainer(parallel, warmup);
+    parallel.options.model.dispose();
+    await parallel.dispose();
+    speedup = one.median / two.median;
+    console.log(`(c) two workers (4 items each, same batch of ${BATCH}): ${(two.median * 1000).toFixed(0)} ms/step median (best ${(two.best * 1000).toFixed(0)} ms) = ${speedup.toFixed(2)}x one thread`);
+  } catch (err) {
+    console.log(`(c) two workers: failed: ${(err as Error).message}`);
+  }
+
+  const torch = torchReference(steps);
+  let torchRatio = Number.NaN;
+  if (torch.seconds !== undefined) {
+    torchRatio = torch.seconds / one.median;
+    console.log(`(d) PyTorch CPU, 1 thread: ${(torch.seconds * 1000).toFixed(0)} ms/step = ${(flops / torch.seconds / 1e9).toFixed(1)} GFLOP/s; tfjs ÷ torch speed = ${torchRatio.toFixed(2)}`);
+  } else {
+    console.log(`(d) PyTorch comparison skipped: ${torch.skipped}`);
+  }
+
+  const verdict = (ok: boolean) => (ok ? 'PASS' : 'FAIL');
+  console.log(`target ≥ 10 GFLOP/s on one core: ${verdict(gflops >= 10)} (${gflops.toFixed(1)})`);
+  console.log(`target ≥ 40% of matMul peak: ${verdict(gflops >= 0.4 * peak)} (${((100 * gflops) / peak).toFixed(0)}%)`);
+  console.log(`target two workers ≥ 1.6x: ${verdict(speedup >= 1.6)} (${speedup.toFixed(2)}x)`);
+  console.log(`aim tfjs/torch ≥ 0.5: ${Number.isNaN(torchRatio) ? 'not measured' : `${verdict(torchRatio >= 0.5)} (${torchRatio.toFixed(2)})`}`);
+}
+
+// Run only as the entry script: parallel workers and the parallel trainer import this file for its factory.
+function isEntryScript(): boolean {
+  if (!isMainThread || !process.argv[1]) return false;
+  try {
+    return realpathSync(process.argv[1]) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+}
+if (isEntryScript()) {
+  main().catch((err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
