@@ -29,8 +29,8 @@ export function dtwPath(a: Float32Array, aFrames: number, b: Float32Array, bFram
   checkFloat32Array('b', b, bFrames * dims);
   const band = options.band ?? Number.POSITIVE_INFINITY;
   if (!(band >= 1)) throw new InvalidArgumentError(`band must be ≥ 1 frame, got ${String(band)}`);
-  if (aFrames * bFrames > 200_000_000) {
-    throw new InvalidArgumentError(`DTW of ${aFrames} × ${bFrames} frames needs too much memory; cut the audio shorter`);
+  if (aFrames * bFrames > 50_000_000) {
+    throw new InvalidArgumentError(`DTW of ${aFrames} × ${bFrames} frames needs too much memory (limit 50 million cells); cut the audio shorter or compare in pieces`);
   }
   const n = aFrames;
   const m = bFrames;

@@ -58,7 +58,7 @@ function checkMelConfig(config: MelConfig): void {
   checkNumber('logFloor', config.logFloor, Number.MIN_VALUE);
 }
 
-/** The filterbank in sparse form, computed in float64 and cached per config. */
+/** The filterbank in sparse form, computed in float64 and cached per config (shared: do not modify). */
 export function sparseMelFilterbank(config: MelConfig = MEL_CONFIG): SparseFilterbank {
   const key = configKey(config);
   const cached = sparseCache.get(key);
@@ -163,8 +163,12 @@ function melRow(fb: SparseFilterbank, mag: Float64Array, out: Float32Array, offs
 
 const pinvCache = new Map<string, Float32Array>();
 
-/** Moore–Penrose pseudo-inverse of the filterbank, Mᵀ(MMᵀ)⁻¹ with a tiny ridge; cached. */
+/** Moore–Penrose pseudo-inverse of the filterbank, Mᵀ(MMᵀ)⁻¹ with a tiny ridge: [bins × mels], row-major. */
 export function melPseudoInverse(config: MelConfig = MEL_CONFIG): Float32Array {
+  return Float32Array.from(cachedPseudoInverse(config));
+}
+
+function cachedPseudoInverse(config: MelConfig): Float32Array {
   const key = configKey(config);
   const cached = pinvCache.get(key);
   if (cached !== undefined) return cached;
@@ -213,7 +217,7 @@ export function logMelToLinearMagnitude(logMel: LogMel, config: MelConfig = MEL_
   checkLogMel(logMel, fb.mels);
   const iterations = options.iterations ?? 8; // more barely changes Griffin-Lim output, and each costs ~30 ms per minute
   checkInteger('iterations', iterations, 0, 10000);
-  const pinv = melPseudoInverse(config);
+  const pinv = cachedPseudoInverse(config);
   const { mels, bins, maxBin } = fb;
   const frames = logMel.frames;
   const out = new Float32Array(frames * bins); // [frames × bins]

@@ -1,4 +1,5 @@
-// Types for node-wav 0.0.2, which ships none; only the decoder is used (see wav.ts for why).
+// Types for node-wav 0.0.2, which ships none.
+// Only the decoder is used, behind our own header validation (see wav.ts for why).
 declare module 'node-wav' {
   interface Decoded {
     sampleRate: number;

@@ -43,8 +43,12 @@ export function stftFrameCount(lengthSamples: number, config: StftConfig = MEL_C
 
 const windowCache = new Map<string, Float64Array>();
 
-/** Periodic Hann window of `windowSamples` (as torch.hann_window), centred and zero-padded to `nFft`; cached, do not modify. */
+/** Periodic Hann window of `windowSamples` (as torch.hann_window), centred and zero-padded to `nFft` samples. */
 export function hannWindow(windowSamples: number, nFft: number): Float64Array {
+  return Float64Array.from(cachedHannWindow(windowSamples, nFft));
+}
+
+function cachedHannWindow(windowSamples: number, nFft: number): Float64Array {
   const key = `${windowSamples}/${nFft}`;
   let w = windowCache.get(key);
   if (w === undefined) {
@@ -89,7 +93,7 @@ export function reflectPadInto(samples: Float32Array | Float64Array, padLeft: nu
 export class StftEngine {
   readonly config: StftConfig;
   readonly fft: RealFft;
-  readonly window: Float64Array; // [nFft]
+  readonly window: Float64Array; // [nFft], shared: do not modify
   readonly padLeft: number;
   readonly padRight: number;
   private readonly frame: Float64Array; // [nFft]
@@ -103,7 +107,7 @@ export class StftEngine {
     this.padLeft = padLeft;
     this.padRight = padRight;
     this.fft = new RealFft(config.nFft);
-    this.window = hannWindow(config.windowSamples, config.nFft);
+    this.window = cachedHannWindow(config.windowSamples, config.nFft);
     this.frame = new Float64Array(config.nFft);
   }
 

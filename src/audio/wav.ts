@@ -43,8 +43,9 @@ export const WAV_ERROR_CODES = Object.freeze({
   tooLong: 'TOO_LONG',
 } as const);
 
-/** Accepted sample rates, Hz. */
+/** Lowest accepted sample rate, Hz. */
 export const MIN_SAMPLE_RATE_HZ = 4000;
+/** Highest accepted sample rate, Hz. */
 export const MAX_SAMPLE_RATE_HZ = 384000;
 /** Default longest accepted input, seconds. */
 export const DEFAULT_MAX_DURATION_SECONDS = 600;

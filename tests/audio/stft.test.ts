@@ -77,6 +77,13 @@ describe('istft', () => {
     expect(rmsError(x, istft(stft(x, config), x.length, config))).toBeLessThan(1e-4);
   });
 
+  it('round-trips an input shorter than the padding (reflection folds back and forth)', () => {
+    const x = noise(300, 11);
+    const spec = stft(x);
+    expect(spec.frames).toBe(1);
+    expect(rmsError(x, istft(spec, x.length))).toBeLessThan(1e-4);
+  });
+
   it('rejects a spectrogram whose bins do not match nFft', () => {
     const spec = stft(noise(4096), MEL_CONFIG);
     expect(() => istft(spec, 4096, { nFft: 512, windowSamples: 512, hopSamples: 128 })).toThrow(/513 bins, expected nFft\/2 \+ 1 = 257/);
