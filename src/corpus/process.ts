@@ -40,11 +40,10 @@ export const DEFAULT_PROCESSING: ProcessingConfig = Object.freeze({
 const TRIM_FRAME_SECONDS = 0.01;
 
 /**
- * Start and end sample (end exclusive) of `samples` without leading/trailing silence: the first and last
- * 10 ms frame whose energy is within `thresholdDb` of the loudest frame, widened by `marginSeconds`.
- * All-silent input gives [0, 0).
+ * First and last sample (end exclusive) of speech in `samples`: the first and last 10 ms frame whose energy
+ * is within `thresholdDb` of the loudest frame. All-silent input gives [0, 0).
  */
-export function speechBounds(samples: Float32Array, sampleRateHz: number, thresholdDb: number, marginSeconds: number): [number, number] {
+export function speechBounds(samples: Float32Array, sampleRateHz: number, thresholdDb: number): [number, number] {
   const frame = Math.max(1, Math.round(sampleRateHz * TRIM_FRAME_SECONDS));
   const frames = Math.ceil(samples.length / frame);
   const energy = new Float64Array(frames);
@@ -62,14 +61,23 @@ export function speechBounds(samples: Float32Array, sampleRateHz: number, thresh
   while (energy[first]! < threshold) first++;
   let last = frames - 1;
   while (energy[last]! < threshold) last--;
-  const margin = Math.round(marginSeconds * sampleRateHz);
-  return [Math.max(0, first * frame - margin), Math.min(samples.length, (last + 1) * frame + margin)];
+  return [first * frame, Math.min(samples.length, (last + 1) * frame)];
 }
 
-/** Copy of `samples` without leading/trailing silence (see `speechBounds`). */
+/**
+ * Speech of `samples` (see `speechBounds`) with exactly `marginSeconds` before and after: taken from the
+ * recording where it has that much, zero-padded where it does not (espeak-ng starts speaking at sample 0),
+ * so every voice's utterances start and end the same way.
+ */
 export function trimSilence(samples: Float32Array, sampleRateHz: number, thresholdDb = -40, marginSeconds = 0.05): Float32Array {
-  const [start, end] = speechBounds(samples, sampleRateHz, thresholdDb, marginSeconds);
-  return samples.slice(start, end);
+  const [start, end] = speechBounds(samples, sampleRateHz, thresholdDb);
+  if (end <= start) return new Float32Array(0);
+  const margin = Math.round(marginSeconds * sampleRateHz);
+  const out = new Float32Array(end - start + 2 * margin);
+  const from = Math.max(0, start - margin);
+  const to = Math.min(samples.length, end + margin);
+  out.set(samples.subarray(from, to), margin - (start - from));
+  return out;
 }
 
 /** Scales to `loudnessDb` active RMS, then down if the peak would pass `peakCeilingDb`. Returns a new array. */
