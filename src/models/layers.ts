@@ -86,6 +86,11 @@ function matMulTransposeA(a: tf.Tensor2D, b: tf.Tensor2D): tf.Tensor2D {
   return k <= m ? tf.matMul(tf.transpose(a), b) : (tf.transpose(tf.matMul(tf.transpose(b), a)) as tf.Tensor2D);
 }
 
+/** Sum over rows of [N, C] as ones[1, N] · x: wasm reduces only the last axis, so tf.sum(x, 0) would transpose first. */
+function columnSums(x: tf.Tensor2D): tf.Tensor1D {
+  return tf.matMul(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]);
+}
+
 /** Filter [kh, kw, Cin, Cout] rotated 180° with in/out swapped → [kh·kw·Cout, Cin]; slices + concat, as wasm's Reverse is slow. */
 function flipFilter(w: tf.Tensor4D): tf.Tensor2D {
   const [kh, kw, cin, cout] = w.shape;
@@ -112,7 +117,7 @@ function convCore(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, gh: Axi
       const dy2 = dy.reshape([rows, cout]) as tf.Tensor2D;
       const dw = matMulTransposeA(colsS, dy2).reshape(wS.shape) as tf.Tensor4D; // [kh, kw, Cin, Cout]
       const dx = inputGradient(dy, dy2, wS);
-      return bIn ? [dx, dw, tf.sum(dy2, 0)] : [dx, dw];
+      return bIn ? [dx, dw, columnSums(dy2)] : [dx, dw];
     };
     return { value, gradFunc };
   };
@@ -205,7 +210,7 @@ export function dense(x: tf.Tensor, w: tf.Tensor2D, b: tf.Tensor1D | null): tf.T
       const dy2 = dy.reshape([rows, outputs]) as tf.Tensor2D;
       const dx = tf.matMul(dy2, tf.transpose(wS)).reshape(xIn.shape);
       const dw = matMulTransposeA(xS, dy2);
-      return bIn ? [dx, dw, tf.sum(dy2, 0)] : [dx, dw];
+      return bIn ? [dx, dw, columnSums(dy2)] : [dx, dw];
     };
     return { value: y.reshape([...lead, outputs]), gradFunc };
   };
