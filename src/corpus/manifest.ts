@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { MelConfig } from '../audio/melConfig.js';
 import type { ProcessingConfig } from './process.js';
 import type { SplitFractions, SplitName } from './split.js';
-import { MANIFEST_FILE, sha256Hex, writeFileAtomic, type CachedFile } from './store.js';
+import { MANIFEST_FILE, sha256Hex, writeFileReplacing, type CachedFile } from './store.js';
 import type { CorpusVoice } from './voices.js';
 
 /** Format tag and version of manifest.json; a reader refuses other versions. */
@@ -88,7 +88,7 @@ export function manifestHash(manifest: CorpusManifest): string {
 
 /** Writes manifest.json atomically. */
 export async function writeManifest(corpusRoot: string, manifest: CorpusManifest): Promise<void> {
-  await writeFileAtomic(join(corpusRoot, MANIFEST_FILE), manifestBytes(manifest));
+  await writeFileReplacing(join(corpusRoot, MANIFEST_FILE), manifestBytes(manifest));
 }
 
 /** Reads manifest.json; null when absent, unreadable or of another format/version (it is then rebuilt). */

@@ -3,30 +3,14 @@
 
 import { createHash } from 'node:crypto';
 import { endianness } from 'node:os';
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 
-/**
- * Writes `bytes` to `path` atomically: a temp file in the same folder, fsync, rename over the target.
- * TODO: switch to `writeFileAtomic` from src/io/atomicWrite.ts once it lands (same contract).
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
+/** Writes `bytes` to `path` atomically (src/io/atomicWrite: temp + fsync + rename), replacing any old file; creates the folder. */
+export async function writeFileReplacing(path: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  try {
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(bytes);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  await writeFileAtomic(path, bytes, { overwrite: true });
 }
 
 /** Kinds of per-utterance files in the cache. */
@@ -81,7 +65,7 @@ export interface CachedFile {
 
 /** Writes `bytes` atomically (temp + rename, replacing any old file) and returns its manifest record. */
 export async function writeCachedFile(corpusRoot: string, relativePath: string, bytes: Uint8Array): Promise<CachedFile> {
-  await writeFileAtomic(resolveCachePath(corpusRoot, relativePath), bytes);
+  await writeFileReplacing(resolveCachePath(corpusRoot, relativePath), bytes);
   return { path: relativePath, sha256: sha256Hex(bytes), bytes: bytes.byteLength };
 }
 

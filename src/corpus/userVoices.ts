@@ -4,19 +4,19 @@
 import { readdir, readFile, rename, rm, mkdir } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { InvalidAudioError } from '../audio/errors.js';
 import { isClipped, clippedFraction } from '../audio/levels.js';
 import { activeRms } from '../audio/loudness.js';
 import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { resample } from '../audio/resample.js';
 import { decodeWav, encodeWav } from '../audio/wav.js';
+import { readWavFile } from '../io/audioFile.js';
 import { timbrePaths } from '../io/paths.js';
 import { readCorpusManifest } from './dataset.js';
 import { InvalidVoiceNameError, UnknownVoiceError, VoiceRecordingError } from './errors.js';
 import type { CorpusManifest } from './manifest.js';
 import { DEFAULT_PROCESSING, normalizeLoudness, trimSilence } from './process.js';
-import { sha256Hex, writeFileAtomic } from './store.js';
+import { sha256Hex, writeFileReplacing } from './store.js';
 import { CORPUS_VOICES } from './voices.js';
 
 /** Requirements on user recordings. */
@@ -150,13 +150,8 @@ export async function addVoice(name: string, files: readonly string[], options: 
   }
   const clips: { bytes: Uint8Array; source: string; sourceSha256: string; durationSeconds: number }[] = [];
   for (const path of files) {
-    let raw: Uint8Array;
-    try {
-      raw = new Uint8Array(await readFile(path));
-    } catch (error) {
-      throw new InvalidAudioError(`${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`, 'UNREADABLE');
-    }
-    const decoded = decodeWav(raw, { sourceName: path, maxDurationSeconds: USER_VOICE_LIMITS.maxFileSeconds });
+    const decoded = await readWavFile(path, { maxDurationSeconds: USER_VOICE_LIMITS.maxFileSeconds });
+    const raw = new Uint8Array(await readFile(path));
     const prepared = prepareRecording(decoded.samples, decoded.sampleRateHz, path);
     clips.push({
       bytes: encodeWav(prepared, MEL_CONFIG.sampleRateHz, { bitDepth: 16 }),
@@ -187,10 +182,10 @@ export async function addVoice(name: string, files: readonly string[], options: 
     for (let i = 0; i < clips.length; i++) {
       const clip = clips[i]!;
       const file = `clip-${String(i + 1).padStart(2, '0')}.wav`;
-      await writeFileAtomic(join(staging, file), clip.bytes);
+      await writeFileReplacing(join(staging, file), clip.bytes);
       voiceFile.clips.push({ file, source: clip.source, sourceSha256: clip.sourceSha256, durationSeconds: clip.durationSeconds, sha256: sha256Hex(clip.bytes) });
     }
-    await writeFileAtomic(join(staging, 'voice.json'), new TextEncoder().encode(`${JSON.stringify(voiceFile, null, 2)}\n`));
+    await writeFileReplacing(join(staging, 'voice.json'), new TextEncoder().encode(`${JSON.stringify(voiceFile, null, 2)}\n`));
     const old = join(root, `.${name}.${randomBytes(4).toString('hex')}.old`);
     let moved = false;
     try {
