@@ -44,8 +44,6 @@ export function griffinLim(magnitudes: Float32Array, frames: number, options: Gr
   const size = frames * bins;
   const re = new Float32Array(size); // [frames × bins], current estimate S·e^{iφ}
   const im = new Float32Array(size);
-  const rebuiltRe = new Float32Array(size); // STFT(iSTFT(·)) of the current estimate
-  const rebuiltIm = new Float32Array(size);
   const prevRe = new Float32Array(size); // previous rebuilt, for the momentum term
   const prevIm = new Float32Array(size);
   const random = mulberry32(seed);
@@ -55,26 +53,36 @@ export function griffinLim(magnitudes: Float32Array, frames: number, options: Gr
     im[i] = magnitudes[i] * Math.sin(phase);
   }
   const padded = new Float64Array(workLength + engine.padLeft + engine.padRight);
+  const nFft = config.nFft;
+  const window = engine.window;
+  const frame = new Float64Array(nFft);
   const beta = momentum / (1 + momentum);
   for (let it = 0; it < iterations; it++) {
     engine.synthesise(re, im, frames, signal, workLength);
     reflectPadInto(signal, engine.padLeft, padded);
-    engine.analysePadded(padded, frames, rebuiltRe, rebuiltIm);
-    for (let i = 0; i < size; i++) {
-      const r = rebuiltRe[i];
-      const m = rebuiltIm[i];
-      const ar = r - beta * prevRe[i];
-      const ai = m - beta * prevIm[i];
-      prevRe[i] = r;
-      prevIm[i] = m;
-      const norm = Math.sqrt(ar * ar + ai * ai);
-      if (norm > 1e-16) {
-        const g = magnitudes[i] / norm;
-        re[i] = ar * g;
-        im[i] = ai * g;
-      } else {
-        re[i] = magnitudes[i];
-        im[i] = 0;
+    // Re-analyse frame by frame and update in place: rebuilt = STFT(iSTFT(current)), never stored whole.
+    for (let t = 0; t < frames; t++) {
+      const start = t * hop;
+      for (let i = 0; i < nFft; i++) frame[i] = padded[start + i] * window[i];
+      const rebuilt = engine.fft.forwardRaw(frame); // bin k at [2k], [2k + 1]
+      const base = t * bins;
+      for (let k = 0; k < bins; k++) {
+        const i = base + k;
+        const r = rebuilt[2 * k];
+        const m = rebuilt[2 * k + 1];
+        const ar = r - beta * prevRe[i];
+        const ai = m - beta * prevIm[i];
+        prevRe[i] = r;
+        prevIm[i] = m;
+        const norm = Math.sqrt(ar * ar + ai * ai);
+        if (norm > 1e-16) {
+          const g = magnitudes[i] / norm;
+          re[i] = ar * g;
+          im[i] = ai * g;
+        } else {
+          re[i] = magnitudes[i];
+          im[i] = 0;
+        }
       }
     }
   }

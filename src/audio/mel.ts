@@ -217,7 +217,7 @@ export function logMelToLinearMagnitude(logMel: LogMel, config: MelConfig = MEL_
   checkLogMel(logMel, fb.mels);
   const iterations = options.iterations ?? 8; // more barely changes Griffin-Lim output, and each costs ~30 ms per minute
   checkInteger('iterations', iterations, 0, 10000);
-  const pinv = cachedPseudoInverse(config);
+  const pinv = cachedBandedPseudoInverse(config, fb);
   const { mels, bins, maxBin } = fb;
   const frames = logMel.frames;
   const out = new Float32Array(frames * bins); // [frames × bins]
@@ -229,12 +229,15 @@ export function logMelToLinearMagnitude(logMel: LogMel, config: MelConfig = MEL_
   const floor = config.logFloor * 1e-3;
   for (let t = 0; t < frames; t++) {
     for (let m = 0; m < mels; m++) y[m] = Math.exp(logMel.data[t * mels + m]);
-    for (let k = 0; k < maxBin; k++) {
-      let acc = 0;
-      const row = k * mels;
-      for (let m = 0; m < mels; m++) acc += pinv[row + m] * y[m];
-      x[k] = acc > floor ? acc : floor;
+    // x = P·y as a sum of the banded columns of P (contiguous axpy loops over the significant bins only).
+    x.fill(0, 0, maxBin);
+    for (let m = 0; m < mels; m++) {
+      const ym = y[m];
+      const band = pinv.values[m];
+      const s = pinv.start[m];
+      for (let i = 0; i < band.length; i++) x[s + i] += ym * band[i];
     }
+    for (let k = 0; k < maxBin; k++) if (!(x[k] > floor)) x[k] = floor;
     if (iterations > 0) {
       numer.fill(0, 0, maxBin);
       transposeApply(fb, y, numer);
@@ -249,6 +252,44 @@ export function logMelToLinearMagnitude(logMel: LogMel, config: MelConfig = MEL_
     for (let k = 0; k < maxBin; k++) out[base + k] = x[k];
   }
   return out;
+}
+
+/** Pᵀ as one contiguous band per mel: entries below 1e-7 of the largest are dropped (P decays fast away from the filter). */
+interface BandedPseudoInverse {
+  start: Int32Array; // [mels], first bin of each band
+  values: Float64Array[]; // [mels][band length]
+}
+
+const bandedCache = new Map<string, BandedPseudoInverse>();
+
+function cachedBandedPseudoInverse(config: MelConfig, fb: SparseFilterbank): BandedPseudoInverse {
+  const key = configKey(config);
+  let banded = bandedCache.get(key);
+  if (banded === undefined) {
+    const pinv = cachedPseudoInverse(config); // [bins × mels]
+    let largest = 0;
+    for (const v of pinv) largest = Math.max(largest, Math.abs(v));
+    const cutoff = 1e-7 * largest;
+    const start = new Int32Array(fb.mels);
+    const values: Float64Array[] = [];
+    for (let m = 0; m < fb.mels; m++) {
+      let lo = -1;
+      let hi = -1;
+      for (let k = 0; k < fb.maxBin; k++) {
+        if (Math.abs(pinv[k * fb.mels + m]) > cutoff) {
+          if (lo < 0) lo = k;
+          hi = k;
+        }
+      }
+      start[m] = Math.max(lo, 0);
+      const band = new Float64Array(lo < 0 ? 0 : hi - lo + 1);
+      for (let i = 0; i < band.length; i++) band[i] = pinv[(lo + i) * fb.mels + m];
+      values.push(band);
+    }
+    banded = { start, values };
+    bandedCache.set(key, banded);
+  }
+  return banded;
 }
 
 function applyFilterbank(fb: SparseFilterbank, x: Float64Array, out: Float64Array): void {

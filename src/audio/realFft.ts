@@ -60,11 +60,46 @@ export class RealFft {
     }
   }
 
+  /** DFT of `input` [size] into an internal buffer, returned: bin k at [2k] (re) and [2k+1] (im), k ≤ size/2; valid until the next call. */
+  forwardRaw(input: Float64Array): Float64Array {
+    this.full.realTransform(this.spectrum, input);
+    return this.spectrum;
+  }
+
   /**
    * Inverse DFT (scaled by 1/size) of the Hermitian spectrum in re/im[offset .. offset+size/2] into `out` [size].
    * Imaginary parts of the DC and Nyquist bins are ignored, as numpy's irfft does.
    */
   inverse(re: Float32Array | Float64Array, im: Float32Array | Float64Array, offset: number, out: Float64Array): void {
+    const z = this.inverseHalf(re, im, offset);
+    const m = this.size / 2;
+    const scale = 1 / m;
+    for (let n = 0; n < m; n++) {
+      out[2 * n] = z[2 * n] * scale;
+      out[2 * n + 1] = -z[2 * n + 1] * scale;
+    }
+  }
+
+  /** Adds window[i]·x[i] to acc[accOffset + i], x = inverse DFT as in `inverse` (overlap-add without a frame copy). */
+  inverseAddWindowed(
+    re: Float32Array | Float64Array,
+    im: Float32Array | Float64Array,
+    offset: number,
+    window: Float64Array,
+    acc: Float64Array,
+    accOffset: number,
+  ): void {
+    const z = this.inverseHalf(re, im, offset);
+    const m = this.size / 2;
+    const scale = 1 / m;
+    for (let n = 0, i = accOffset; n < m; n++, i += 2) {
+      acc[i] += z[2 * n] * scale * window[2 * n];
+      acc[i + 1] -= z[2 * n + 1] * scale * window[2 * n + 1];
+    }
+  }
+
+  /** Half-size transform behind the inverse; x[2n] = out[2n]/m, x[2n+1] = −out[2n+1]/m. */
+  private inverseHalf(re: Float32Array | Float64Array, im: Float32Array | Float64Array, offset: number): Float64Array {
     // Packs the even/odd samples into one complex half-size transform: z[n] = x[2n] + i·x[2n+1].
     const m = this.size / 2;
     const zIn = this.halfIn;
@@ -91,12 +126,7 @@ export class RealFft {
       zIn[2 * k] = er - oi;
       zIn[2 * k + 1] = -(ei + orr);
     }
-    const zOut = this.halfOut;
-    this.half.transform(zOut, zIn);
-    const scale = 1 / m;
-    for (let n = 0; n < m; n++) {
-      out[2 * n] = zOut[2 * n] * scale;
-      out[2 * n + 1] = -zOut[2 * n + 1] * scale;
-    }
+    this.half.transform(this.halfOut, zIn);
+    return this.halfOut;
   }
 }

@@ -132,7 +132,6 @@ export class StftEngine {
     const { nFft, hopSamples } = this.config;
     const bins = this.fft.bins;
     const w = this.window;
-    const frame = this.frame;
     const paddedLength = frames > 0 ? (frames - 1) * hopSamples + nFft : 0;
     if (this.wsumFrames !== frames) {
       this.acc = new Float64Array(paddedLength);
@@ -149,11 +148,7 @@ export class StftEngine {
     }
     const acc = this.acc;
     const wsumInverse = this.wsumInverse;
-    for (let t = 0; t < frames; t++) {
-      this.fft.inverse(re, im, t * bins, frame);
-      const start = t * hopSamples;
-      for (let i = 0; i < nFft; i++) acc[start + i] += frame[i] * w[i];
-    }
+    for (let t = 0; t < frames; t++) this.fft.inverseAddWindowed(re, im, t * bins, w, acc, t * hopSamples);
     const reach = Math.max(0, Math.min(lengthSamples, paddedLength - this.padLeft));
     for (let i = 0; i < reach; i++) out[i] = acc[i + this.padLeft] * wsumInverse[i + this.padLeft];
     for (let i = reach; i < lengthSamples; i++) out[i] = 0;
