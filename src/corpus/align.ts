@@ -27,11 +27,18 @@ function checkPair(a: LogMel, b: LogMel): void {
   if (a.mels !== b.mels) throw new InvalidArgumentError(`log-mels differ in bins: ${a.mels} vs ${b.mels}`);
 }
 
+/** Mel-cepstrum c1…c_order of a log-mel: [frames × order]. */
+function cepstra(mel: LogMel, options: AlignOptions): { data: Float32Array; order: number } {
+  const order = Math.min(options.order ?? 24, mel.mels - 1);
+  return { data: melCepstrum(mel, order), order };
+}
+
 /** DTW path between two log-mels [frames × mels] of the same sentence, computed on their mel-cepstra. */
 export function alignMels(a: LogMel, b: LogMel, options: AlignOptions = {}): DtwPath {
   checkPair(a, b);
-  const order = Math.min(options.order ?? 24, a.mels - 1);
-  return dtwPath(melCepstrum(a, order), a.frames, melCepstrum(b, order), b.frames, order, { band: bandFor(a.frames, b.frames, options) });
+  const ca = cepstra(a, options);
+  const cb = cepstra(b, options);
+  return dtwPath(ca.data, a.frames, cb.data, b.frames, ca.order, { band: bandFor(a.frames, b.frames, options) });
 }
 
 /**
@@ -71,9 +78,11 @@ export function averageVoiceTargets(mels: readonly LogMel[], options: AlignOptio
   if (mels.length === 0) throw new InvalidArgumentError('averageVoiceTargets needs at least one log-mel');
   for (const mel of mels) checkPair(mels[0]!, mel);
   const sums = mels.map((mel) => Float64Array.from(mel.data)); // each starts with its own mel
+  const ceps = mels.map((mel) => cepstra(mel, options)); // once per utterance, not once per pair
   for (let i = 0; i < mels.length; i++) {
     for (let j = i + 1; j < mels.length; j++) {
-      const path = alignMels(mels[i]!, mels[j]!, options);
+      const [a, b] = [mels[i]!, mels[j]!];
+      const path = dtwPath(ceps[i]!.data, a.frames, ceps[j]!.data, b.frames, ceps[i]!.order, { band: bandFor(a.frames, b.frames, options) });
       const jOnI = warpAlongPath(mels[j]!, mels[i]!.frames, path.pathA, path.pathB);
       const iOnJ = warpAlongPath(mels[i]!, mels[j]!.frames, path.pathB, path.pathA);
       for (let k = 0; k < jOnI.data.length; k++) sums[i]![k]! += jOnI.data[k]!;
