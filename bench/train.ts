@@ -140,6 +140,7 @@ async function main(): Promise<void> {
     setup.model.dispose();
     await single.dispose();
     if (r1.median < one.median) one = r1;
+    let roundTwo = 'failed';
     try {
       const parallel = await createParallelTrainer<BenchBatch>({
         module: fileURLToPath(import.meta.url),
@@ -154,10 +155,11 @@ async function main(): Promise<void> {
       parallel.options.model.dispose();
       await parallel.dispose();
       if (r2.median < two.median) two = r2;
+      roundTwo = `${(r2.median * 1000).toFixed(0)} ms/step`;
     } catch (err) {
       parallelError = (err as Error).message;
     }
-    console.log(`  round ${round + 1}/${rounds}: one thread ${(r1.median * 1000).toFixed(0)} ms/step, two workers ${Number.isFinite(two.median) ? `${(two.median * 1000).toFixed(0)} ms/step (best so far)` : 'failed'}`);
+    console.log(`  round ${round + 1}/${rounds}: one thread ${(r1.median * 1000).toFixed(0)} ms/step, two workers ${roundTwo}`);
   }
   const gflops = flops / one.median / 1e9;
   console.log(`(b) one thread: ${(one.median * 1000).toFixed(0)} ms/step median (best step ${(one.best * 1000).toFixed(0)} ms) = ${gflops.toFixed(1)} GFLOP/s effective, ${((100 * gflops) / peak).toFixed(0)}% of matMul peak`);
