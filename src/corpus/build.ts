@@ -194,6 +194,11 @@ export async function buildCorpus(options: BuildCorpusOptions = {}): Promise<Cor
   const oldUtterances = new Map((old?.utterances ?? []).map((u) => [key(u.voice, u.sentence), u]));
   const oldAverages = new Map((old?.averages ?? []).map((a) => [key(a.voice, a.sentence), a]));
   if (old !== null && !old.complete) message('resuming an interrupted build');
+  const selected = new Set(voices.flatMap((voice) => sentences.map((sentence) => key(voice.id, sentence.id))));
+  const dropped = [...oldUtterances.keys()].filter((k) => !selected.has(k)).length;
+  if (dropped > 0) {
+    message(`the manifest now describes this selection only; ${dropped} utterance${dropped === 1 ? '' : 's'} of the previous build leave it (use --home for subset builds)`);
+  }
 
   // 1. Verify what the cache already holds.
   const done = new Map<string, UtteranceEntry>();
