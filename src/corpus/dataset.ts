@@ -208,6 +208,12 @@ export class CorpusDataset {
       return hit;
     }
     const data = float32FromBytes(new Uint8Array(readFileSync(resolveCachePath(this.corpusRoot, relativePath))), relativePath, length);
+    this.remember(cacheKey, data);
+    return data;
+  }
+
+  /** Keeps `data` in the LRU cache, evicting the oldest entries beyond `cacheBytes`. */
+  private remember(cacheKey: string, data: Float32Array): void {
     this.cache.set(cacheKey, data);
     this.cachedBytes += data.byteLength;
     while (this.cachedBytes > this.cacheLimit && this.cache.size > 1) {
@@ -215,7 +221,6 @@ export class CorpusDataset {
       this.cache.delete(oldest);
       this.cachedBytes -= value.byteLength;
     }
-    return data;
   }
 
   /** Log-mel [frames × 80] of `voice` reading `sentence` (not normalised). */
@@ -249,8 +254,7 @@ export class CorpusDataset {
     let data = this.cache.get(cacheKey);
     if (data === undefined) {
       data = alignMelToReference(this.mel(reference, sentence), this.mel(other, sentence)).data;
-      this.cache.set(cacheKey, data);
-      this.cachedBytes += data.byteLength;
+      this.remember(cacheKey, data);
     }
     return { frames, mels: this.mels, data };
   }
