@@ -89,7 +89,7 @@ function bestOf<T>(runs: number, fn: () => T): { seconds: number; result: T } {
 function report(name: string, seconds: number, target: number): boolean {
   const rtf = seconds / SECONDS;
   const ok = rtf <= target;
-  console.log(`${name.padEnd(34)} ${seconds.toFixed(3).padStart(7)} s   RTF ${rtf.toFixed(4)}   target ≤ ${+target.toFixed(4)}   ${ok ? 'MET' : 'MISSED'}`);
+  console.log(`${name.padEnd(40)} ${seconds.toFixed(3).padStart(7)} s   RTF ${rtf.toFixed(4)}   target ≤ ${+target.toFixed(4)}   ${ok ? 'MET' : 'MISSED'}`);
   return ok;
 }
 
@@ -107,10 +107,10 @@ results.push(report('estimateF0 (YIN, best of 2)', f0.seconds, 2 / SECONDS));
 
 const at48k = resample(audio, SR, 48000);
 const rs = bestOf(2, () => resample(at48k, 48000, SR));
-console.log(`${'resample 48000 → 22050 Hz (info)'.padEnd(34)} ${rs.seconds.toFixed(3).padStart(7)} s   RTF ${(rs.seconds / SECONDS).toFixed(4)}`);
+console.log(`${'resample 48000 → 22050 Hz (info)'.padEnd(40)} ${rs.seconds.toFixed(3).padStart(7)} s   RTF ${(rs.seconds / SECONDS).toFixed(4)}`);
 const frames = 1000;
 const a = mel.result.data.subarray(0, frames * 80);
 const b = mel.result.data.subarray(frames * 80, 2 * frames * 80);
 const dtw = bestOf(2, () => dtwPath(a, frames, b, frames, 80));
-console.log(`${'dtwPath 1000 × 1000 frames, 80 dims'.padEnd(34)} ${dtw.seconds.toFixed(3).padStart(7)} s   (info; target well under 1 s)`);
+console.log(`${'dtwPath 1000 × 1000 frames, 80 dims'.padEnd(40)} ${dtw.seconds.toFixed(3).padStart(7)} s   (info; target well under 1 s)`);
 console.log(results.every(Boolean) ? 'all targets met' : 'some targets missed');
