@@ -77,6 +77,7 @@ export class AdamW {
 
   /** Applies one update from gradients by parameter name (every parameter must have one); caller disposes `grads` and `gradNorm`. */
   apply(grads: ReadonlyMap<string, tf.Tensor>): UpdateInfo {
+    if (this.host) throw new ShapeMismatchError('AdamW: apply() after applyToArrays(); one optimizer uses one path');
     for (const name of this.params.keys()) if (!grads.has(name)) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
     const step = ++this.step;
     const learningRate = this.schedule(step);
@@ -110,8 +111,64 @@ export class AdamW {
     return { learningRate, gradNorm };
   }
 
+  /**
+   * The same update on host arrays, for data-parallel training where weights and gradients already live in JS:
+   * updates `weights` in place and skips device round trips. Moments move to the host on first use.
+   */
+  applyToArrays(weights: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>): { learningRate: number; gradNorm: number } {
+    const host = this.hostMoments();
+    const step = ++this.step;
+    const learningRate = this.schedule(step);
+    const beta1 = this.options.beta1 ?? 0.9;
+    const beta2 = this.options.beta2 ?? 0.999;
+    const eps = this.options.epsilon ?? 1e-8;
+    const weightDecay = this.options.weightDecay ?? 0.01;
+    const decays = this.options.decays ?? ((_: string, p: tf.Variable) => p.rank >= 2);
+    let sumSquares = 0;
+    for (const name of this.params.keys()) {
+      const g = grads.get(name);
+      if (!g) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
+      for (let i = 0; i < g.length; i++) sumSquares += g[i]! * g[i]!;
+    }
+    const gradNorm = Math.sqrt(sumSquares);
+    const clip = this.options.clipNorm;
+    const scale = clip === undefined ? 1 : Math.min(1, clip / (gradNorm + 1e-6));
+    const c1 = 1 / (1 - Math.pow(beta1, step));
+    const c2 = 1 / (1 - Math.pow(beta2, step));
+    for (const [name, variable] of this.params) {
+      const p = weights.get(name)!;
+      const g = grads.get(name)!;
+      const m = host.m.get(name)!;
+      const v = host.v.get(name)!;
+      if (p.length !== m.length || g.length !== m.length) throw new ShapeMismatchError(`AdamW: "${name}" has ${p.length} weights and ${g.length} gradients, expected ${m.length}`);
+      const keep = weightDecay > 0 && decays(name, variable) ? 1 - learningRate * weightDecay : 1;
+      for (let i = 0; i < p.length; i++) {
+        const gi = g[i]! * scale;
+        const mi = (m[i] = beta1 * m[i]! + (1 - beta1) * gi);
+        const vi = (v[i] = beta2 * v[i]! + (1 - beta2) * gi * gi);
+        p[i] = p[i]! * keep - (learningRate * (mi * c1)) / (Math.sqrt(vi * c2) + eps);
+      }
+    }
+    return { learningRate, gradNorm };
+  }
+
+  private host: { m: Map<string, Float32Array>; v: Map<string, Float32Array> } | undefined;
+
+  private hostMoments(): { m: Map<string, Float32Array>; v: Map<string, Float32Array> } {
+    if (!this.host) {
+      const read = (vars: Map<string, tf.Variable>) => new Map([...vars].map(([name, t]) => [name, (t.dataSync() as Float32Array).slice()] as const));
+      this.host = { m: read(this.m), v: read(this.v) };
+    }
+    return this.host;
+  }
+
   /** Copies the state out (for checkpoints). */
   getState(): OptimizerState {
+    if (this.host) {
+      const copy = (arrays: Map<string, Float32Array>) =>
+        new Map([...arrays].map(([name, a]) => [name, { data: a.slice(), shape: [...this.params.get(name)!.shape] }] as const));
+      return { step: this.step, m: copy(this.host.m), v: copy(this.host.v) };
+    }
     const read = (vars: Map<string, tf.Variable>) =>
       new Map([...vars].map(([name, t]) => [name, { data: t.dataSync() as Float32Array, shape: [...t.shape] }] as const));
     return { step: this.step, m: read(this.m), v: read(this.v) };
@@ -126,6 +183,7 @@ export class AdamW {
         tf.tidy(() => t.assign(tf.tensor(w.data, t.shape, 'float32')));
       }
     }
+    this.host = undefined;
     this.step = state.step;
   }
 

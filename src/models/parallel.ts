@@ -31,7 +31,7 @@ export type ToWorker =
   | { type: 'close' };
 export type FromWorker =
   | { type: 'ready'; names: string[]; backend: string }
-  | { type: 'grads'; id: number; grads: Float32Array[]; losses: Record<string, number> }
+  | { type: 'grads'; id: number; grads: Float32Array[]; losses: Record<string, number>; seconds: number }
   | { type: 'error'; id: number; message: string };
 
 /** Worker data handed to parallelWorker.ts at start. */
@@ -152,7 +152,7 @@ export async function createGradientPool(options: GradientPoolOptions): Promise<
         });
         for (const [k, v] of Object.entries(r.losses)) losses[k] = (losses[k] ?? 0) + w * v;
       });
-      return { grads, losses };
+      return { grads, losses, workerSeconds: results.map((r) => r.seconds) };
     },
     async dispose() {
       await Promise.all(

@@ -32,6 +32,7 @@ async function main(): Promise<void> {
 }
 
 async function step(setup: TrainingSetup<unknown>, params: Map<string, tf.Variable>, msg: Extract<ToWorker, { type: 'step' }>): Promise<void> {
+  const started = performance.now();
   msg.names.forEach((name, i) => {
     const p = params.get(name);
     if (!p) throw new Error(`worker model has no parameter "${name}"`);
@@ -57,7 +58,8 @@ async function step(setup: TrainingSetup<unknown>, params: Map<string, tf.Variab
   const losses: Record<string, number> = { total: lossValues[0]! };
   names.forEach((n, i) => (losses[n] = lossValues[i + 1]!));
   tf.dispose([packed, value, ...Object.values(parts), ...Object.values(grads), batch as tf.TensorContainer]);
-  port.postMessage({ type: 'grads', id: msg.id, grads: arrays, losses } satisfies FromWorker, arrays.map((a) => a.buffer as ArrayBuffer));
+  const seconds = (performance.now() - started) / 1000;
+  port.postMessage({ type: 'grads', id: msg.id, grads: arrays, losses, seconds } satisfies FromWorker, arrays.map((a) => a.buffer as ArrayBuffer));
 }
 
 main().catch((err: unknown) => {

@@ -46,6 +46,8 @@ export interface GradientProvider {
   compute(request: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }): Promise<{
     grads: Map<string, Float32Array>;
     losses: Record<string, number>;
+    /** Seconds each worker spent on its shard (for overhead measurements). */
+    workerSeconds?: number[];
   }>;
   dispose(): Promise<void>;
 }
@@ -275,11 +277,14 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     const seed = this.rng.nextUint32();
     let grads: Map<string, tf.Tensor>;
     let lossTensors: tf.Scalar[] = [];
-    let remoteLosses: Record<string, number> | undefined;
     if (this.options.gradients) {
-      const res = await this.options.gradients.compute({ step, indices, seed, weights: this.options.model.getWeights() });
-      grads = new Map([...this.params].map(([name, p]) => [name, tf.tensor(res.grads.get(name)!, p.shape, 'float32')]));
-      remoteLosses = res.losses;
+      // Data-parallel: weights and gradients already live in JS, so the update runs there too (no device round trip).
+      const weights = this.options.model.getWeights();
+      const res = await this.options.gradients.compute({ step, indices, seed, weights });
+      const host = new Map([...weights].map(([name, w]) => [name, w.data] as const));
+      const update = this.optimizer.applyToArrays(host, res.grads);
+      for (const [name, p] of this.params) tf.tidy(() => p.assign(tf.tensor(host.get(name)!, p.shape, 'float32')));
+      return { losses: res.losses, learningRate: update.learningRate, gradNorm: update.gradNorm };
     } else {
       const batch = await this.options.train.getBatch(indices);
       const ctx: StepContext = { step, rng: new Rng(seed), training: true };
@@ -302,7 +307,6 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     const values = await packed.data();
     tf.dispose([packed, update.gradNorm, ...lossTensors, ...grads.values()]);
     const gradNorm = values[values.length - 1]!;
-    if (remoteLosses) return { losses: remoteLosses, learningRate, gradNorm };
     const losses: Record<string, number> = { total: values[0]! };
     this.partNameList.forEach((name, i) => (losses[name] = values[i + 1]!));
     return { losses, learningRate, gradNorm };

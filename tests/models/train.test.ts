@@ -181,6 +181,28 @@ describe('AdamW', () => {
     tf.dispose([w, b]);
   });
 
+  it('applyToArrays (data-parallel path) matches the tensor path', () => {
+    const make = () => new Map([['w', tf.variable(tf.tensor2d([[0.3, -0.7], [1.2, 0.1]]))], ['b', tf.variable(tf.tensor1d([0.5, -0.5]))]]);
+    const [pa, pb] = [make(), make()];
+    const options = { learningRate: 0.05, weightDecay: 0.1, clipNorm: 0.5 };
+    const [oa, ob] = [new AdamW(pa, options), new AdamW(pb, options)];
+    const host = new Map([...pb].map(([n, v]) => [n, v.dataSync() as Float32Array] as const));
+    for (let step = 0; step < 3; step++) {
+      const g = { w: [0.2 * step - 0.1, 0.4, -0.3, 0.05 * step], b: [0.1, -0.2 * step] };
+      const info = oa.apply(new Map<string, tf.Tensor>([['w', tf.tensor2d(g.w, [2, 2])], ['b', tf.tensor1d(g.b)]]));
+      const hostInfo = ob.applyToArrays(host, new Map([['w', Float32Array.from(g.w)], ['b', Float32Array.from(g.b)]]));
+      expect(hostInfo.gradNorm).toBeCloseTo(info.gradNorm.dataSync()[0]!, 5);
+      info.gradNorm.dispose();
+    }
+    for (const name of ['w', 'b']) {
+      const a = pa.get(name)!.dataSync();
+      host.get(name)!.forEach((v, i) => expect(v).toBeCloseTo(a[i]!, 5));
+    }
+    expect(ob.getState().m.get('w')!.shape).toEqual([2, 2]);
+    [oa, ob].forEach((o) => o.dispose());
+    tf.dispose([...pa.values(), ...pb.values()]);
+  });
+
   it('warmupCosineSchedule warms up linearly then decays to the minimum', () => {
     const s = warmupCosineSchedule({ peak: 1, warmupSteps: 10, totalSteps: 110, minimum: 0 });
     expect(s(5)).toBeCloseTo(0.5);
