@@ -37,7 +37,7 @@ export function requestToken(req: IncomingMessage): string | undefined {
   return undefined;
 }
 
-/** Content-Security-Policy of the UI page: own scripts only; blob: for audio and wavesurfer's FFT worker; inline styles for wavesurfer's shadow DOM. */
+/** Content-Security-Policy of the UI page: own scripts only; blob: for audio (wavesurfer fetches blob URLs) and its FFT worker; inline styles for wavesurfer's shadow DOM. */
 export const UI_CONTENT_SECURITY_POLICY = [
   "default-src 'none'",
   "script-src 'self'",
@@ -45,7 +45,7 @@ export const UI_CONTENT_SECURITY_POLICY = [
   "img-src 'self' data: blob:",
   "media-src 'self' blob:",
   "worker-src 'self' blob:",
-  "connect-src 'self'",
+  "connect-src 'self' blob:",
   "font-src 'self'",
   "base-uri 'none'",
   "form-action 'none'",

@@ -1,0 +1,255 @@
+// How the UI reaches the engine: HTTP to web mode (token from the URL fragment) or the Electron
+// preload's `window.timbre`; both wrapped into the same `UiTransport` (TimbreApi + saving files).
+
+import type {
+  ConversionJob,
+  ConversionJobEvents,
+  ConversionResult,
+  ConvertRequest,
+  EngineErrorInfo,
+  EngineInfo,
+  ExportFile,
+  ExportRequest,
+  JobEventMessage,
+  ModelInfo,
+  OpenedFile,
+  TimbreApi,
+  TimbreBridge,
+  VoiceInfo,
+} from '../engine/api.js';
+import { Emitter } from './emitter.js';
+
+/** An engine error on the UI side: the engine's `code`, `field` and message. */
+export class UiEngineError extends Error {
+  readonly code: string;
+  readonly field: string | undefined;
+  constructor(info: EngineErrorInfo) {
+    super(info.message);
+    this.code = info.code;
+    this.field = info.field;
+  }
+}
+
+/** The engine as the UI sees it. */
+export interface UiTransport extends TimbreApi {
+  readonly kind: 'web' | 'electron';
+  /** Saves an exported file (download or native dialog); resolves with where it went, or undefined when cancelled. */
+  saveFile(file: ExportFile): Promise<string | undefined>;
+  /** Native open dialog (Electron only). */
+  openWavFile?: () => Promise<OpenedFile | undefined>;
+}
+
+declare global {
+  interface Window {
+    timbre?: TimbreBridge;
+  }
+}
+
+/** A job whose events arrive from elsewhere (SSE or IPC) and are replayed through `deliver`. */
+class RemoteJob implements ConversionJob {
+  private readonly emitter = new Emitter<ConversionJobEvents>();
+  readonly finished: Promise<ConversionResult>;
+  private resolve!: (result: ConversionResult) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(
+    readonly id: string,
+    private readonly onCancel: () => void,
+  ) {
+    this.finished = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.finished.catch(() => undefined);
+  }
+
+  on<E extends keyof ConversionJobEvents>(event: E, listener: (...args: ConversionJobEvents[E]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  deliver<E extends keyof ConversionJobEvents>(name: E, args: ConversionJobEvents[E]): void {
+    this.emitter.emit(name, ...args);
+    if (name === 'done') this.resolve(args[0] as ConversionResult);
+    if (name === 'error') this.reject(new UiEngineError(args[0] as EngineErrorInfo));
+  }
+
+  cancel(): void {
+    this.onCancel();
+  }
+
+  destroy(): void {
+    this.emitter.unAll();
+  }
+}
+
+/** Browser download of an exported file. */
+function download(file: ExportFile): string {
+  const url = URL.createObjectURL(new Blob([file.bytes as BlobPart], { type: file.mimeType }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = file.fileName;
+  a.rel = 'noopener';
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+  return `downloaded ${file.fileName}`;
+}
+
+/** Web mode: the engine over HTTP with the run's token in a header. */
+export function createHttpTransport(origin: string, token: string): UiTransport {
+  const headers = { 'X-Timbre-Token': token };
+
+  async function failure(res: Response): Promise<UiEngineError> {
+    try {
+      const body = (await res.json()) as { error?: EngineErrorInfo };
+      if (body.error) return new UiEngineError(body.error);
+    } catch {
+      // not JSON
+    }
+    return new UiEngineError({ code: res.status === 401 ? 'UNAUTHORIZED' : 'TRANSPORT', message: `the server answered ${res.status} ${res.statusText}` });
+  }
+
+  async function call(path: string, init: RequestInit = {}): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${origin}/api${path}`, { ...init, headers: { ...headers, ...(init.headers as Record<string, string> | undefined) } });
+    } catch (error) {
+      throw new UiEngineError({ code: 'TRANSPORT', message: `cannot reach the Timbre server (${(error as Error).message}); is "npm run web" still running?` });
+    }
+    if (!res.ok) throw await failure(res);
+    return res;
+  }
+  const json = async <T>(path: string, init?: RequestInit): Promise<T> => (await (await call(path, init)).json()) as T;
+  const bytes = async (path: string, init?: RequestInit): Promise<Uint8Array> => new Uint8Array(await (await call(path, init)).arrayBuffer());
+  const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+
+  async function streamEvents(job: RemoteJob): Promise<void> {
+    const res = await call(`/jobs/${encodeURIComponent(job.id)}/events`);
+    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    let buffer = '';
+    let chain = Promise.resolve();
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      buffer += value;
+      let end: number;
+      while ((end = buffer.indexOf('\n\n')) >= 0) {
+        const frame = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        const name = /^event: (\w+)$/m.exec(frame)?.[1] as keyof ConversionJobEvents | undefined;
+        const data = /^data: (.*)$/m.exec(frame)?.[1];
+        if (name === undefined || data === undefined) continue;
+        const payload = JSON.parse(data) as Record<string, unknown>;
+        // Keep order: a lane's WAV is fetched before the event is delivered.
+        chain = chain.then(async () => {
+          if (name === 'source') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/source.wav`);
+          if (name === 'lane') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/lanes/${encodeURIComponent(String(payload.laneId))}.wav`);
+          job.deliver(name, [payload] as never);
+        });
+      }
+    }
+    await chain;
+  }
+
+  const api: UiTransport = {
+    kind: 'web',
+    info: () => json<EngineInfo>('/info'),
+    listVoices: () => json<VoiceInfo[]>('/voices'),
+    async voicePreview(voiceId) {
+      return { fileName: `${voiceId}-preview.wav`, mimeType: 'audio/wav', bytes: await bytes(`/voices/${encodeURIComponent(voiceId)}/preview`) };
+    },
+    listModels: () => json<ModelInfo[]>('/models'),
+    async convert(request: ConvertRequest) {
+      if (request.input.kind !== 'wav-bytes') throw new UiEngineError({ code: 'INVALID_ARGUMENT', message: 'web mode converts WAV bytes only', field: 'input' });
+      const upload = await json<{ inputId: string }>('/inputs', {
+        method: 'POST',
+        headers: { 'Content-Type': 'audio/wav', 'X-Timbre-File-Name': encodeURIComponent(request.input.name ?? 'input.wav') },
+        body: request.input.bytes as BodyInit,
+      });
+      const { input: _input, ...rest } = request;
+      const { jobId } = await json<{ jobId: string }>('/jobs', post({ ...rest, inputId: upload.inputId }));
+      const job = new RemoteJob(jobId, () => void api.cancel(jobId).catch(() => undefined));
+      streamEvents(job).catch((error: unknown) => {
+        job.deliver('error', [{ code: 'TRANSPORT', message: `lost the progress stream: ${(error as Error).message}` }]);
+      });
+      return job;
+    },
+    compare: (request) => api.convert(request),
+    async cancel(jobId) {
+      await call(`/jobs/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' });
+    },
+    async exportLanes(request: ExportRequest) {
+      const res = await call('/export', post(request));
+      return {
+        fileName: res.headers.get('X-Timbre-File-Name') ?? `timbre-export.${request.format === 'report' ? 'html' : request.format}`,
+        mimeType: res.headers.get('Content-Type') ?? 'application/octet-stream',
+        bytes: new Uint8Array(await res.arrayBuffer()),
+      };
+    },
+    async saveFile(file) {
+      return download(file);
+    },
+  };
+  return api;
+}
+
+/** Electron: the preload's bridge, with events buffered per job until the job object exists. */
+export function createElectronTransport(bridge: TimbreBridge): UiTransport {
+  const jobs = new Map<string, RemoteJob>();
+  const early = new Map<string, JobEventMessage[]>();
+  bridge.onJobEvent((message) => {
+    const job = jobs.get(message.jobId);
+    if (job) job.deliver(message.name, message.args);
+    else early.set(message.jobId, [...(early.get(message.jobId) ?? []), message]);
+  });
+  const wrap = <T>(promise: Promise<T>): Promise<T> =>
+    promise.catch((error: unknown) => {
+      // Errors cross IPC as "Error invoking remote method …: {json}"; recover the engine's info.
+      const text = error instanceof Error ? error.message : String(error);
+      const match = /(\{.*\})\s*$/.exec(text);
+      if (match) {
+        try {
+          throw new UiEngineError(JSON.parse(match[1]!) as EngineErrorInfo);
+        } catch (parsed) {
+          if (parsed instanceof UiEngineError) throw parsed;
+        }
+      }
+      throw new UiEngineError({ code: 'INTERNAL', message: text });
+    });
+  const api: UiTransport = {
+    kind: 'electron',
+    info: () => wrap(bridge.info()),
+    listVoices: () => wrap(bridge.listVoices()),
+    voicePreview: (id) => wrap(bridge.voicePreview(id)),
+    listModels: () => wrap(bridge.listModels()),
+    async convert(request) {
+      const { jobId } = await wrap(bridge.startConversion(request));
+      const job = new RemoteJob(jobId, () => void bridge.cancel(jobId));
+      jobs.set(jobId, job);
+      for (const message of early.get(jobId) ?? []) job.deliver(message.name, message.args);
+      early.delete(jobId);
+      void job.finished.finally(() => jobs.delete(jobId)).catch(() => undefined);
+      return job;
+    },
+    compare: (request) => api.convert(request),
+    cancel: (jobId) => wrap(bridge.cancel(jobId)),
+    exportLanes: (request) => wrap(bridge.exportLanes(request)),
+    saveFile: (file) => wrap(bridge.saveFile(file)),
+    openWavFile: () => wrap(bridge.openWavFile()),
+  };
+  return api;
+}
+
+/** Picks the transport: Electron's bridge when present, else HTTP with the token from `#token=` (kept in sessionStorage). */
+export function detectTransport(): UiTransport {
+  if (window.timbre) return createElectronTransport(window.timbre);
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('token');
+  if (fromHash) {
+    sessionStorage.setItem('timbre-token', fromHash);
+    history.replaceState(null, '', location.pathname + location.search); // keep the token out of the address bar
+  }
+  const token = fromHash ?? sessionStorage.getItem('timbre-token');
+  if (!token) throw new UiEngineError({ code: 'UNAUTHORIZED', message: 'This page needs the link printed by "npm run web" (it carries the access token).' });
+  return createHttpTransport(location.origin, token);
+}
