@@ -1,9 +1,8 @@
 // The one file format of every Timbre model and training checkpoint (`*.timbre`): a preamble, a JSON
 // header and 64-byte-aligned little-endian float32 blobs, with a CRC32 so truncation and bit flips are refused.
 
-import { open, readFile, rename, unlink, writeFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
-import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { writeFileAtomic } from '../io/atomicWrite.js';
 import { MEL_CONFIG, sameMelConfig, type MelConfig } from '../audio/melConfig.js';
 import { InvalidModelFileError, ModelMismatchError } from './errors.js';
 import type { WeightArray, WeightMap } from './module.js';
@@ -155,52 +154,9 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model file'): { hea
   return { header, weights };
 }
 
-/** Writes `data` to `path` atomically: a temp file in the same folder, fsync, then rename. */
-export async function writeFileAtomicLocal(path: string, data: Uint8Array | string, options: { overwrite: boolean }): Promise<void> {
-  if (!options.overwrite) {
-    const exists = await open(path, 'r').then(
-      async (h) => (await h.close(), true),
-      () => false,
-    );
-    if (exists) throw new InvalidModelFileError(`${path} already exists; pass overwrite to replace it`);
-  }
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  try {
-    const handle = await open(temp, 'w');
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(temp, path);
-  } catch (err) {
-    await unlink(temp).catch(() => undefined);
-    throw err;
-  }
-}
-
-type AtomicWriter = (path: string, data: Uint8Array | string, options: { overwrite: boolean }) => Promise<void>;
-let sharedWriter: Promise<AtomicWriter> | undefined;
-
-/** The project's `src/io/atomicWrite.ts` writer when present, else the local one (that module is written in parallel). */
-function atomicWriter(): Promise<AtomicWriter> {
-  sharedWriter ??= (async () => {
-    try {
-      const specifier: string = '../io/atomicWrite.js';
-      const mod = (await import(specifier)) as { writeFileAtomic?: AtomicWriter };
-      if (typeof mod.writeFileAtomic === 'function') return mod.writeFileAtomic;
-    } catch {
-      // not written yet: fall through to the local helper
-    }
-    return writeFileAtomicLocal;
-  })();
-  return sharedWriter;
-}
-
-/** Writes any file atomically (shared by model files, checkpoints and the loss log). */
+/** Writes any file atomically via src/io (temp file in the same folder, fsync, rename); shared by model files, checkpoints and the loss log. */
 export async function writeAtomic(path: string, data: Uint8Array | string, options: { overwrite: boolean }): Promise<void> {
-  await (await atomicWriter())(path, data, options);
+  await writeFileAtomic(path, data, options);
 }
 
 /** Saves weights + metadata as one `.timbre` file, atomically. */
