@@ -1,12 +1,12 @@
 // Electron main process: one window on timbre://app (strict CSP, isolated, sandboxed, no remote content),
 // menus, native open/save dialogs, and the engine in a utility process; IPC only from our own window.
 
-import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, stat, unlink } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { EngineErrorInfo, ExportFile, JobEventMessage } from '../src/engine/api.js';
 import { toErrorInfo } from '../src/engine/errors.js';
+import { writeFileAtomic } from '../src/io/atomicWrite.js';
 import {
   COMMAND_CHANNELS,
   errorForRenderer,
@@ -81,24 +81,6 @@ const PRELOAD = join(here, 'preload.cjs');
 const ENGINE_HOST = join(here, 'engineHost.js');
 
 const MIME: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.png': 'image/png', '.map': 'application/json' };
-
-/** Writes bytes next to the target then renames, so a crash never leaves half a file. */
-async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
-  const handle = await open(temp, 'wx');
-  try {
-    await handle.writeFile(bytes);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await unlink(temp).catch(() => undefined);
-    throw error;
-  }
-}
 
 async function main(): Promise<void> {
   const electronModule: string = 'electron';
@@ -184,7 +166,7 @@ async function main(): Promise<void> {
       const extension = extname(file.fileName).slice(1) || 'bin';
       const result = await dialog.showSaveDialog(window!, { defaultPath: file.fileName, filters: [{ name: extension.toUpperCase(), extensions: [extension] }] });
       if (result.canceled || !result.filePath) return undefined;
-      await writeFileAtomic(result.filePath, file.bytes);
+      await writeFileAtomic(result.filePath, file.bytes, { overwrite: true }); // the save dialog already asked
       return result.filePath;
     },
     'timbre:openWavFile': async () => {

@@ -93,3 +93,20 @@ export function zipStore(entries: readonly ZipEntry[], date = new Date()): Uint8
   }
   return out;
 }
+
+/** Entries of a stored zip (as `zipStore` writes) by name; refuses compressed entries and truncated data. */
+export function readZipStore(bytes: Uint8Array): Map<string, Uint8Array> {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Map<string, Uint8Array>();
+  let at = 0;
+  while (at + 30 <= bytes.length && view.getUint32(at, true) === 0x04034b50) {
+    if (view.getUint16(at + 8, true) !== 0) throw new EngineError('INVALID_ARGUMENT', 'zip entry is compressed; only stored entries are read here');
+    const size = view.getUint32(at + 18, true);
+    const nameLength = view.getUint16(at + 26, true);
+    const start = at + 30 + nameLength + view.getUint16(at + 28, true);
+    if (start + size > bytes.length) throw new EngineError('INVALID_ARGUMENT', 'zip entry runs past the end of the archive');
+    out.set(new TextDecoder().decode(bytes.subarray(at + 30, at + 30 + nameLength)), bytes.subarray(start, start + size));
+    at = start + size;
+  }
+  return out;
+}
