@@ -1,0 +1,124 @@
+// `timbre eval --model NAME`: scores conversion models and the two baselines on the corpus test split
+// (MCD, log-F0 error, speaker judge, CER, real-time factor); `--judge` scores the speaker judge itself.
+
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { openCorpusDataset } from '../../corpus/dataset.js';
+import { writeFileAtomic } from '../../io/atomicWrite.js';
+import { describeBackend, initBackend } from '../../models/backend.js';
+import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
+import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
+import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
+import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
+import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
+import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
+import type { CliCommand, CliIo } from '../command.js';
+import { createProgressBar } from '../progress.js';
+
+const USAGE = [
+  'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
+  '       timbre eval --judge [--json FILE]',
+  `  --model NAMES       systems to score: ${evalSystemNames().join(', ')}; a model brings both baselines along`,
+  `  --pairs N           source → target pairs, chosen deterministically (default ${DEFAULT_EVAL_PAIRS})`,
+  `  --voices LIST       voices the pairs are drawn from (default ${DEFAULT_EVAL_VOICES.join(',')})`,
+  '  --sentences N       only the first N test sentences (default all)',
+  '  --json FILE         also write the full report (per pair) as JSON',
+  '  --skip-asr          no pocketsphinx, no CER',
+  '  --speaker-encoder F speaker encoder model file (default TIMBRE_HOME/models/speaker-encoder, else the shipped one)',
+  '  --judge             instead: the speaker judge on every test utterance of every corpus voice (confusion matrix)',
+  '  --home DIR          data folder (default $TIMBRE_HOME)',
+].join('\n');
+
+function listOption(value: string | undefined, name: string): string[] | undefined {
+  if (value === undefined) return undefined;
+  const items = value.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  if (items.length === 0) throw new UsageError(`option --${name}: give at least one name`);
+  return items;
+}
+
+async function writeJson(path: string | undefined, value: unknown, io: CliIo): Promise<void> {
+  if (path === undefined) return;
+  const target = resolve(path);
+  mkdirSync(dirname(target), { recursive: true });
+  await writeFileAtomic(target, `${JSON.stringify(value, null, 1)}\n`, { overwrite: true });
+  io.out(`wrote ${target}\n`);
+}
+
+async function judgeReport(home: string | undefined, encoderPath: string, json: string | undefined, io: CliIo): Promise<number> {
+  const { encoder, judge, trainingDataHash } = await loadSpeakerEncoder(encoderPath);
+  try {
+    const dataset = openCorpusDataset({ ...(home !== undefined ? { home } : {}), split: 'test', voices: [...judge.voices] });
+    const bar = createProgressBar({ total: dataset.utterances.length, label: 'judging', write: io.err, interactive: io.interactive });
+    const report = evaluateSpeakerJudge(encoder, judge, dataset, (done) => bar.update(done));
+    bar.finish();
+    io.out(`speaker encoder ${encoderPath} (trained on corpus ${trainingDataHash.slice(0, 12)}…), test split of ${dataset.corpusRoot}\n`);
+    io.out(`${formatConfusion(report)}\n`);
+    await writeJson(json, { encoder: encoderPath, trainingDataHash, ...report }, io);
+    return 0;
+  } finally {
+    encoder.dispose();
+  }
+}
+
+export const command: CliCommand = {
+  name: 'eval',
+  summary: 'evaluate conversion models and baselines on the corpus test split',
+  usage: USAGE,
+  async run(argv, io) {
+    const args = parseCommandArgs('eval', argv, {
+      model: { type: 'string', multiple: true },
+      pairs: { type: 'string' },
+      voices: { type: 'string' },
+      sentences: { type: 'string' },
+      json: { type: 'string' },
+      'skip-asr': { type: 'boolean' },
+      'speaker-encoder': { type: 'string' },
+      judge: { type: 'boolean' },
+      home: { type: 'string' },
+    });
+    if (args.positionals.length > 0) throw new UsageError(`timbre eval: unexpected argument "${args.positionals[0]}"`);
+    const home = stringOption(args, 'home');
+    const json = stringOption(args, 'json');
+    const modelValues = (args.values['model'] as string[] | undefined) ?? [];
+    const judge = flagOption(args, 'judge');
+    if (judge && modelValues.length > 0) throw new UsageError('timbre eval: --judge and --model are separate modes; give one');
+    // Names are checked before anything heavy loads, so a typo fails at once.
+    const systems = judge ? [] : resolveEvalSystems(modelValues.flatMap((v) => listOption(v, 'model')!));
+    const voices = listOption(stringOption(args, 'voices'), 'voices');
+    const pairs = numberOption(args, 'pairs', { min: 1, max: 10_000, integer: true });
+    const sentences = numberOption(args, 'sentences', { min: 1, max: 10_000, integer: true });
+    const encoderPath = resolve(stringOption(args, 'speaker-encoder') ?? defaultSpeakerEncoderPath(home));
+
+    io.out(`${describeBackend(await initBackend())}\n`);
+    if (judge) return judgeReport(home, encoderPath, json, io);
+
+    const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
+    let recognizer: SpeechRecognizer | null = null;
+    try {
+      recognizer = flagOption(args, 'skip-asr') ? null : await createPocketsphinx();
+      let bar: ReturnType<typeof createProgressBar> | undefined;
+      const report = await runEvaluation({
+        systems,
+        encoder,
+        judge: speakerJudge,
+        recognizer,
+        ...(home !== undefined ? { home } : {}),
+        ...(voices !== undefined ? { voices } : {}),
+        ...(pairs !== undefined ? { pairs } : {}),
+        ...(sentences !== undefined ? { sentences } : {}),
+        onProgress: (done, total, detail) => {
+          bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
+          bar.update(done, detail);
+        },
+      });
+      bar?.finish();
+      io.out(`${formatEvaluationTable(report)}\n`);
+      io.out(`speaker encoder: ${encoderPath}; corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
+      await writeJson(json, report, io);
+      return 0;
+    } finally {
+      encoder.dispose();
+      await recognizer?.dispose();
+    }
+  },
+};

@@ -1,0 +1,274 @@
+// The evaluation harness: converts the corpus TEST split for source → target pairs with each system, vocodes,
+// and scores MCD (DTW), log-F0 error, speaker-judge accuracy and cosine, character error rate and real-time factor.
+
+import { estimateF0 } from '../audio/f0.js';
+import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
+import { melCepstralDistortion } from '../audio/distances.js';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { openCorpusDataset, type CorpusDataset } from '../corpus/dataset.js';
+import { manifestHash } from '../corpus/manifest.js';
+import { griffinLimVocoder, type Vocoder } from '../engine/pipeline.js';
+import { readWavFile } from '../io/audioFile.js';
+import type { ConversionTarget, MelConverter } from '../models/converter.js';
+import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder.js';
+import type { SpeechRecognizer } from './asr.js';
+import { EvalSetupError } from './errors.js';
+import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES, selectPairs, type VoicePair } from './pairs.js';
+import { logF0ErrorSemitones } from './pitch.js';
+import type { EvalSystem } from './registry.js';
+import { characterErrors } from './text.js';
+
+/** F0 search range of the evaluation, as the corpus's own F0 tracks (60–400 Hz). */
+const F0_RANGE = { fMinHz: 60, fMaxHz: 400 } as const;
+/** Seconds of the target's train-split speech given to any-to-any models as reference. */
+const REFERENCE_SECONDS = 10;
+
+/** Options of `runEvaluation`. */
+export interface EvaluationOptions {
+  readonly systems: readonly EvalSystem[];
+  readonly encoder: SpeakerEncoder;
+  readonly judge: SpeakerJudge;
+  /** Speech recogniser for CER; null skips intelligibility. */
+  readonly recognizer: SpeechRecognizer | null;
+  readonly home?: string;
+  /** Voices the pairs are drawn from; default `DEFAULT_EVAL_VOICES`. */
+  readonly voices?: readonly string[];
+  /** Number of pairs; default `DEFAULT_EVAL_PAIRS`. */
+  readonly pairs?: number;
+  /** Use only the first N test sentences (list order); default all. */
+  readonly sentences?: number;
+  /** Mel → samples; default Griffin-Lim (32 iterations), as the app's baseline vocoder. */
+  readonly vocoder?: Vocoder;
+  readonly vocoderName?: string;
+  /** Split to score; always `test` in the CLI (tests may use another on a tiny corpus). */
+  readonly split?: 'test' | 'validation' | 'train';
+  /** Called after each scored utterance. */
+  readonly onProgress?: (done: number, total: number, detail: string) => void;
+}
+
+/** Metrics of one system, averaged over its utterances (NaN where nothing could be measured). */
+export interface SystemMetrics {
+  /** Mean MCD (DTW-aligned) to the target's parallel recording, dB. */
+  readonly mcdDb: number;
+  /** Mean |Δ mean log2 F0| × 12 against the target, semitones (utterances where both are voiced). */
+  readonly logF0ErrorSemitones: number;
+  /** Fraction of outputs the judge classifies as the target voice among all its voices. */
+  readonly judgeAccuracy: number;
+  /** Mean cosine of the output's embedding to the target voice's centroid. */
+  readonly targetCosine: number;
+  /** Character error rate: total edits ÷ total reference characters; NaN without a recogniser. */
+  readonly cer: number;
+  /** Processing seconds (conversion + vocoder) ÷ seconds of audio produced; 0 for the unconverted source. */
+  readonly realTimeFactor: number;
+  readonly utterances: number;
+}
+
+/** One system's scores, overall and per pair. */
+export interface SystemReport {
+  readonly name: string;
+  readonly label: string;
+  readonly metrics: SystemMetrics;
+  readonly perPair: readonly (VoicePair & { readonly metrics: SystemMetrics })[];
+}
+
+/** Everything `timbre eval` reports (also its --json). */
+export interface EvaluationReport {
+  readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: string; readonly sentences: readonly string[] };
+  readonly pairs: readonly VoicePair[];
+  readonly judgeVoices: readonly string[];
+  readonly vocoder: string;
+  readonly recognizer: string | null;
+  readonly systems: readonly SystemReport[];
+  readonly elapsedSeconds: number;
+}
+
+interface UtteranceScore {
+  mcdDb: number;
+  logF0Error: number;
+  judgedTarget: boolean;
+  targetCosine: number;
+  edits: number;
+  referenceChars: number;
+  seconds: number;
+  durationSeconds: number;
+}
+
+function mean(values: readonly number[]): number {
+  const finite = values.filter((v) => Number.isFinite(v));
+  return finite.length > 0 ? finite.reduce((a, b) => a + b, 0) / finite.length : Number.NaN;
+}
+
+function summarise(scores: readonly UtteranceScore[], withAsr: boolean): SystemMetrics {
+  const chars = scores.reduce((n, s) => n + s.referenceChars, 0);
+  const audio = scores.reduce((n, s) => n + s.durationSeconds, 0);
+  return {
+    mcdDb: mean(scores.map((s) => s.mcdDb)),
+    logF0ErrorSemitones: mean(scores.map((s) => s.logF0Error)),
+    judgeAccuracy: scores.length > 0 ? scores.filter((s) => s.judgedTarget).length / scores.length : Number.NaN,
+    targetCosine: mean(scores.map((s) => s.targetCosine)),
+    cer: withAsr && chars > 0 ? scores.reduce((n, s) => n + s.edits, 0) / chars : Number.NaN,
+    realTimeFactor: audio > 0 ? scores.reduce((n, s) => n + s.seconds, 0) / audio : Number.NaN,
+    utterances: scores.length,
+  };
+}
+
+/** The test sentences to score and the voices' checks against corpus and judge. */
+function planEvaluation(dataset: CorpusDataset, judge: SpeakerJudge, voices: readonly string[], sentences: number | undefined): string[] {
+  const corpusVoices = new Set(dataset.manifest.voices.map((v) => v.id));
+  for (const voice of voices) {
+    if (!corpusVoices.has(voice)) throw new EvalSetupError(`voice "${voice}" is not in the corpus at ${dataset.corpusRoot}; it has ${[...corpusVoices].join(', ')}`);
+    if (!judge.voices.includes(voice)) throw new EvalSetupError(`the speaker judge has no centroid for voice "${voice}"; retrain it with: timbre train speaker-encoder`);
+  }
+  const ids = dataset.sentenceIds().filter((id) => voices.every((v) => dataset.sentenceUtterances(id).some((u) => u.voice === v)));
+  if (ids.length === 0) throw new EvalSetupError(`the corpus at ${dataset.corpusRoot} has no ${dataset.splits.join('/')} sentence read by all of ${voices.join(', ')}`);
+  if (sentences !== undefined && (!Number.isInteger(sentences) || sentences < 1)) throw new EvalSetupError(`--sentences must be a whole number ≥ 1, received ${sentences}`);
+  return sentences === undefined ? ids : ids.slice(0, sentences);
+}
+
+/** Runs every system over every pair × sentence and averages the metrics. */
+export async function runEvaluation(options: EvaluationOptions): Promise<EvaluationReport> {
+  const started = performance.now();
+  const split = options.split ?? 'test';
+  const voices = options.voices ?? DEFAULT_EVAL_VOICES;
+  const pairs = selectPairs(voices, options.pairs ?? DEFAULT_EVAL_PAIRS);
+  const dataset = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split, voices: [...voices] });
+  const sentences = planEvaluation(dataset, options.judge, voices, options.sentences);
+  const texts = new Map(dataset.manifest.sentences.map((s) => [s.id, s.text]));
+  const vocoder = options.vocoder ?? griffinLimVocoder();
+  const { encoder, judge, recognizer } = options;
+  const targetVoices = [...new Set(pairs.map((p) => p.target))];
+
+  // Models load once; any-to-any models get the target's embedding from ~10 s of its train-split speech.
+  const converters = new Map<string, MelConverter>();
+  const targets = new Map<string, ConversionTarget>();
+  try {
+    for (const system of options.systems) {
+      if (system.kind === 'model') converters.set(system.name, await system.entry.load({ home: options.home, targetVoices }));
+    }
+    if (converters.size > 0) {
+      const references = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split: 'train', voices: targetVoices });
+      for (const voice of targetVoices) {
+        const mels: LogMel[] = [];
+        let seconds = 0;
+        for (const u of references.utterances.filter((x) => x.voice === voice)) {
+          if (seconds >= REFERENCE_SECONDS) break;
+          mels.push(references.mel(voice, u.sentence));
+          seconds += u.durationSeconds;
+        }
+        targets.set(voice, { voiceId: voice, speakerEmbedding: encoder.embedReference(mels), referenceMels: mels });
+      }
+    }
+
+    // Transcripts and embeddings of audio that does not depend on the pair (baselines) are computed once.
+    const asrCache = new Map<string, string>();
+    const embeddingCache = new Map<string, Float32Array>();
+    const scoreAudio = async (samples: Float32Array, cacheKey: string | null, target: string, sentence: string, seconds: number): Promise<UtteranceScore> => {
+      const targetMel = dataset.mel(target, sentence);
+      const mel = logMelSpectrogram(samples, MEL_CONFIG);
+      const f0 = estimateF0(samples, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz;
+      let embedding = cacheKey !== null ? embeddingCache.get(cacheKey) : undefined;
+      if (embedding === undefined) {
+        embedding = encoder.embed(mel);
+        if (cacheKey !== null) embeddingCache.set(cacheKey, embedding);
+      }
+      let errors = { edits: 0, referenceChars: 0 };
+      if (recognizer !== null) {
+        let hypothesis = cacheKey !== null ? asrCache.get(cacheKey) : undefined;
+        if (hypothesis === undefined) {
+          hypothesis = await recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz);
+          if (cacheKey !== null) asrCache.set(cacheKey, hypothesis);
+        }
+        errors = characterErrors(texts.get(sentence) ?? '', hypothesis);
+      }
+      return {
+        mcdDb: melCepstralDistortion(mel, targetMel),
+        logF0Error: logF0ErrorSemitones(f0, dataset.f0(target, sentence)),
+        judgedTarget: judge.classify(embedding).voice === target,
+        targetCosine: cosineSimilarity(embedding, judge.centroid(target)),
+        ...errors,
+        seconds,
+        durationSeconds: samples.length / MEL_CONFIG.sampleRateHz,
+      };
+    };
+
+    const scores = new Map<string, UtteranceScore[][]>(options.systems.map((s) => [s.name, pairs.map(() => [])]));
+    const total = options.systems.length * pairs.length * sentences.length;
+    let done = 0;
+    for (const [p, pair] of pairs.entries()) {
+      for (const sentence of sentences) {
+        const source = await readWavFile(dataset.wavPath(pair.source, sentence));
+        const targetWav = await readWavFile(dataset.wavPath(pair.target, sentence));
+        for (const system of options.systems) {
+          let samples: Float32Array;
+          let seconds = 0;
+          let cacheKey: string | null = null;
+          const t0 = performance.now();
+          if (system.kind === 'baseline' && system.name === 'identity') {
+            samples = source.samples;
+            cacheKey = `identity:${pair.source}/${sentence}`;
+          } else if (system.kind === 'baseline') {
+            samples = await vocoder(dataset.mel(pair.target, sentence), { lengthSamples: targetWav.samples.length });
+            seconds = (performance.now() - t0) / 1000;
+            cacheKey = `vocoded-target:${pair.target}/${sentence}`;
+          } else {
+            const converter = converters.get(system.name)!;
+            const sourceMel = dataset.mel(pair.source, sentence);
+            const converted = await converter.convert(sourceMel, targets.get(pair.target)!, { settings: { seed: 0 } });
+            samples = await vocoder(converted, { lengthSamples: source.samples.length });
+            seconds = (performance.now() - t0) / 1000;
+          }
+          scores.get(system.name)![p]!.push(await scoreAudio(samples, cacheKey, pair.target, sentence, seconds));
+          options.onProgress?.(++done, total, `${system.name} ${pair.source}→${pair.target} ${sentence}`);
+        }
+      }
+    }
+
+    const withAsr = recognizer !== null;
+    return {
+      corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split, sentences },
+      pairs,
+      judgeVoices: judge.voices,
+      vocoder: options.vocoderName ?? 'griffin-lim (32 iterations)',
+      recognizer: recognizer?.name ?? null,
+      systems: options.systems.map((system) => {
+        const perPair = scores.get(system.name)!;
+        return {
+          name: system.name,
+          label: system.label,
+          metrics: summarise(perPair.flat(), withAsr),
+          perPair: pairs.map((pair, i) => ({ ...pair, metrics: summarise(perPair[i]!, withAsr) })),
+        };
+      }),
+      elapsedSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    for (const converter of converters.values()) converter.dispose();
+  }
+}
+
+const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFixed(digits) : 'n/a');
+
+/** The report as a table: one row per system, one column per metric. */
+export function formatEvaluationTable(report: EvaluationReport): string {
+  const header = ['system', 'MCD dB', 'logF0 err st', 'judge acc', 'cos(target)', 'CER', 'RTF', 'n'];
+  const rows = report.systems.map((s) => [
+    s.name,
+    fmt(s.metrics.mcdDb, 2),
+    fmt(s.metrics.logF0ErrorSemitones, 2),
+    Number.isFinite(s.metrics.judgeAccuracy) ? `${(100 * s.metrics.judgeAccuracy).toFixed(1)}%` : 'n/a',
+    fmt(s.metrics.targetCosine, 3),
+    Number.isFinite(s.metrics.cer) ? `${(100 * s.metrics.cer).toFixed(1)}%` : 'n/a',
+    fmt(s.metrics.realTimeFactor, 3),
+    String(s.metrics.utterances),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    '',
+    `pairs: ${report.pairs.map((p) => `${p.source}→${p.target}`).join(', ')}`,
+    `${report.corpus.split} sentences: ${report.corpus.sentences.length} per pair; judge over ${report.judgeVoices.length} voices; vocoder ${report.vocoder}; ASR ${report.recognizer ?? 'skipped'}`,
+  ].join('\n');
+}

@@ -1,0 +1,102 @@
+// The evaluation harness on a 3-voice × 6-sentence corpus (one test sentence): baselines behave as references,
+// a registered model is loaded, run for every pair and disposed, and the table and JSON carry every metric.
+
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCorpus } from '../../src/corpus/build.js';
+import { openCorpusDataset } from '../../src/corpus/dataset.js';
+import type { SpeechRecognizer } from '../../src/eval/asr.js';
+import { formatEvaluationTable, runEvaluation } from '../../src/eval/evaluate.js';
+import { registerEvalModel, resolveEvalSystems } from '../../src/eval/registry.js';
+import type { MelConverter } from '../../src/models/converter.js';
+import { SpeakerJudge, createSpeakerEncoder, DEFAULT_SPEAKER_ENCODER_CONFIG } from '../../src/models/speakerEncoder.js';
+import { TEST_VOICES } from '../corpus/render.js';
+import { useWasm } from '../models/helpers.js';
+
+let home: string;
+beforeAll(async () => {
+  await useWasm();
+  home = await mkdtemp(join(tmpdir(), 'timbre-eval-test-'));
+  await buildCorpus({ home, voices: [...TEST_VOICES], sentences: 6 }); // h01-06 is a test sentence
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+/** A recogniser that "hears" a fixed text, so CER is known. */
+const fixedRecognizer = (text: string): SpeechRecognizer & { calls: number } => {
+  const r = { name: 'fixed', calls: 0, transcribe: async () => (r.calls++, text), dispose: async () => {} };
+  return r;
+};
+
+describe('runEvaluation', () => {
+  it('scores the baselines and a registered model on the test split', async () => {
+    const dataset = openCorpusDataset({ home, split: 'test' });
+    expect(dataset.sentenceIds()).toEqual(['h01-06']);
+    const encoder = createSpeakerEncoder({ ...DEFAULT_SPEAKER_ENCODER_CONFIG, channels: [8, 16], strides: [1, 2], normGroups: 4, hiddenDims: 16, embeddingDims: 8 }, { seed: 3 });
+    // A judge whose centroids are each voice's embedding of the test sentence: the vocoded target must come out right.
+    const judge = SpeakerJudge.fromEmbeddings(new Map(TEST_VOICES.map((v) => [v, [encoder.embed(dataset.mel(v, 'h01-06'))]])));
+    let disposed = 0;
+    const converted: string[] = [];
+    const off = registerEvalModel('pass-through', {
+      label: 'pass-through (returns the source mel)',
+      load: async (context): Promise<MelConverter> => {
+        expect(context.targetVoices).toEqual(['festival-ked', 'espeak-f2', 'flite-slt']);
+        return {
+          family: 'vae',
+          label: 'pass-through',
+          targetVoices: ['*'],
+          convert: async (source, target) => {
+            expect(target.speakerEmbedding).toHaveLength(8);
+            expect(target.referenceMels!.length).toBeGreaterThan(0);
+            converted.push(target.voiceId);
+            return source;
+          },
+          dispose: () => void disposed++,
+        };
+      },
+    });
+    const recognizer = fixedRecognizer('The juice of lemons makes find punch');
+    try {
+      const report = await runEvaluation({ systems: resolveEvalSystems(['pass-through']), encoder, judge, recognizer, home, voices: [...TEST_VOICES], pairs: 3 });
+      expect(disposed).toBe(1);
+      expect(converted).toEqual(['festival-ked', 'espeak-f2', 'flite-slt']);
+      expect(report.pairs.map((p) => `${p.source}>${p.target}`)).toEqual(['flite-slt>festival-ked', 'festival-ked>espeak-f2', 'espeak-f2>flite-slt']);
+      expect(report.systems.map((s) => s.name)).toEqual(['pass-through', 'identity', 'vocoded-target']);
+      const [model, identity, vocoded] = report.systems.map((s) => s.metrics);
+      for (const m of [model!, identity!, vocoded!]) {
+        expect(m.utterances).toBe(3);
+        expect(m.cer).toBeCloseTo(1 / 36, 10); // "fine" → "find": one edit in 36 characters
+      }
+      // Identity: transcribed once per source voice (cached), vocoded target once per target, the model every time.
+      expect(recognizer.calls).toBe(9);
+      expect(vocoded!.mcdDb).toBeLessThan(identity!.mcdDb / 3);
+      expect(vocoded!.judgeAccuracy).toBe(1);
+      expect(identity!.judgeAccuracy).toBe(0);
+      expect(vocoded!.targetCosine).toBeGreaterThan(identity!.targetCosine);
+      expect(vocoded!.logF0ErrorSemitones).toBeLessThan(1);
+      expect(identity!.realTimeFactor).toBe(0);
+      expect(vocoded!.realTimeFactor).toBeGreaterThan(0);
+      // The pass-through model is the source through the vocoder: close to identity, far from the target.
+      expect(model!.mcdDb).toBeGreaterThan(vocoded!.mcdDb * 3);
+      const table = formatEvaluationTable(report);
+      expect(table.split('\n')[0]).toMatch(/^system +MCD dB +logF0 err st +judge acc +cos\(target\) +CER +RTF +n$/);
+      expect(table).toMatch(/\nvocoded-target +[\d.]+ +[\d.]+ +100\.0% /);
+      expect(JSON.parse(JSON.stringify(report)).systems[0].perPair).toHaveLength(3);
+    } finally {
+      off();
+      encoder.dispose();
+    }
+  });
+
+  it('refuses voices outside the corpus or the judge, naming them', async () => {
+    const encoder = createSpeakerEncoder({ ...DEFAULT_SPEAKER_ENCODER_CONFIG, channels: [8], strides: [1], normGroups: 4, hiddenDims: 8, embeddingDims: 4 });
+    const judge = new SpeakerJudge(['flite-slt', 'festival-ked'], new Float32Array(8).fill(0.5));
+    const base = { systems: resolveEvalSystems(['identity']), encoder, judge, recognizer: null, home, pairs: 1 };
+    await expect(runEvaluation({ ...base, voices: ['flite-slt', 'espeak-m3'] })).rejects.toThrow(/voice "espeak-m3" is not in the corpus/);
+    await expect(runEvaluation({ ...base, voices: ['flite-slt', 'espeak-f2'] })).rejects.toThrow(/no centroid for voice "espeak-f2"/);
+    encoder.dispose();
+  });
+});
