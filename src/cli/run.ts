@@ -11,6 +11,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   corpus: { summary: 'build or describe the multi-speaker training corpus', load: async () => (await import('./commands/corpus.js')).command },
   voices: { summary: 'list corpus and user voices with their duration', load: async () => (await import('./commands/voices.js')).command },
   voice: { summary: 'add or remove a user voice made from your recordings', load: async () => (await import('./commands/voice.js')).command },
+  train: { summary: 'train a model on the corpus (resumable; Ctrl-C checkpoints)', load: async () => (await import('./commands/train.js')).command },
   eval: { summary: 'evaluate conversion models and baselines on the corpus test split', load: async () => (await import('./commands/eval.js')).command },
   compare: { summary: 'convert one WAV with every available model and write report.html', load: async () => (await import('./commands/compare.js')).command },
   web: { summary: 'serve the app on 127.0.0.1 (web mode) and print its URL', load: async () => (await import('./commands/web.js')).command },

@@ -1,0 +1,209 @@
+// `timbre train <model>`: trains one model family on the corpus with the shared Trainer — one progress line
+// per log interval, a checkpoint every N steps, resume after a crash, Ctrl-C = checkpoint and stop — then writes its model file.
+
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { describeBackend, initBackend } from '../../models/backend.js';
+import type { SpeakerEncoderConfig } from '../../models/speakerEncoder.js';
+import type { TrainResult, TrainerEvents, TypedEmitter } from '../../models/train.js';
+import { attachProgressPrinter, formatDuration } from '../../models/train.js';
+import { readModelFile } from '../../models/modelFile.js';
+import { timbrePaths } from '../../io/paths.js';
+import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
+import type { CliCommand, CliIo } from '../command.js';
+
+/** The shared options of every trainer, resolved (defaults filled in). */
+export interface TrainRunSettings {
+  readonly home: string | undefined;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly logEvery: number;
+  readonly validateEvery: number;
+  readonly checkpointEvery: number;
+  /** Config overrides read from `--config FILE.json` (a preset naming only what differs). */
+  readonly config: Record<string, unknown>;
+  readonly log: (line: string) => void;
+}
+
+/** What a trainer entry hands back: the running Trainer and the step that writes the model file. */
+export interface TrainingRun {
+  readonly trainer: TypedEmitter<TrainerEvents> & { run(): Promise<TrainResult>; cancel(): void };
+  /** After a full run: writes the model file at `outPath`; returns summary lines to print. */
+  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** One model family `timbre train` knows. */
+export interface TrainerEntry {
+  readonly summary: string;
+  readonly defaults: { readonly steps: number; readonly batchSize: number; readonly logEvery: number; readonly validateEvery: number; readonly checkpointEvery: number };
+  /** Default output: TIMBRE_HOME/models/<name>/model.timbre unless the entry says otherwise. */
+  prepare(settings: TrainRunSettings): Promise<TrainingRun>;
+}
+
+/** The trainers, one line per model family (loaded on demand). */
+const TRAINERS: Record<string, TrainerEntry> = {
+  'speaker-encoder': {
+    summary: 'd-vector speaker encoder + judge (AM-softmax over the corpus voices)',
+    defaults: { steps: 600, batchSize: 32, logEvery: 20, validateEvery: 100, checkpointEvery: 50 },
+    prepare: async (s) => speakerEncoderRun(s),
+  },
+  // more model families are registered here, one line each
+};
+
+async function speakerEncoderRun(s: TrainRunSettings): Promise<TrainingRun> {
+  const se = await import('../../models/speakerEncoder.js');
+  const run = await se.prepareSpeakerEncoderTraining({ ...s, config: s.config as Partial<SpeakerEncoderConfig> });
+  return {
+    trainer: run.trainer,
+    dispose: () => run.dispose(),
+    async finish(result, outPath, options) {
+      s.log('building the speaker judge (centroids of the train split) …');
+      const report = await run.finish(result, outPath, options);
+      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, se.formatConfusion(report)] : [];
+    },
+  };
+}
+
+const USAGE = [
+  'usage: timbre train <model> [--steps N] [--batch-size N] [--seed N] [--out FILE] [--force]',
+  '                            [--fresh] [--workers 1|2] [--checkpoint-dir DIR] [--config FILE.json] [--home DIR]',
+  '  models:',
+  ...Object.entries(TRAINERS).map(([name, e]) => `    ${name.padEnd(18)}${e.summary}`),
+  '  --steps N            optimisation steps (default per model; speaker-encoder 600)',
+  '  --batch-size N       items per step (default per model; speaker-encoder 32)',
+  '  --seed N             seed of initialisation and data order (default 0)',
+  '  --out FILE           model file to write (default TIMBRE_HOME/models/<model>/model.timbre); refuses to overwrite without --force',
+  '  --fresh              ignore and delete an existing checkpoint (default: resume from it)',
+  '  --workers 1|2        data-parallel worker threads (default 1)',
+  '  --checkpoint-dir DIR run folder with checkpoint.timbre and losses.csv (default TIMBRE_HOME/checkpoints/<model>)',
+  '  --config FILE.json   model config overrides (a preset naming only what differs)',
+  '  --log-every N, --validate-every N, --checkpoint-every N   intervals in steps',
+  '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
+].join('\n');
+
+function readConfigFile(path: string | undefined): Record<string, unknown> {
+  if (path === undefined) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (err) {
+    throw new UsageError(`option --config: cannot read ${path} as JSON (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`option --config: ${path} must hold a JSON object of config overrides`);
+  return parsed as Record<string, unknown>;
+}
+
+/** Announces the checkpoint a run resumes from, or refuses one whose shared settings differ (naming them). */
+async function describeCheckpoint(runDir: string, settings: TrainRunSettings): Promise<void> {
+  const path = join(runDir, 'checkpoint.timbre');
+  if (!existsSync(path)) return;
+  const { header } = await readModelFile(path);
+  const saved = header.hyperparameters as { batchSize?: number; totalSteps?: number; seed?: number };
+  const step = (header.extra as { step?: number } | undefined)?.step ?? 0;
+  const differences = [
+    saved.totalSteps !== settings.steps ? `--steps ${String(saved.totalSteps)} (now ${settings.steps})` : '',
+    saved.batchSize !== settings.batchSize ? `--batch-size ${String(saved.batchSize)} (now ${settings.batchSize})` : '',
+    saved.seed !== settings.seed ? `--seed ${String(saved.seed)} (now ${settings.seed})` : '',
+  ].filter((d) => d !== '');
+  if (differences.length > 0) {
+    throw new UsageError(`the checkpoint ${path} (step ${step}) was made with ${differences.join(', ')}; rerun with those settings to resume, or pass --fresh to start over`);
+  }
+  settings.log(`resuming from ${path} at step ${step}/${settings.steps}`);
+}
+
+async function train(argv: readonly string[], io: CliIo): Promise<number> {
+  const args = parseCommandArgs('train', argv, {
+    steps: { type: 'string' },
+    'batch-size': { type: 'string' },
+    seed: { type: 'string' },
+    out: { type: 'string' },
+    force: { type: 'boolean' },
+    fresh: { type: 'boolean' },
+    resume: { type: 'boolean' },
+    workers: { type: 'string' },
+    'checkpoint-dir': { type: 'string' },
+    config: { type: 'string' },
+    home: { type: 'string' },
+    'log-every': { type: 'string' },
+    'validate-every': { type: 'string' },
+    'checkpoint-every': { type: 'string' },
+  });
+  const [name, ...extra] = args.positionals;
+  if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
+  if (extra.length > 0) throw new UsageError(`timbre train: unexpected argument "${extra[0]}"`);
+  const entry = TRAINERS[name];
+  if (entry === undefined) throw new UsageError(`timbre train: unknown model "${name}"; trainable models are ${Object.keys(TRAINERS).join(', ')}`);
+  if (flagOption(args, 'fresh') && flagOption(args, 'resume')) throw new UsageError('timbre train: --fresh and --resume contradict each other');
+
+  const home = stringOption(args, 'home');
+  const paths = timbrePaths(home);
+  const outPath = resolve(stringOption(args, 'out') ?? join(paths.models, name, 'model.timbre'));
+  const overwrite = flagOption(args, 'force');
+  // Refuse before hours of training, not after.
+  if (existsSync(outPath) && !overwrite) throw new UsageError(`${outPath} already exists; pass --force to overwrite it or --out to write elsewhere`);
+  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, name));
+  const fresh = flagOption(args, 'fresh');
+  const intervals = { min: 0, max: 1_000_000, integer: true };
+  const settings: TrainRunSettings = {
+    home,
+    steps: numberOption(args, 'steps', { min: 1, max: 10_000_000, integer: true }) ?? entry.defaults.steps,
+    batchSize: numberOption(args, 'batch-size', { min: 1, max: 4096, integer: true }) ?? entry.defaults.batchSize,
+    seed: numberOption(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? 0,
+    workers: numberOption(args, 'workers', { min: 1, max: 2, integer: true }) ?? 1,
+    runDir,
+    resume: !fresh,
+    logEvery: Math.max(1, numberOption(args, 'log-every', intervals) ?? entry.defaults.logEvery),
+    validateEvery: numberOption(args, 'validate-every', intervals) ?? entry.defaults.validateEvery,
+    checkpointEvery: numberOption(args, 'checkpoint-every', intervals) ?? entry.defaults.checkpointEvery,
+    config: readConfigFile(stringOption(args, 'config')),
+    log: (line) => io.out(`${line}\n`),
+  };
+
+  io.out(`${describeBackend(await initBackend())}\n`);
+  mkdirSync(runDir, { recursive: true });
+  mkdirSync(dirname(outPath), { recursive: true });
+  if (fresh) {
+    await rm(join(runDir, 'checkpoint.timbre'), { force: true });
+    await rm(join(runDir, 'losses.csv'), { force: true });
+  }
+  settings.log(`training ${name}: ${settings.steps} steps, batch ${settings.batchSize}, seed ${settings.seed}, ${settings.workers} worker${settings.workers > 1 ? 's' : ''}; run folder ${runDir}`);
+  if (!fresh) await describeCheckpoint(runDir, settings);
+  const run = await entry.prepare(settings);
+  const offPrinter = attachProgressPrinter(run.trainer, settings.log);
+  const onSignal = (): void => {
+    io.err('\nstopping after this step and writing a checkpoint (Ctrl-C again to abort at once) …\n');
+    run.trainer.cancel();
+  };
+  process.once('SIGINT', onSignal);
+  const started = performance.now();
+  try {
+    const result = await run.trainer.run();
+    const seconds = (performance.now() - started) / 1000;
+    if (result.cancelled) {
+      settings.log(`cancelled at step ${result.step}/${result.totalSteps}; checkpoint in ${runDir}; run the same command to resume`);
+      return 130;
+    }
+    settings.log(`trained ${result.totalSteps} steps (this session ${formatDuration(seconds)})`);
+    const lines = await run.finish(result, outPath, { overwrite, command: `timbre ${['train', ...argv].join(' ')}`, trainingSeconds: seconds });
+    for (const line of lines) settings.log(line);
+    settings.log(`wrote ${outPath} (${formatDuration((performance.now() - started) / 1000)} in all this session)`);
+    return 0;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    offPrinter();
+    await run.dispose();
+  }
+}
+
+export const command: CliCommand = {
+  name: 'train',
+  summary: 'train a model on the corpus (resumable)',
+  usage: USAGE,
+  run: train,
+};
