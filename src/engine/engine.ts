@@ -22,7 +22,7 @@ import type {
 } from './api.js';
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { ModelRegistry } from './modelRegistry.js';
+import { ModelRegistry, PITCH_SHIFT_IN_MODEL } from './modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { validateConvertRequest, validateExportRequest, validateId } from './validate.js';
@@ -118,6 +118,14 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const jobs = new Map<string, JobRecord>();
   let queue: Promise<unknown> = Promise.resolve();
   let destroyed = false;
+  let backendName: string | undefined;
+
+  /** Loads the TensorFlow.js backend once, before the first trained (non-registered) model runs. */
+  async function ensureBackend(): Promise<void> {
+    if (backendName !== undefined) return;
+    const { initBackend } = await import('../models/backend.js');
+    backendName = (await initBackend()).name;
+  }
 
   const checkAlive = (): void => {
     if (destroyed) throw new EngineError('INTERNAL', 'the engine has been destroyed');
@@ -180,6 +188,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const target: ConversionTarget = referenceMels === undefined ? { voiceId: record.targetVoiceId } : { voiceId: record.targetVoiceId, referenceMels };
     // Let the caller subscribe before the first event.
     await new Promise((resolve) => setTimeout(resolve, 0));
+    if (plan.some(({ model }) => model.origin !== 'registered')) await ensureBackend();
     emitter.emit('source', record.source!);
     for (const [index, { model, selection }] of plan.entries()) {
       if (signal.aborted) break;
@@ -192,6 +201,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const audio = await convertLane(prepared, converter, target, selection.settings ?? {}, {
           vocoder,
           signal,
+          pitchShiftInModel: model.origin !== 'registered' && PITCH_SHIFT_IN_MODEL.includes(model.family),
           onProgress: (stage, fraction) => {
             const now = performance.now();
             if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
@@ -319,7 +329,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
   return {
     registry,
     async info(): Promise<EngineInfo> {
-      return { version: ENGINE_VERSION, sampleRateHz: MEL_CONFIG.sampleRateHz, maxInputBytes, maxInputSeconds };
+      const info: EngineInfo = { version: ENGINE_VERSION, sampleRateHz: MEL_CONFIG.sampleRateHz, maxInputBytes, maxInputSeconds };
+      if (backendName !== undefined) info.backend = backendName;
+      return info;
     },
     async listVoices() {
       checkAlive();

@@ -90,7 +90,10 @@ export interface ModelRegistryOptions {
   registered?: readonly RegisteredModel[];
 }
 
-/** Settings every family understands (the engine applies pitch shift after the model). */
+/** Families whose converters shift pitch themselves via `settings.semitones` (trained files only, not registered stand-ins). */
+export const PITCH_SHIFT_IN_MODEL: readonly ModelFamily[] = ['vae'];
+
+/** Settings every family understands (pitch shift: in the model where it can, else by warping the log-mel after it). */
 const COMMON_SETTINGS: readonly SettingSpec[] = [
   { key: 'pitchShiftSemitones', label: 'Pitch shift (semitones)', kind: 'number', min: -MAX_PITCH_SHIFT_SEMITONES, max: MAX_PITCH_SHIFT_SEMITONES, step: 1, defaultValue: 0 },
 ];

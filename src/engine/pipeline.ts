@@ -86,13 +86,21 @@ export async function convertLane(
   converter: MelConverter,
   target: ConversionTarget,
   settings: ModelSettings,
-  options: { vocoder: Vocoder; signal?: AbortSignal; onProgress?: (stage: LaneStage, fraction: number) => void },
+  options: {
+    vocoder: Vocoder;
+    signal?: AbortSignal;
+    onProgress?: (stage: LaneStage, fraction: number) => void;
+    /** The converter shifts pitch itself through `settings.semitones` (the VAE shifts its F0 conditioning); else the log-mel is warped after it. */
+    pitchShiftInModel?: boolean;
+  },
 ): Promise<LaneAudio> {
   const started = performance.now();
   const report = options.onProgress ?? (() => {});
   throwIfAborted(options.signal);
   report('converting', 0);
-  const { pitchShiftSemitones = 0, ...modelSettings } = settings;
+  const { pitchShiftSemitones = 0, ...rest } = settings;
+  const inModel = options.pitchShiftInModel === true && pitchShiftSemitones !== 0;
+  const modelSettings = inModel ? { ...rest, semitones: pitchShiftSemitones } : rest;
   const converted = await converter.convert(source.logMel, target, {
     settings: modelSettings,
     signal: options.signal,
@@ -104,7 +112,7 @@ export async function convertLane(
       `${converter.label} returned a log-mel of ${converted.frames}×${converted.mels}, expected ${source.logMel.frames}×${source.logMel.mels}`,
     );
   }
-  const shifted = pitchShiftSemitones === 0 ? converted : shiftLogMelPitch(converted, pitchShiftSemitones);
+  const shifted = pitchShiftSemitones === 0 || inModel ? converted : shiftLogMelPitch(converted, pitchShiftSemitones);
   throwIfAborted(options.signal);
   report('vocoding', 0.6);
   await yieldToEventLoop();
