@@ -369,6 +369,7 @@ async function convert(): Promise<void> {
 
   lanes.clear();
   state.laneResults.clear();
+  $('export-status').textContent = '';
   setResultButtons();
   const list = $('progress-list');
   list.replaceChildren(...selection.map((s) => progressRow(s.modelId, state.models.find((m) => m.id === s.modelId)?.label ?? s.modelId)));

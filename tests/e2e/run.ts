@@ -108,6 +108,8 @@ async function main(): Promise<void> {
     const disabledModels = await page.locator('.model.unavailable .reason').allTextContents();
     log(`models shown disabled: ${disabledModels.length} (${disabledModels.map((t) => t.slice(0, 50)).join(' | ')})`);
     await shot(page, '01-start.png');
+    await page.click('#convert');
+    check(/Record something or open a WAV/.test((await page.textContent('#input-error')) ?? ''), 'Convert without input says what is missing');
 
     // Record 3 s from the fake microphone.
     await page.fill('#record-limit', '3');
@@ -127,6 +129,16 @@ async function main(): Promise<void> {
 
     // Voice: the stand-in voice, or the first one with audio.
     if (server.mode === 'stand-in') await page.selectOption('#voice', 'test-voice');
+    if (await page.isEnabled('#preview-voice')) {
+      await page.click('#preview-voice');
+      await page.waitForTimeout(300);
+      check(((await page.textContent('#voice-error')) ?? '') === '', 'the voice preview plays without an error');
+    }
+    const pitch = page.locator('.model:not(.unavailable) [data-setting="pitchShiftSemitones"]').first();
+    await pitch.fill('40');
+    await page.click('#convert');
+    check(/Pitch shift \(semitones\) must be a number from -12 to 12, got "40"/.test((await page.textContent('#models-error')) ?? ''), `a bad setting is refused inline ("${await page.textContent('#models-error')}")`);
+    await pitch.fill('0');
     const ticked = await page.locator('input[data-model]:checked').count();
     check(ticked === server.models.length, `every available model is ticked (${ticked} of ${server.models.length})`);
 
