@@ -226,3 +226,35 @@ export interface TimbreApi {
   cancel(jobId: string): Promise<void>;
   exportLanes(request: ExportRequest): Promise<ExportFile>;
 }
+
+/** One job event as it crosses IPC: the job, the event name and its argument tuple. */
+export type JobEventMessage = {
+  [E in keyof ConversionJobEvents]: { jobId: string; name: E; args: ConversionJobEvents[E] };
+}[keyof ConversionJobEvents];
+
+/** A WAV file the user opened through a native dialog. */
+export interface OpenedFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/**
+ * What the Electron preload exposes as `window.timbre` (flat, because functions and promises cross
+ * `contextBridge` but class instances do not). The UI wraps it into a `TimbreApi`.
+ */
+export interface TimbreBridge {
+  info(): Promise<EngineInfo>;
+  listVoices(): Promise<VoiceInfo[]>;
+  voicePreview(voiceId: string): Promise<ExportFile>;
+  listModels(): Promise<ModelInfo[]>;
+  /** Starts a conversion of WAV bytes; events arrive through `onJobEvent`. */
+  startConversion(request: ConvertRequest): Promise<{ jobId: string }>;
+  /** Subscribes to the events of every job; returns the unsubscribe. */
+  onJobEvent(listener: (message: JobEventMessage) => void): () => void;
+  cancel(jobId: string): Promise<void>;
+  exportLanes(request: ExportRequest): Promise<ExportFile>;
+  /** Shows the native save dialog and writes the file; resolves with the path, or undefined when the user cancels. */
+  saveFile(file: ExportFile): Promise<string | undefined>;
+  /** Shows the native open dialog for a WAV; undefined when the user cancels. */
+  openWavFile(): Promise<OpenedFile | undefined>;
+}
