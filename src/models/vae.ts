@@ -1,0 +1,1217 @@
+// Speaker-conditioned VAE voice conversion (VAE-VC / ACVAE-VC lineage) on normalised log-mel: a gated-conv encoder of
+// the spectral envelope → per-frame latent z; a decoder conditioned on a learned speaker embedding (FiLM) and log-F0.
+
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { InvalidArgumentError } from '../audio/errors.js';
+import { estimateF0 } from '../audio/f0.js';
+import { checkLogMel, logMelSpectrogram, type LogMel } from '../audio/mel.js';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { griffinLimFromLogMel } from '../audio/griffinLim.js';
+import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
+import { manifestHash } from '../corpus/manifest.js';
+import { loadVoiceAudio } from '../corpus/userVoices.js';
+import { timbrePaths } from '../io/paths.js';
+import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } from './converter.js';
+import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
+import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
+import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
+import { warmupCosineSchedule } from './optimizer.js';
+import { createGradientPool } from './parallel.js';
+import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult } from './train.js';
+
+/** Model-file kind and architecture version of the VAE. */
+export const VAE_KIND = 'vae';
+export const VAE_KIND_VERSION = 1;
+
+/** Every hyperparameter of the VAE, its loss and its training; saved in the model file. */
+export interface VaeConfig {
+  /** Mel bins (80). */
+  readonly mels: number;
+  /** Width of every hidden layer (GLU outputs). */
+  readonly channels: number;
+  /** Dimensions of z per latent frame. */
+  readonly latentDims: number;
+  /** Dimensions of the learned speaker embedding. */
+  readonly speakerDims: number;
+  /** Kernel of the gated convolutions, frames. */
+  readonly kernelSize: number;
+  /** Time downsampling of z: 1, 2 or 4 latent frames per that many mel frames. */
+  readonly downsample: number;
+  /** Residual gated blocks of the encoder (after downsampling) and the decoder. */
+  readonly encoderBlocks: number;
+  readonly decoderBlocks: number;
+  /** The encoder sees the log-mel cepstrally smoothed to this many DCT coefficients (pitch harmonics removed); 0 = the full log-mel. */
+  readonly envelopeCoefficients: number;
+  /** Width of the auxiliary speaker classifier. */
+  readonly classifierChannels: number;
+  /** log-F0 input of the decoder: (ln f0 − ln f0ReferenceHz) / f0ScaleNepers. */
+  readonly f0ReferenceHz: number;
+  readonly f0ScaleNepers: number;
+  /** β of the KL term after annealing, and the steps of its linear ramp from 0. */
+  readonly klWeight: number;
+  readonly klAnnealSteps: number;
+  /** Weight of the classifier's cross-entropy on real mels (trains the classifier only). */
+  readonly classifierWeight: number;
+  /** Weight of the cross-entropy of converted mels classified as their target (ACVAE; trains encoder and decoder). */
+  readonly conversionClassWeight: number;
+  /** Training crops, frames (a multiple of `downsample`). */
+  readonly cropFrames: number;
+  /** AdamW: peak learning rate (linear warmup, cosine decay to 10 %), warmup steps, weight decay, gradient-norm clip. */
+  readonly learningRate: number;
+  readonly warmupSteps: number;
+  readonly weightDecay: number;
+  readonly clipNorm: number;
+}
+
+/** The shipped configuration (≈1.5 M parameters); sized for a ≤ 60 min CPU training here. */
+export const DEFAULT_VAE_CONFIG: VaeConfig = Object.freeze({
+  mels: 80,
+  channels: 128,
+  latentDims: 16,
+  speakerDims: 64,
+  kernelSize: 5,
+  downsample: 2,
+  encoderBlocks: 2,
+  decoderBlocks: 4,
+  envelopeCoefficients: 20,
+  classifierChannels: 64,
+  f0ReferenceHz: 140,
+  f0ScaleNepers: 0.5,
+  klWeight: 0.02,
+  klAnnealSteps: 600,
+  classifierWeight: 1,
+  conversionClassWeight: 0.2,
+  cropFrames: 128,
+  learningRate: 1e-3,
+  warmupSteps: 100,
+  weightDecay: 0.01,
+  clipNorm: 5,
+});
+
+/** Merges overrides into the default config and checks it. */
+export function resolveVaeConfig(overrides: Partial<VaeConfig> = {}): VaeConfig {
+  const config: VaeConfig = { ...DEFAULT_VAE_CONFIG, ...overrides };
+  const posInt = (key: keyof VaeConfig): void => {
+    const v = config[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new ShapeMismatchError(`VaeConfig.${key} must be a positive integer, received ${String(v)}`);
+  };
+  for (const key of ['mels', 'channels', 'latentDims', 'speakerDims', 'kernelSize', 'classifierChannels', 'cropFrames', 'klAnnealSteps', 'warmupSteps'] as const) posInt(key);
+  if (![1, 2, 4].includes(config.downsample)) throw new ShapeMismatchError(`VaeConfig.downsample must be 1, 2 or 4, received ${config.downsample}`);
+  if (config.cropFrames % config.downsample !== 0) throw new ShapeMismatchError(`VaeConfig.cropFrames (${config.cropFrames}) must be a multiple of downsample (${config.downsample})`);
+  if (!Number.isInteger(config.envelopeCoefficients) || config.envelopeCoefficients < 0 || config.envelopeCoefficients > config.mels) {
+    throw new ShapeMismatchError(`VaeConfig.envelopeCoefficients must be a whole number in [0, ${config.mels}], received ${config.envelopeCoefficients}`);
+  }
+  for (const key of ['encoderBlocks', 'decoderBlocks'] as const) {
+    if (!Number.isInteger(config[key]) || config[key] < 0) throw new ShapeMismatchError(`VaeConfig.${key} must be a whole number ≥ 0, received ${config[key]}`);
+  }
+  for (const key of ['f0ReferenceHz', 'f0ScaleNepers', 'learningRate', 'clipNorm'] as const) {
+    if (!(config[key] > 0)) throw new ShapeMismatchError(`VaeConfig.${key} must be positive, received ${config[key]}`);
+  }
+  for (const key of ['klWeight', 'classifierWeight', 'conversionClassWeight', 'weightDecay'] as const) {
+    if (!(config[key] >= 0)) throw new ShapeMismatchError(`VaeConfig.${key} must be ≥ 0, received ${config[key]}`);
+  }
+  return config;
+}
+
+/** Per-mel-bin input statistics (the corpus train split's), applied as (x − mean) / std. */
+export interface VaeNormalization {
+  readonly mean: Float32Array; // [mels]
+  readonly std: Float32Array; // [mels]
+}
+
+/** Identity normalisation (tests and synthetic data). */
+export function identityNormalization(mels = 80): VaeNormalization {
+  return { mean: new Float32Array(mels), std: new Float32Array(mels).fill(1) };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Layers.
+
+/** Identity forward, zero backward: uses a net's weights inside a loss without training them there. */
+function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad((xi, save) => {
+    (save as tf.GradSaveFunc)([]);
+    return { value: tf.clone(xi as tf.Tensor), gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)] };
+  });
+  return f(x) as T;
+}
+
+/** Conv → (instance norm) → (+ per-frame condition) → (speaker FiLM) → GLU. [B, T, Cin] → [B, ceil(T / stride), Cout]. */
+class GatedBlock extends Module {
+  readonly conv: Conv1d;
+  readonly norm: GroupNorm | null;
+  readonly frame: Dense | null;
+  readonly film: Dense | null;
+  readonly outChannels: number;
+
+  constructor(
+    rng: Rng,
+    options: { inChannels: number; outChannels: number; kernelSize: number; stride?: number; instanceNorm?: boolean; frameDims?: number; speakerDims?: number },
+  ) {
+    super();
+    const gated = 2 * options.outChannels;
+    this.outChannels = options.outChannels;
+    this.conv = this.child('conv', new Conv1d(rng, { inChannels: options.inChannels, outChannels: gated, kernelSize: options.kernelSize, stride: options.stride ?? 1 }));
+    // Instance norm (one group per channel) strips per-utterance channel statistics, where speaker timbre lives (AdaIN-VC).
+    this.norm = options.instanceNorm ? this.child('norm', new GroupNorm(rng, { channels: gated, groups: gated })) : null;
+    this.frame = options.frameDims ? this.child('frame', new Dense(rng, { inFeatures: options.frameDims, outFeatures: gated, bias: false })) : null;
+    this.film = options.speakerDims ? this.child('film', new Dense(rng, { inFeatures: options.speakerDims, outFeatures: 2 * gated })) : null;
+  }
+
+  /** x: [B, T, Cin]; speaker: [B, speakerDims]; frame: [B, T', frameDims] at the output rate → [B, T', Cout]. */
+  forward(x: tf.Tensor3D, speaker?: tf.Tensor2D, frame?: tf.Tensor3D): tf.Tensor3D {
+    let h = this.conv.forward(x); // [B, T', 2·Cout]
+    if (this.norm) h = this.norm.forward(h);
+    if (this.frame && frame) h = tf.add(h, this.frame.forward(frame));
+    if (this.film && speaker) {
+      const gated = 2 * this.outChannels;
+      const gb = this.film.forward(speaker).reshape([speaker.shape[0], 1, 2 * gated]); // [B, 1, 2·2·Cout]
+      const [gamma, beta] = tf.split(gb, 2, 2);
+      h = tf.add(tf.mul(h, tf.add(gamma!, 1)), beta!);
+    }
+    return glu(h);
+  }
+}
+
+/** Envelope mel → (mean, log-variance) of z. [B, T, mels] → 2 × [B, T / downsample, latentDims]. */
+class VaeEncoder extends Module {
+  readonly input: GatedBlock;
+  readonly down: GatedBlock | null;
+  readonly blocks: GatedBlock[];
+  readonly output: Conv1d;
+
+  constructor(rng: Rng, c: VaeConfig) {
+    super();
+    this.input = this.child('input', new GatedBlock(rng, { inChannels: c.mels, outChannels: c.channels, kernelSize: c.kernelSize, instanceNorm: true }));
+    this.down =
+      c.downsample > 1
+        ? this.child('down', new GatedBlock(rng, { inChannels: c.channels, outChannels: c.channels, kernelSize: 2 * c.downsample, stride: c.downsample, instanceNorm: true }))
+        : null;
+    this.blocks = Array.from({ length: c.encoderBlocks }, (_, i) =>
+      this.child(`blocks.${i}`, new GatedBlock(rng, { inChannels: c.channels, outChannels: c.channels, kernelSize: c.kernelSize, instanceNorm: true })),
+    );
+    this.output = this.child('output', new Conv1d(rng, { inChannels: c.channels, outChannels: 2 * c.latentDims, kernelSize: 3 }));
+  }
+
+  forward(x: tf.Tensor3D): { mean: tf.Tensor3D; logVar: tf.Tensor3D } {
+    let h = this.input.forward(x);
+    if (this.down) h = this.down.forward(h);
+    for (const block of this.blocks) h = tf.add(h, block.forward(h));
+    const [mean, logVar] = tf.split(this.output.forward(h), 2, 2) as [tf.Tensor3D, tf.Tensor3D];
+    return { mean, logVar: tf.clipByValue(logVar, -10, 4) };
+  }
+}
+
+/** z (upsampled) + log-F0 features, speaker FiLM at every block → normalised mel. */
+class VaeDecoder extends Module {
+  readonly input: GatedBlock;
+  readonly blocks: GatedBlock[];
+  readonly output: Conv1d;
+  readonly downsample: number;
+
+  constructor(rng: Rng, c: VaeConfig) {
+    super();
+    this.downsample = c.downsample;
+    const common = { outChannels: c.channels, kernelSize: c.kernelSize, frameDims: F0_FEATURES, speakerDims: c.speakerDims };
+    this.input = this.child('input', new GatedBlock(rng, { ...common, inChannels: c.latentDims + F0_FEATURES }));
+    this.blocks = Array.from({ length: c.decoderBlocks }, (_, i) => this.child(`blocks.${i}`, new GatedBlock(rng, { ...common, inChannels: c.channels })));
+    this.output = this.child('output', new Conv1d(rng, { inChannels: c.channels, outChannels: c.mels, kernelSize: c.kernelSize }));
+  }
+
+  /** z: [B, T / d, latent]; speaker: [B, speakerDims]; f0: [B, T, 2] → [B, T, mels]. */
+  forward(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D): tf.Tensor3D {
+    const up = upsampleNearest1d(z, this.downsample); // [B, T, latent]
+    let h = this.input.forward(tf.concat([up, f0], 2), speaker, f0);
+    for (const block of this.blocks) h = tf.add(h, block.forward(h, speaker, f0));
+    return this.output.forward(h);
+  }
+}
+
+/** Auxiliary speaker classifier on normalised mel: three strided convs, mean over time, dense. [B, T, mels] → [B, speakers]. */
+class SpeakerClassifier extends Module {
+  readonly convs: Conv1d[];
+  readonly output: Dense;
+
+  constructor(rng: Rng, c: VaeConfig, speakers: number) {
+    super();
+    const widths = [c.mels, c.classifierChannels, c.classifierChannels, c.classifierChannels];
+    this.convs = [0, 1, 2].map((i) =>
+      this.child(`convs.${i}`, new Conv1d(rng, { inChannels: widths[i]!, outChannels: widths[i + 1]!, kernelSize: i === 2 ? 3 : 5, stride: 2, init: 'he' })),
+    );
+    this.output = this.child('output', new Dense(rng, { inFeatures: c.classifierChannels, outFeatures: speakers }));
+  }
+
+  /** Logits; `frozen` uses the weights without training them (the converted-output term). */
+  forward(x: tf.Tensor3D, frozen = false): tf.Tensor2D {
+    const w = <T extends tf.Tensor>(v: T): T => (frozen ? stopGradient(v) : v);
+    let h = x;
+    for (const conv of this.convs) h = leakyRelu(conv1d(h, w(conv.weight as tf.Tensor3D), w(conv.bias as tf.Tensor1D), { stride: 2 }));
+    const pooled = tf.mean(h, 1) as tf.Tensor2D; // [B, C]
+    return dense(pooled, w(this.output.weight as tf.Tensor2D), w(this.output.bias as tf.Tensor1D)) as tf.Tensor2D;
+  }
+}
+
+/** Features of the decoder's log-F0 input per frame: [normalised log-F0 (interpolated through unvoiced frames), voiced]. */
+export const F0_FEATURES = 2;
+
+/** The whole VAE: encoder, speaker table, decoder and the auxiliary classifier. */
+export class Vae extends Module {
+  readonly config: VaeConfig;
+  readonly speakerCount: number;
+  readonly normalization: VaeNormalization;
+  readonly encoder: VaeEncoder;
+  readonly speakers: Embedding;
+  readonly decoder: VaeDecoder;
+  readonly classifier: SpeakerClassifier;
+  private readonly envelope: { matrix: tf.Tensor2D; bias: tf.Tensor1D } | null;
+
+  constructor(config: VaeConfig, speakerCount: number, rng: Rng, normalization: VaeNormalization = identityNormalization(config.mels)) {
+    super();
+    if (!Number.isInteger(speakerCount) || speakerCount < 1) throw new ShapeMismatchError(`a VAE needs at least one speaker, received ${speakerCount}`);
+    if (normalization.mean.length !== config.mels || normalization.std.length !== config.mels) {
+      throw new ShapeMismatchError(`VAE normalisation must hold ${config.mels} means and stds, received ${normalization.mean.length} and ${normalization.std.length}`);
+    }
+    this.config = config;
+    this.speakerCount = speakerCount;
+    this.normalization = normalization;
+    this.encoder = this.child('encoder', new VaeEncoder(rng, config));
+    this.speakers = this.child('speakers', new Embedding(rng, { count: speakerCount, dims: config.speakerDims, std: 1 }));
+    this.decoder = this.child('decoder', new VaeDecoder(rng, config));
+    this.classifier = this.child('classifier', new SpeakerClassifier(rng, config, speakerCount));
+    this.envelope = config.envelopeCoefficients > 0 && config.envelopeCoefficients < config.mels ? envelopeProjection(config, normalization) : null;
+  }
+
+  /** Normalised mel → its normalised spectral envelope (fixed linear map; identity when envelopeCoefficients is 0). [B, T, mels]. */
+  envelopeOf(x: tf.Tensor3D): tf.Tensor3D {
+    if (!this.envelope) return x;
+    return tf.add(dense(x, this.envelope.matrix, null), this.envelope.bias) as tf.Tensor3D;
+  }
+
+  /** x: normalised mel [B, T, mels], T a multiple of `downsample` → mean, log-variance [B, T / d, latent]. */
+  encode(x: tf.Tensor3D): { mean: tf.Tensor3D; logVar: tf.Tensor3D } {
+    checkFrames(x, this.config);
+    return this.encoder.forward(this.envelopeOf(x));
+  }
+
+  /** Speaker embeddings of ids: [B] → [B, speakerDims]. */
+  speakerVectors(ids: Int32Array | readonly number[]): tf.Tensor2D {
+    for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= this.speakerCount) throw new ShapeMismatchError(`speaker id ${id} is outside [0, ${this.speakerCount})`);
+    return this.speakers.forward(tf.tensor1d(Int32Array.from(ids), 'int32'));
+  }
+
+  /** z [B, T / d, latent], speaker vectors [B, speakerDims], log-F0 features [B, T, 2] → normalised mel [B, T, mels]. */
+  decode(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D): tf.Tensor3D {
+    if (f0.shape[1] !== z.shape[1] * this.config.downsample || f0.shape[2] !== F0_FEATURES) {
+      throw new ShapeMismatchError(`decode: f0 features must be [${z.shape[0]}, ${z.shape[1] * this.config.downsample}, ${F0_FEATURES}], received [${f0.shape.join(', ')}]`);
+    }
+    return this.decoder.forward(z, speaker, f0);
+  }
+
+  /** Reconstruction (or conversion) with the posterior mean: x [B, T, mels] → [B, T, mels]. */
+  forward(x: tf.Tensor3D, speakerIds: Int32Array | readonly number[], f0: tf.Tensor3D): tf.Tensor3D {
+    return tf.tidy(() => this.decode(this.encode(x).mean, this.speakerVectors(speakerIds), f0));
+  }
+
+  override dispose(): void {
+    if (this.envelope) tf.dispose([this.envelope.matrix, this.envelope.bias]);
+    super.dispose();
+  }
+}
+
+function checkFrames(x: tf.Tensor3D, config: VaeConfig): void {
+  if (x.rank !== 3 || x.shape[2] !== config.mels) throw new ShapeMismatchError(`VAE input must be [batch, frames, ${config.mels}], received [${x.shape.join(', ')}]`);
+  if (x.shape[1] % config.downsample !== 0 || x.shape[1] < config.downsample) {
+    throw new ShapeMismatchError(`VAE input frames must be a positive multiple of ${config.downsample}, received ${x.shape[1]}`);
+  }
+}
+
+/** The cepstral-smoothing map in normalised units: x_env = ((x·std + mean)·P − mean) / std, P = BᵀB of the first K DCT rows. */
+function envelopeProjection(config: VaeConfig, norm: VaeNormalization): { matrix: tf.Tensor2D; bias: tf.Tensor1D } {
+  const n = config.mels;
+  const k = config.envelopeCoefficients;
+  const basis = new Float64Array(k * n);
+  for (let q = 0; q < k; q++) {
+    const scale = q === 0 ? Math.sqrt(1 / n) : Math.sqrt(2 / n);
+    for (let i = 0; i < n; i++) basis[q * n + i] = scale * Math.cos((Math.PI * q * (i + 0.5)) / n);
+  }
+  const matrix = new Float32Array(n * n); // [in, out]
+  const bias = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < n; j++) {
+      let p = 0;
+      for (let q = 0; q < k; q++) p += basis[q * n + i]! * basis[q * n + j]!;
+      matrix[i * n + j] = (norm.std[i]! * p) / norm.std[j]!;
+      bias[j] = bias[j]! + norm.mean[i]! * p;
+    }
+  }
+  for (let j = 0; j < n; j++) bias[j] = (bias[j]! - norm.mean[j]!) / norm.std[j]!;
+  return { matrix: tf.tensor2d(matrix, [n, n]), bias: tf.tensor1d(bias) };
+}
+
+/** A VAE with fresh weights (seed 0 unless given). */
+export function createVae(config: VaeConfig = DEFAULT_VAE_CONFIG, options: { speakers: number; seed?: number; normalization?: VaeNormalization }): Vae {
+  return new Vae(resolveVaeConfig(config), options.speakers, new Rng(options.seed ?? 0), options.normalization);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// log-F0 features.
+
+/** Mean of ln f0 over voiced frames (f0 > 0); NaN when none is voiced. */
+export function meanLogF0(f0Hz: Float32Array): number {
+  let sum = 0;
+  let n = 0;
+  for (const f of f0Hz) {
+    if (f > 0) {
+      sum += Math.log(f);
+      n++;
+    }
+  }
+  return n > 0 ? sum / n : Number.NaN;
+}
+
+/**
+ * Decoder features of an F0 track (Hz, 0 = unvoiced) for `frames` frames: [(ln f0 + shift − ln ref) / scale, voiced] per frame,
+ * log-F0 linearly interpolated through unvoiced frames (held at the ends; `fallbackLogF0` when nothing is voiced). [frames × 2].
+ */
+export function f0Features(f0Hz: Float32Array, frames: number, config: Pick<VaeConfig, 'f0ReferenceHz' | 'f0ScaleNepers'>, shiftNepers = 0, fallbackLogF0?: number): Float32Array {
+  const out = new Float32Array(frames * F0_FEATURES);
+  const lf = new Float64Array(frames).fill(Number.NaN);
+  for (let t = 0; t < frames; t++) {
+    const f = t < f0Hz.length ? f0Hz[t]! : 0;
+    if (f > 0) lf[t] = Math.log(f) + shiftNepers;
+  }
+  let previous = -1;
+  for (let t = 0; t <= frames; t++) {
+    if (t < frames && Number.isNaN(lf[t]!)) continue;
+    // fill the gap (previous, t)
+    for (let g = previous + 1; g < t; g++) {
+      if (previous < 0 && t >= frames) lf[g] = (fallbackLogF0 ?? Math.log(config.f0ReferenceHz)) + shiftNepers;
+      else if (previous < 0) lf[g] = lf[t]!;
+      else if (t >= frames) lf[g] = lf[previous]!;
+      else lf[g] = lf[previous]! + ((lf[t]! - lf[previous]!) * (g - previous)) / (t - previous);
+    }
+    previous = t;
+  }
+  const ref = Math.log(config.f0ReferenceHz);
+  for (let t = 0; t < frames; t++) {
+    out[t * 2] = (lf[t]! - ref) / config.f0ScaleNepers;
+    out[t * 2 + 1] = t < f0Hz.length && f0Hz[t]! > 0 ? 1 : 0;
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Loss.
+
+/** One training batch; tensors are disposed by the trainer. */
+export interface VaeBatch {
+  readonly mel: tf.Tensor3D; // [B, T, mels], normalised
+  readonly mask: tf.Tensor3D; // [B, T, 1], 1 on valid frames
+  readonly f0: tf.Tensor3D; // [B, T, 2], the source's own log-F0 features
+  readonly speakerIds: Int32Array; // [B]
+  readonly targetIds: Int32Array; // [B], another speaker per item (conversion term)
+  readonly targetF0: tf.Tensor3D; // [B, T, 2], log-F0 moved to the target's mean
+}
+
+/** β of the KL term at a (1-based) step: linear ramp from 0 to `klWeight` over `klAnnealSteps`. */
+export function klBeta(config: VaeConfig, step: number): number {
+  return config.klWeight * Math.min(1, Math.max(0, step) / config.klAnnealSteps);
+}
+
+function crossEntropy(logits: tf.Tensor2D, labels: Int32Array, classes: number): tf.Scalar {
+  const oneHot = tf.oneHot(tf.tensor1d(labels, 'int32'), classes).toFloat(); // [B, classes]
+  return tf.neg(tf.mean(tf.sum(tf.mul(oneHot, tf.logSoftmax(logits)), 1))) as tf.Scalar;
+}
+
+function accuracy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
+  return tf.mean(tf.equal(tf.argMax(logits, 1), tf.tensor1d(labels, 'int32')).toFloat()) as tf.Scalar;
+}
+
+/**
+ * The VAE loss: masked L1 reconstruction + β·KL (β annealed) + classifier CE on real mels (trains the classifier)
+ * + CE of the mel decoded with another speaker's embedding and F0, classified as that speaker (ACVAE; classifier frozen there).
+ */
+export function vaeLoss(model: Vae, batch: VaeBatch, ctx: Pick<StepContext, 'step' | 'training'> & { rng?: Rng }): LossResult {
+  const c = model.config;
+  const { mean, logVar } = model.encode(batch.mel);
+  let z = mean;
+  if (ctx.training) {
+    const rng = ctx.rng ?? new Rng(ctx.step);
+    const noise = new Float32Array(mean.size);
+    for (let i = 0; i < noise.length; i++) noise[i] = rng.normal();
+    z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.tensor(noise, mean.shape))) as tf.Tensor3D;
+  }
+  const reconstructed = model.decode(z, model.speakerVectors(batch.speakerIds), batch.f0);
+  const valid = tf.sum(batch.mask);
+  const recon = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(reconstructed, batch.mel)), batch.mask)), tf.mul(valid, c.mels)) as tf.Scalar;
+  const kl = tf.mean(tf.mul(0.5, tf.sub(tf.add(tf.square(mean), tf.exp(logVar)), tf.add(logVar, 1)))) as tf.Scalar;
+  const beta = ctx.training ? klBeta(c, ctx.step) : c.klWeight;
+  let total = tf.add(recon, tf.mul(kl, beta)) as tf.Scalar;
+  const parts: Record<string, tf.Scalar> = { recon, kl };
+  if (c.classifierWeight > 0) {
+    const logits = model.classifier.forward(batch.mel);
+    const clsReal = crossEntropy(logits, batch.speakerIds, model.speakerCount);
+    total = tf.add(total, tf.mul(clsReal, c.classifierWeight));
+    parts['clsReal'] = clsReal;
+    parts['accReal'] = accuracy(logits, batch.speakerIds);
+  }
+  if (c.conversionClassWeight > 0) {
+    const converted = model.decode(z, model.speakerVectors(batch.targetIds), batch.targetF0);
+    const logits = model.classifier.forward(converted, true);
+    const clsConv = crossEntropy(logits, batch.targetIds, model.speakerCount);
+    total = tf.add(total, tf.mul(clsConv, c.conversionClassWeight));
+    parts['clsConv'] = clsConv;
+    parts['accConv'] = accuracy(logits, batch.targetIds);
+  }
+  return { total, parts };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Data: random crops of corpus utterances with their F0, and a random other speaker per item.
+
+/** One utterance as training material: its log-mel, F0 track and speaker. */
+export interface VaeUtterance {
+  readonly speakerId: number;
+  readonly mel: () => LogMel;
+  readonly f0Hz: () => Float32Array;
+  /** Mean ln f0 of its voiced frames (NaN if none). */
+  readonly logF0Mean: () => number;
+}
+
+/** Deterministic seed of a batch from its item indices (so a resumed run crops the same way). */
+function indicesSeed(indices: readonly number[], salt: number): number {
+  let h = (0x811c9dc5 ^ salt) >>> 0;
+  for (const i of indices) h = Math.imul(h ^ (i + 0x9e3779b9), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Crops of `cropFrames` (or whole utterances padded to a multiple of `downsample` when null), items in `indices` order. */
+export function vaeBatchSource(
+  items: readonly VaeUtterance[],
+  options: { config: VaeConfig; normalization: VaeNormalization; speakerLogF0: readonly number[]; cropFrames: number | null; salt?: number; speakerCount?: number },
+): BatchSource<VaeBatch> {
+  const { config, normalization, speakerLogF0 } = options;
+  const mels = config.mels;
+  const speakers = options.speakerCount ?? speakerLogF0.length;
+  const floor = Math.log(MEL_CONFIG.logFloor);
+  return {
+    size: items.length,
+    getBatch(indices) {
+      const rng = new Rng(indicesSeed(indices, options.salt ?? 0));
+      const chosen = indices.map((i) => items[i]!);
+      const crop = options.cropFrames;
+      const width = crop ?? Math.ceil(Math.max(...chosen.map((u) => u.mel().frames)) / config.downsample) * config.downsample;
+      const b = chosen.length;
+      const mel = new Float32Array(b * width * mels);
+      const mask = new Float32Array(b * width);
+      const f0 = new Float32Array(b * width * F0_FEATURES);
+      const targetF0 = new Float32Array(b * width * F0_FEATURES);
+      const speakerIds = new Int32Array(b);
+      const targetIds = new Int32Array(b);
+      chosen.forEach((u, k) => {
+        const full = u.mel();
+        const length = Math.min(width, full.frames);
+        const start = full.frames > width ? rng.int(full.frames - width + 1) : 0;
+        for (let t = 0; t < width; t++) {
+          const base = (k * width + t) * mels;
+          for (let m = 0; m < mels; m++) {
+            const value = t < length ? full.data[(start + t) * mels + m]! : floor;
+            mel[base + m] = (value - normalization.mean[m]!) / normalization.std[m]!;
+          }
+          mask[k * width + t] = t < length ? 1 : 0;
+        }
+        const track = u.f0Hz();
+        const cropped = new Float32Array(width);
+        for (let t = 0; t < length; t++) cropped[t] = track[start + t] ?? 0;
+        const own = Number.isFinite(u.logF0Mean()) ? u.logF0Mean() : speakerLogF0[u.speakerId]!;
+        f0.set(f0Features(cropped, width, config, 0, own), k * width * F0_FEATURES);
+        speakerIds[k] = u.speakerId;
+        let target = speakers > 1 ? rng.int(speakers - 1) : 0;
+        if (speakers > 1 && target >= u.speakerId) target++;
+        targetIds[k] = target;
+        const shift = speakerLogF0[target]! - own;
+        targetF0.set(f0Features(cropped, width, config, shift, own), k * width * F0_FEATURES);
+      });
+      return {
+        mel: tf.tensor3d(mel, [b, width, mels]),
+        mask: tf.tensor3d(mask, [b, width, 1]),
+        f0: tf.tensor3d(f0, [b, width, F0_FEATURES]),
+        speakerIds,
+        targetIds,
+        targetF0: tf.tensor3d(targetF0, [b, width, F0_FEATURES]),
+      };
+    },
+  };
+}
+
+/** Training material of corpus utterances (features read lazily through the dataset's cache). */
+export function corpusUtterances(dataset: CorpusDataset, utterances: readonly DatasetUtterance[] = dataset.utterances): VaeUtterance[] {
+  return utterances.map((u) => {
+    let logF0: number | undefined;
+    return {
+      speakerId: u.speakerId,
+      mel: () => dataset.mel(u.voice, u.sentence),
+      f0Hz: () => dataset.f0(u.voice, u.sentence),
+      logF0Mean: () => (logF0 ??= meanLogF0(dataset.f0(u.voice, u.sentence))),
+    };
+  });
+}
+
+/** Mean over utterances of each speaker's utterance log-F0 means (ln Hz); `fallback` for a speaker without voiced audio. */
+export function speakerLogF0Means(items: readonly VaeUtterance[], speakers: number, fallback = Math.log(DEFAULT_VAE_CONFIG.f0ReferenceHz)): number[] {
+  const sums = new Float64Array(speakers);
+  const counts = new Float64Array(speakers);
+  for (const u of items) {
+    const m = u.logF0Mean();
+    if (!Number.isFinite(m)) continue;
+    sums[u.speakerId] = sums[u.speakerId]! + m;
+    counts[u.speakerId] = counts[u.speakerId]! + 1;
+  }
+  return Array.from(sums, (s, i) => (counts[i]! > 0 ? s / counts[i]! : fallback));
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Training setup (also the factory of the data-parallel workers).
+
+/** JSON options of the training-setup factory. */
+export interface VaeSetupOptions {
+  /** TIMBRE_HOME holding the corpus (default `timbreHome()`), or the corpus folder itself. */
+  readonly home?: string;
+  readonly corpusRoot?: string;
+  /** Config overrides on top of `DEFAULT_VAE_CONFIG`. */
+  readonly config?: Partial<VaeConfig>;
+  /** Weight-initialisation seed (default 0). */
+  readonly seed?: number;
+  /** Validation crops drawn from the validation split (default 64). */
+  readonly validationItems?: number;
+}
+
+/** What a VAE training run needs besides the trainer: the model and where its data came from. */
+export interface VaeSetup extends TrainingSetup<VaeBatch> {
+  readonly model: Vae;
+  readonly config: VaeConfig;
+  readonly voices: readonly string[];
+  readonly speakerLogF0: readonly number[];
+  readonly trainSet: CorpusDataset;
+  readonly corpusHash: string;
+  readonly trainHours: number;
+}
+
+/** Builds model, loss and data of a training run on the corpus train split, all voices (non-parallel: pairs are not used). */
+export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup {
+  const config = resolveVaeConfig(options.config);
+  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
+  const trainSet = openCorpusDataset({ ...where, split: 'train' });
+  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
+  const voices = trainSet.manifest.voices.map((v) => v.id);
+  const stats = trainSet.melStats();
+  const normalization: VaeNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const trainItems = corpusUtterances(trainSet);
+  const speakerLogF0 = speakerLogF0Means(trainItems, voices.length);
+  const model = new Vae(config, voices.length, new Rng(options.seed ?? 0), normalization);
+  const shuffled = new Rng(7).shuffleInPlace([...validationSet.utterances]);
+  const validationItems = corpusUtterances(validationSet, shuffled.slice(0, options.validationItems ?? 64));
+  return {
+    model,
+    config,
+    voices,
+    speakerLogF0,
+    trainSet,
+    corpusHash: manifestHash(trainSet.manifest),
+    trainHours: trainSet.utterances.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
+    train: vaeBatchSource(trainItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames }),
+    validation: validationItems.length > 0 ? vaeBatchSource(validationItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames, salt: 1 }) : undefined,
+    lossFn: (batch: VaeBatch, ctx: StepContext) => vaeLoss(model, batch, ctx),
+  } as VaeSetup;
+}
+
+/** AdamW decays conv/dense weights but not the speaker table (rows of voices absent from a batch would shrink). */
+function decays(name: string, v: tf.Variable): boolean {
+  return v.rank >= 2 && !name.startsWith('speakers.');
+}
+
+/** Settings of a training run (the shape `timbre train` hands every trainer). */
+export interface VaeTrainingSettings {
+  /** TIMBRE_HOME (undefined: the default). */
+  readonly home: string | undefined;
+  /** The corpus folder itself, instead of TIMBRE_HOME/corpus. */
+  readonly corpusRoot?: string;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  /** 1 = this thread; 2 = data-parallel over two worker threads. */
+  readonly workers: number;
+  /** Checkpoint folder; the run resumes from it when `resume`. */
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly logEvery: number;
+  readonly validateEvery: number;
+  readonly checkpointEvery: number;
+  /** `VaeConfig` overrides (unknown keys are refused). */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly log: (line: string) => void;
+  /** Fine-tune instead: add this user voice (TIMBRE_HOME/voices/NAME) to the model at `base`. */
+  readonly addVoice?: string;
+  /** Model extended by `addVoice` (default: the shipped VAE). */
+  readonly base?: string;
+}
+
+/** A prepared run: the trainer, then `finish` to write the model file (returns lines to print) and `dispose`. */
+export interface VaeTrainingRun {
+  readonly trainer: Trainer<VaeBatch>;
+  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** Checks config overrides from a preset: only `VaeConfig` keys with values of the default's type. */
+export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<VaeConfig> {
+  for (const [key, value] of Object.entries(config)) {
+    if (!(key in DEFAULT_VAE_CONFIG)) throw new ShapeMismatchError(`VAE config has no field "${key}"; fields: ${Object.keys(DEFAULT_VAE_CONFIG).join(', ')}`);
+    if (typeof value !== typeof DEFAULT_VAE_CONFIG[key as keyof VaeConfig]) throw new ShapeMismatchError(`VAE config field "${key}" must be a number, received ${JSON.stringify(value)}`);
+  }
+  return config as Partial<VaeConfig>;
+}
+
+/** Prepares a training run on the corpus train split, all voices (or, with `addVoice`, the fine-tuning run of a user voice). */
+export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise<VaeTrainingRun> {
+  if (settings.addVoice !== undefined) return prepareVaeAddVoice(settings as VaeTrainingSettings & { addVoice: string });
+  const setupOptions: VaeSetupOptions = {
+    ...(settings.corpusRoot !== undefined ? { corpusRoot: settings.corpusRoot } : settings.home !== undefined ? { home: settings.home } : {}),
+    config: vaeConfigOverrides(settings.config),
+    seed: settings.seed,
+  };
+  const setup = createVaeTrainingSetup(setupOptions);
+  const { config } = setup;
+  const gradients =
+    settings.workers > 1
+      ? await createGradientPool({ module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers })
+      : undefined;
+  const trainer = new Trainer<VaeBatch>({
+    model: setup.model,
+    lossFn: setup.lossFn,
+    train: setup.train,
+    ...(setup.validation ? { validation: setup.validation } : {}),
+    batchSize: settings.batchSize,
+    totalSteps: settings.steps,
+    seed: settings.seed,
+    logEvery: settings.logEvery,
+    validateEvery: settings.validateEvery,
+    checkpointEvery: settings.checkpointEvery,
+    runDir: settings.runDir,
+    resume: settings.resume,
+    runConfig: { model: 'vae', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices] },
+    optimizer: {
+      learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(settings.steps / 10))), totalSteps: settings.steps }),
+      weightDecay: config.weightDecay,
+      clipNorm: config.clipNorm,
+      decays,
+    },
+    ...(gradients ? { gradients } : {}),
+  });
+  settings.log(
+    `vae: ${setup.model.parameterCount()} parameters, ${setup.voices.length} voices, ${setup.trainHours.toFixed(2)} h of train-split speech, crops of ${config.cropFrames} frames`,
+  );
+  return {
+    trainer,
+    async finish(result, outPath, options) {
+      if (result.cancelled) return [];
+      const lastValidation = result.validation[result.validation.length - 1];
+      await saveVae(
+        outPath,
+        {
+          model: setup.model,
+          voices: setup.voices,
+          speakerLogF0: setup.speakerLogF0,
+          trainingDataHash: setup.corpusHash,
+          validationMetrics: lastValidation ? { ...lastValidation.losses } : {},
+          extra: {
+            training: {
+              command: options.command,
+              steps: result.totalSteps,
+              batchSize: settings.batchSize,
+              seed: settings.seed,
+              workers: settings.workers,
+              trainHours: setup.trainHours,
+              seconds: options.trainingSeconds,
+            },
+          },
+        },
+        { overwrite: options.overwrite },
+      );
+      const losses = lastValidation ? Object.entries(lastValidation.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      return [`vae: validation ${losses}; voices ${setup.voices.join(', ')}`];
+    },
+    async dispose() {
+      await trainer.dispose();
+      setup.model.dispose();
+    },
+  };
+}
+
+/** Options of `trainVae`: the run settings with defaults, and where to write the model. */
+export interface VaeTrainOptions extends Partial<Omit<VaeTrainingSettings, 'log'>> {
+  readonly steps: number;
+  /** Model file (default TIMBRE_HOME/models/vae/model.timbre, or models/vae-NAME with `addVoice`); refuses to overwrite unless `overwrite`. */
+  readonly output?: string;
+  readonly overwrite?: boolean;
+  readonly log?: (line: string) => void;
+  /** Called with the trainer before it runs (attach progress printers, wire cancel). */
+  readonly onTrainer?: (trainer: Trainer<VaeBatch>) => void;
+}
+
+/** Result of `trainVae`: the trainer's result and, when it finished, the model file written. */
+export interface VaeTrainResult extends TrainResult {
+  readonly modelPath: string | null;
+  readonly seconds: number;
+  readonly lines: readonly string[];
+}
+
+/** Prepares, runs and finishes a training (or `addVoice` fine-tuning) run in one call (what `timbre train vae` does). */
+export async function trainVae(options: VaeTrainOptions): Promise<VaeTrainResult> {
+  const paths = timbrePaths(options.home);
+  const name = options.addVoice === undefined ? 'vae' : `vae-${options.addVoice}`;
+  const output = options.output ?? join(paths.models, name, 'model.timbre');
+  if (existsSync(output) && options.overwrite !== true) throw new InvalidArgumentError(`${output} already exists; pass overwrite (--force) to replace it`, 'OUTPUT_EXISTS');
+  const run = await prepareVaeTraining({
+    home: options.home,
+    ...(options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : {}),
+    steps: options.steps,
+    batchSize: options.batchSize ?? (options.addVoice === undefined ? 16 : 8),
+    seed: options.seed ?? 0,
+    workers: options.workers ?? 1,
+    runDir: options.runDir ?? join(paths.checkpoints, name),
+    resume: options.resume ?? true,
+    logEvery: options.logEvery ?? 25,
+    validateEvery: options.validateEvery ?? 250,
+    checkpointEvery: options.checkpointEvery ?? 100,
+    config: options.config ?? {},
+    log: options.log ?? (() => {}),
+    ...(options.addVoice !== undefined ? { addVoice: options.addVoice } : {}),
+    ...(options.base !== undefined ? { base: options.base } : {}),
+  });
+  try {
+    options.onTrainer?.(run.trainer);
+    const started = performance.now();
+    const result = await run.trainer.run();
+    const seconds = (performance.now() - started) / 1000;
+    if (result.cancelled) return { ...result, modelPath: null, seconds, lines: [] };
+    mkdirSync(dirname(output), { recursive: true });
+    const lines = await run.finish(result, output, { overwrite: options.overwrite === true, command: 'trainVae', trainingSeconds: seconds });
+    return { ...result, modelPath: output, seconds, lines };
+  } finally {
+    await run.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Model file.
+
+/** Everything a VAE model file holds besides the config: weights, voices and their log-F0 means. */
+export interface LoadedVae {
+  readonly model: Vae;
+  /** Voice id of each speaker row, model order. */
+  readonly voices: readonly string[];
+  /** Mean ln f0 (Hz) of each voice. */
+  readonly speakerLogF0: readonly number[];
+  readonly trainingDataHash: string;
+  readonly validationMetrics: { readonly [key: string]: number };
+  readonly extra: { readonly [key: string]: JsonValue };
+}
+
+/** Display label of a VAE model file. */
+export function vaeLabel(voices: readonly string[]): string {
+  return `VAE (${voices.length} voices)`;
+}
+
+/** Writes a VAE as one `.timbre` file (atomic; `overwrite` to replace). */
+export async function saveVae(
+  path: string,
+  file: { model: Vae; voices: readonly string[]; speakerLogF0: readonly number[]; trainingDataHash: string; validationMetrics?: { [key: string]: number }; extra?: { [key: string]: JsonValue } },
+  options: { overwrite: boolean } = { overwrite: false },
+): Promise<void> {
+  const { model, voices, speakerLogF0 } = file;
+  if (voices.length !== model.speakerCount || speakerLogF0.length !== model.speakerCount) {
+    throw new ShapeMismatchError(`saveVae: the model has ${model.speakerCount} speakers but ${voices.length} voice ids and ${speakerLogF0.length} log-F0 means were given`);
+  }
+  await saveModelFile(
+    path,
+    {
+      kind: VAE_KIND,
+      kindVersion: VAE_KIND_VERSION,
+      melConfig: MEL_CONFIG,
+      hyperparameters: { config: model.config as unknown as JsonValue },
+      speakers: [...voices],
+      normalization: { mean: [...model.normalization.mean], std: [...model.normalization.std] },
+      trainingDataHash: file.trainingDataHash,
+      validationMetrics: file.validationMetrics ?? {},
+      extra: {
+        ...(file.extra ?? {}),
+        label: typeof file.extra?.['label'] === 'string' ? file.extra['label'] : vaeLabel(voices),
+        targetVoices: [...voices],
+        speakerLogF0: [...speakerLogF0],
+        parameterCount: model.parameterCount(),
+      },
+    },
+    model.getWeights(),
+    options,
+  );
+}
+
+/** Loads a VAE model file, refusing other kinds, versions and feature configs (`ModelMismatchError`). */
+export async function loadVae(path: string): Promise<LoadedVae> {
+  const { header, weights } = await loadModelFile(path, { kind: VAE_KIND, kindVersion: VAE_KIND_VERSION, melConfig: MEL_CONFIG });
+  const stored = (header.hyperparameters as { config?: unknown }).config;
+  if (typeof stored !== 'object' || stored === null) throw new InvalidModelFileError(`${path} has no VAE config in its header`);
+  const config = resolveVaeConfig(stored as Partial<VaeConfig>);
+  const norm = header.normalization as { mean?: number[]; std?: number[] } | null;
+  if (!norm || !Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== config.mels || norm.std.length !== config.mels) {
+    throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and stds`);
+  }
+  const extra = (header.extra ?? {}) as { [key: string]: JsonValue };
+  const speakerLogF0 = extra['speakerLogF0'];
+  const voices = header.speakers;
+  if (!Array.isArray(speakerLogF0) || speakerLogF0.length !== voices.length || !speakerLogF0.every((v) => typeof v === 'number')) {
+    throw new InvalidModelFileError(`${path}: extra.speakerLogF0 must hold one number per voice (${voices.length})`);
+  }
+  const model = new Vae(config, voices.length, new Rng(0), { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) });
+  try {
+    model.setWeights(weights, path);
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+  return { model, voices, speakerLogF0: speakerLogF0 as number[], trainingDataHash: header.trainingDataHash, validationMetrics: header.validationMetrics, extra };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fine-tuning: a user voice as a new target row of the speaker table.
+
+/** The one trainable row of a fine-tuning run: the new voice's speaker embedding [1, speakerDims]. */
+class NewSpeakerRow extends Module {
+  readonly row: tf.Variable;
+  constructor(initial: Float32Array) {
+    super();
+    this.row = this.param('row', [1, initial.length], () => Float32Array.from(initial), new Rng(0));
+  }
+}
+
+/** Fine-tuning defaults: steps, batch, peak learning rate of the new row (Adam on one vector converges fast). */
+export const ADD_VOICE_DEFAULTS = Object.freeze({ steps: 200, batchSize: 8, learningRate: 1e-2 });
+
+/** Training material of a user voice: its clips' log-mels and YIN F0 tracks, as speaker `speakerId`. */
+async function userVoiceItems(name: string, home: string | undefined, speakerId: number): Promise<VaeUtterance[]> {
+  const audio = await loadVoiceAudio(name, { home });
+  return audio.clips.map((clip) => {
+    const mel = logMelSpectrogram(clip, MEL_CONFIG);
+    const track = estimateF0(clip, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples }).f0Hz;
+    const f0 = new Float32Array(mel.frames);
+    f0.set(track.subarray(0, Math.min(track.length, mel.frames)));
+    const logF0 = meanLogF0(f0);
+    return { speakerId, mel: () => mel, f0Hz: () => f0, logF0Mean: () => logF0 };
+  });
+}
+
+/**
+ * Prepares the fine-tuning run that adds user voice `addVoice` as a new target: the speaker table gets one row
+ * (initialised at the mean of the others) and only that row trains, reconstructing the user's clips through the
+ * frozen encoder and decoder, so every other voice converts exactly as before. `finish` writes the extended model.
+ */
+export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVoice: string }): Promise<VaeTrainingRun> {
+  const name = settings.addVoice;
+  const basePath = settings.base ?? shippedVaePath();
+  const base = await loadVae(basePath);
+  const { model, voices } = base;
+  try {
+    if (voices.includes(name)) throw new InvalidArgumentError(`the VAE at ${basePath} already has voice "${name}"`, 'VOICE_EXISTS');
+    const unknown = Object.keys(settings.config).filter((k) => k !== 'learningRate');
+    if (unknown.length > 0) throw new ShapeMismatchError(`adding a voice takes only "learningRate" from the config, received ${unknown.join(', ')}`);
+    const items = await userVoiceItems(name, settings.home, voices.length);
+    const allF0 = new Float32Array(items.reduce((n, it) => n + it.f0Hz().length, 0));
+    let at = 0;
+    for (const it of items) {
+      allF0.set(it.f0Hz(), at);
+      at += it.f0Hz().length;
+    }
+    const measured = meanLogF0(allF0);
+    const voiceLogF0 = Number.isFinite(measured) ? measured : base.speakerLogF0.reduce((a, b) => a + b, 0) / base.speakerLogF0.length;
+    const speakerLogF0 = [...base.speakerLogF0, voiceLogF0];
+    const { config } = model;
+    const table = model.speakers.table.dataSync() as Float32Array; // [S, D]
+    const initial = new Float32Array(config.speakerDims);
+    for (let s = 0; s < voices.length; s++) for (let d = 0; d < config.speakerDims; d++) initial[d]! += table[s * config.speakerDims + d]! / voices.length;
+    const row = new NewSpeakerRow(initial);
+    const shortest = Math.min(...items.map((it) => it.mel().frames));
+    const cropFrames = Math.min(config.cropFrames, Math.max(config.downsample, Math.floor(shortest / config.downsample) * config.downsample));
+    const learningRate = typeof settings.config['learningRate'] === 'number' ? settings.config['learningRate'] : ADD_VOICE_DEFAULTS.learningRate;
+    const trainer = new Trainer<VaeBatch>({
+      model: row,
+      train: vaeBatchSource(items, { config, normalization: model.normalization, speakerLogF0, cropFrames, speakerCount: voices.length + 1 }),
+      lossFn: (batch, ctx) => {
+        const { mean, logVar } = model.encode(batch.mel);
+        const noise = new Float32Array(mean.size);
+        for (let i = 0; i < noise.length; i++) noise[i] = ctx.rng.normal();
+        const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.tensor(noise, mean.shape))) as tf.Tensor3D;
+        const speaker = tf.tile(row.row, [batch.speakerIds.length, 1]) as tf.Tensor2D; // [B, D]
+        const out = model.decode(z, speaker, batch.f0);
+        const recon = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(out, batch.mel)), batch.mask)), tf.mul(tf.sum(batch.mask), config.mels)) as tf.Scalar;
+        return { total: recon, parts: { recon } };
+      },
+      batchSize: settings.batchSize,
+      totalSteps: settings.steps,
+      seed: settings.seed,
+      logEvery: settings.logEvery,
+      checkpointEvery: settings.checkpointEvery,
+      runDir: settings.runDir,
+      resume: settings.resume,
+      runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, clips: items.length, config: config as unknown as JsonValue },
+      optimizer: { learningRate: warmupCosineSchedule({ peak: learningRate, warmupSteps: Math.min(20, settings.steps), totalSteps: settings.steps }), weightDecay: 0 },
+    });
+    const seconds = items.reduce((n, it) => n + it.mel().frames, 0) * (MEL_CONFIG.hopSamples / MEL_CONFIG.sampleRateHz);
+    settings.log(`vae: adding voice ${name} (${items.length} clips, ${seconds.toFixed(1)} s, mean F0 ${Math.exp(voiceLogF0).toFixed(0)} Hz) to ${basePath}; only its speaker row trains`);
+    return {
+      trainer,
+      async finish(result, outPath, options) {
+        if (result.cancelled) return [];
+        const extended = extendSpeakers(model, row.row.dataSync() as Float32Array);
+        try {
+          const recon = result.history[result.history.length - 1]?.['recon'] ?? Number.NaN;
+          await saveVae(
+            outPath,
+            {
+              model: extended,
+              voices: [...voices, name],
+              speakerLogF0,
+              trainingDataHash: base.trainingDataHash,
+              validationMetrics: { ...base.validationMetrics, [`recon_${name}`]: recon },
+              extra: {
+                ...base.extra,
+                label: `VAE (${voices.length} voices + ${name})`,
+                addedVoice: { name, base: basePath, command: options.command, steps: result.totalSteps, seconds: options.trainingSeconds, f0MeanHz: Math.exp(voiceLogF0) },
+              },
+            },
+            { overwrite: options.overwrite },
+          );
+          return [`vae: voice ${name} added (reconstruction L1 ${recon.toPrecision(4)}); the model has ${voices.length + 1} voices`];
+        } finally {
+          extended.dispose();
+        }
+      },
+      async dispose() {
+        await trainer.dispose();
+        row.dispose();
+        model.dispose();
+      },
+    };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** Options of `addVoiceToVae`. */
+export interface VaeAddVoiceOptions extends Omit<VaeTrainOptions, 'steps' | 'addVoice'> {
+  /** User voice name (TIMBRE_HOME/voices/NAME). */
+  readonly voice: string;
+  /** Default `ADD_VOICE_DEFAULTS.steps`. */
+  readonly steps?: number;
+}
+
+/** Adds a user voice to a VAE in one call (what `timbre train vae --add-voice NAME` does); writes TIMBRE_HOME/models/vae-NAME. */
+export async function addVoiceToVae(options: VaeAddVoiceOptions): Promise<VaeTrainResult> {
+  const { voice, ...rest } = options;
+  return trainVae({ ...rest, addVoice: voice, steps: options.steps ?? ADD_VOICE_DEFAULTS.steps, batchSize: options.batchSize ?? ADD_VOICE_DEFAULTS.batchSize });
+}
+
+/** A copy of `model` with one more speaker: `row` appended to the table, a zero column added to the classifier. */
+function extendSpeakers(model: Vae, row: Float32Array): Vae {
+  const s = model.speakerCount;
+  const extended = new Vae(model.config, s + 1, new Rng(0), model.normalization);
+  const weights: WeightMap = new Map(model.getWeights());
+  const grow = (name: string, make: (old: WeightArray) => WeightArray): void => {
+    weights.set(name, make(weights.get(name)!));
+  };
+  grow('speakers.table', (old) => {
+    const data = new Float32Array((s + 1) * row.length);
+    data.set(old.data);
+    data.set(row, s * row.length);
+    return { data, shape: [s + 1, row.length] };
+  });
+  grow('classifier.output.weight', (old) => {
+    const [inputs] = old.shape as [number, number];
+    const data = new Float32Array(inputs * (s + 1));
+    for (let i = 0; i < inputs; i++) data.set(old.data.subarray(i * s, (i + 1) * s), i * (s + 1));
+    return { data, shape: [inputs, s + 1] };
+  });
+  grow('classifier.output.bias', (old) => {
+    const data = new Float32Array(s + 1);
+    data.set(old.data);
+    return { data, shape: [s + 1] };
+  });
+  extended.setWeights(weights, 'extended VAE');
+  return extended;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Conversion.
+
+/** How the converted pitch is set: 'target' moves the source's log-F0 mean to the target voice's (default), 'source' keeps it. */
+export type VaePitchMode = 'target' | 'source';
+
+/** Conversion settings the VAE reads besides the common ones. */
+export interface VaeConversionSettings extends ConversionSettings {
+  /** Default 'target'. */
+  pitch?: VaePitchMode;
+  /** Extra shift of the converted F0, semitones in [−24, 24]; default 0. */
+  semitones?: number;
+  /** The source's F0 per mel frame (Hz, 0 = unvoiced), e.g. YIN on the source audio; default: measured on the log-mel. */
+  sourceF0Hz?: Float32Array;
+}
+
+/** Longest stretch converted in one pass, frames (≈ 24 s); longer inputs go in overlapping chunks. */
+export const VAE_CHUNK_FRAMES = 2048;
+const CHUNK_CONTEXT = 64;
+
+/** A loaded VAE as a `MelConverter`: encodes any source recording, decodes it with a model voice's embedding and F0. */
+export class VaeConverter implements MelConverter {
+  readonly family: ModelFamily = 'vae';
+  readonly label: string;
+  readonly targetVoices: readonly string[];
+  readonly model: Vae;
+  readonly speakerLogF0: readonly number[];
+  private disposed = false;
+
+  constructor(loaded: Pick<LoadedVae, 'model' | 'voices' | 'speakerLogF0'>, label?: string) {
+    this.model = loaded.model;
+    this.targetVoices = [...loaded.voices];
+    this.speakerLogF0 = [...loaded.speakerLogF0];
+    this.label = label ?? vaeLabel(loaded.voices);
+  }
+
+  /** Index of a voice in the model, or an `InvalidArgumentError` (code VOICE_NOT_FOUND) listing the voices it has. */
+  speakerIndex(voiceId: string): number {
+    const index = this.targetVoices.indexOf(voiceId);
+    if (index < 0) {
+      throw new InvalidArgumentError(`voice "${voiceId}" is not one of this VAE's voices; it has: ${this.targetVoices.join(', ')}`, 'VOICE_NOT_FOUND');
+    }
+    return index;
+  }
+
+  /** Source log-mel [frames × 80] → the target voice's log-mel of the same frame count. */
+  async convert(
+    source: LogMel,
+    target: ConversionTarget,
+    options: { settings?: VaeConversionSettings; onProgress?: (fraction: number) => void; signal?: AbortSignal } = {},
+  ): Promise<LogMel> {
+    if (this.disposed) throw new InvalidArgumentError(`${this.label} has been disposed`);
+    checkLogMel(source, this.model.config.mels);
+    if (source.frames < 1) throw new InvalidArgumentError('the source log-mel has no frames');
+    const speaker = this.speakerIndex(target.voiceId);
+    const settings = options.settings ?? {};
+    const pitch = settings.pitch ?? 'target';
+    if (pitch !== 'target' && pitch !== 'source') throw new InvalidArgumentError(`pitch must be "target" or "source", got ${String(pitch)}`);
+    const semitones = settings.semitones ?? 0;
+    if (typeof semitones !== 'number' || !Number.isFinite(semitones) || Math.abs(semitones) > 24) {
+      throw new InvalidArgumentError(`semitones must be a number in [-24, 24], got ${String(semitones)}`);
+    }
+    const f0 = settings.sourceF0Hz ?? measureF0(source);
+    const sourceMean = meanLogF0(f0);
+    const targetMean = this.speakerLogF0[speaker]!;
+    const own = Number.isFinite(sourceMean) ? sourceMean : targetMean;
+    const shift = (pitch === 'target' ? targetMean - own : 0) + (semitones * Math.LN2) / 12;
+    const features = f0Features(f0, source.frames, this.model.config, shift, own);
+    const out = new Float32Array(source.data.length);
+    const total = source.frames;
+    for (let start = 0; start < total; start += VAE_CHUNK_FRAMES) {
+      if (options.signal?.aborted) throw new InvalidArgumentError('the conversion was cancelled', 'CANCELLED');
+      const end = Math.min(total, start + VAE_CHUNK_FRAMES);
+      const from = Math.max(0, start - CHUNK_CONTEXT);
+      const to = Math.min(total, end + CHUNK_CONTEXT);
+      const piece = this.convertRange(source, features, from, to, speaker);
+      out.set(piece.subarray((start - from) * source.mels, (end - from) * source.mels), start * source.mels);
+      options.onProgress?.(end / total);
+      if (end < total) await new Promise((r) => setTimeout(r, 0));
+    }
+    return { frames: source.frames, mels: source.mels, data: out };
+  }
+
+  /** Frames [from, to) converted in one pass; returns [(to − from) × mels] de-normalised log-mel. */
+  private convertRange(source: LogMel, features: Float32Array, from: number, to: number, speaker: number): Float32Array {
+    const { config, normalization } = this.model;
+    const mels = config.mels;
+    const frames = to - from;
+    const padded = Math.ceil(frames / config.downsample) * config.downsample;
+    const floor = Math.log(MEL_CONFIG.logFloor);
+    const x = new Float32Array(padded * mels);
+    const f = new Float32Array(padded * F0_FEATURES);
+    for (let t = 0; t < padded; t++) {
+      for (let m = 0; m < mels; m++) {
+        const value = t < frames ? source.data[(from + t) * mels + m]! : floor;
+        x[t * mels + m] = (value - normalization.mean[m]!) / normalization.std[m]!;
+      }
+      const ft = Math.min(from + t, source.frames - 1);
+      f[t * 2] = features[ft * 2]!;
+      f[t * 2 + 1] = t < frames ? features[ft * 2 + 1]! : 0;
+    }
+    const y = tf.tidy(() => {
+      const xt = tf.tensor3d(x, [1, padded, mels]);
+      const ft = tf.tensor3d(f, [1, padded, F0_FEATURES]);
+      return this.model.forward(xt, [speaker], ft);
+    });
+    const data = y.dataSync() as Float32Array;
+    y.dispose();
+    const out = new Float32Array(frames * mels);
+    for (let t = 0; t < frames; t++) {
+      for (let m = 0; m < mels; m++) out[t * mels + m] = Math.max(floor, data[t * mels + m]! * normalization.std[m]! + normalization.mean[m]!);
+    }
+    return out;
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    this.model.dispose();
+  }
+}
+
+/** F0 per frame (Hz, 0 = unvoiced) of a log-mel, by YIN on a quick Griffin-Lim rendering; as many frames as the log-mel. */
+export function measureF0(logMel: LogMel): Float32Array {
+  const out = new Float32Array(logMel.frames);
+  if (logMel.frames < 2) return out;
+  const samples = griffinLimFromLogMel(logMel, { iterations: 16, seed: 0, lengthSamples: logMel.frames * MEL_CONFIG.hopSamples });
+  const track = estimateF0(samples, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples });
+  out.set(track.f0Hz.subarray(0, Math.min(out.length, track.f0Hz.length)));
+  return out;
+}
+
+/** Loads a VAE model file as a converter (the model registry's entry point for the 'vae' family). */
+export async function loadMelConverter(modelPath: string): Promise<VaeConverter> {
+  const loaded = await loadVae(modelPath);
+  const label = typeof loaded.extra['label'] === 'string' ? loaded.extra['label'] : undefined;
+  return new VaeConverter(loaded, label);
+}
+
+/** The VAE `timbre eval` scores: the user's trained TIMBRE_HOME/models/vae/model.timbre when present, else the shipped one. */
+export async function loadEvalConverter(context: { readonly home: string | undefined; readonly targetVoices: readonly string[] }): Promise<VaeConverter> {
+  const user = join(timbrePaths(context.home).models, 'vae', 'model.timbre');
+  const path = existsSync(user) ? user : shippedVaePath();
+  if (!existsSync(path)) throw new InvalidModelFileError(`no VAE model file at ${user} or ${path}; train one with: timbre train vae`);
+  const converter = await loadMelConverter(path);
+  const missing = context.targetVoices.filter((v) => !converter.targetVoices.includes(v));
+  if (missing.length > 0) {
+    converter.dispose();
+    throw new InvalidArgumentError(`the VAE at ${path} cannot produce ${missing.join(', ')}; it has: ${converter.targetVoices.join(', ')}`, 'VOICE_NOT_FOUND');
+  }
+  return converter;
+}
+
+/** The shipped model file, `assets/models/vae/model.timbre` (from src/models or dist/src/models). */
+export function shippedVaePath(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const up2 = resolve(here, '..', '..');
+  const root = here.includes(join('dist', 'src', 'models')) ? resolve(up2, '..') : up2;
+  return join(root, 'assets', 'models', 'vae', 'model.timbre');
+}
