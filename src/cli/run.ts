@@ -15,6 +15,7 @@ const COMMANDS: Record<string, { summary: string; load: () => Promise<CliCommand
   eval: { summary: 'evaluate conversion models and baselines on the corpus test split', load: async () => (await import('./commands/eval.js')).command },
   compare: { summary: 'convert one WAV with every available model and write report.html', load: async () => (await import('./commands/compare.js')).command },
   web: { summary: 'serve the app on 127.0.0.1 (web mode) and print its URL', load: async () => (await import('./commands/web.js')).command },
+  convert: { summary: 'convert a recording to another voice with a trained model', load: async () => (await import('./commands/convert.js')).command },
   // more commands are registered here, one line each
 };
 

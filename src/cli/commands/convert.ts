@@ -1,0 +1,151 @@
+// `timbre convert IN.wav --to VOICE --model vae [-o OUT.wav]`: one recording converted to one voice with one model,
+// through the engine's pipeline (decode → log-mel → model → vocoder → loudness match), written as a 22 050 Hz WAV.
+
+import { existsSync } from 'node:fs';
+import { basename, dirname, extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
+import { estimateF0 } from '../../audio/f0.js';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import type { ModelSettings } from '../../engine/api.js';
+import { EngineError } from '../../engine/errors.js';
+import { ModelRegistry } from '../../engine/modelRegistry.js';
+import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
+import { writeWavFile } from '../../io/audioFile.js';
+import { describeBackend, initBackend } from '../../models/backend.js';
+import type { MelConverter } from '../../models/converter.js';
+import type { VaeConversionSettings } from '../../models/vae.js';
+import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
+import type { CliCommand } from '../command.js';
+
+/** Shortest input converted, seconds: below this there is no syllable to convert. */
+export const MIN_CONVERT_SECONDS = 0.25;
+/** Longest input converted, seconds. */
+export const MAX_CONVERT_SECONDS = 600;
+/** Vocoders `--vocoder` accepts. */
+export const CONVERT_VOCODERS = ['griffin-lim'] as const;
+
+const isModelPath = (value: string): boolean => value.endsWith('.timbre') || value.includes('/') || value.includes('\\');
+
+/** Loads the converter `--model` names: a `.timbre` file, a registry id (e.g. "user/vae-anna"), or a family ("vae"). */
+async function resolveConverter(model: string, voice: string): Promise<{ converter: MelConverter; id: string; registry?: ModelRegistry }> {
+  if (isModelPath(model)) {
+    if (!existsSync(model)) throw new TimbreInputError('FILE_NOT_FOUND', `${model}: no such model file`);
+    // A file is read as a VAE model file; another kind or feature config is refused with a ModelMismatchError.
+    const { loadMelConverter } = await import('../../models/vae.js');
+    return { converter: await loadMelConverter(model), id: model };
+  }
+  const registry = new ModelRegistry();
+  const models = await registry.list();
+  const exact = models.find((m) => m.id === model && m.available);
+  if (exact !== undefined) return { converter: await registry.converter(exact.id), id: exact.id, registry };
+  const family = models.filter((m) => m.family === model);
+  if (family.length === 0) {
+    const known = models.filter((m) => m.available).map((m) => m.id);
+    throw new UsageError(`--model "${model}" is neither a model file, a model id nor a model family; available models: ${known.join(', ') || 'none'}`);
+  }
+  const available = family.filter((m) => m.available);
+  if (available.length === 0) throw new EngineError('MODEL_UNAVAILABLE', `no ${model} model can be used: ${family[0]!.unavailableReason ?? 'unavailable'}`, 'model');
+  const chosen = available.find((m) => m.targetVoices.includes(voice) || m.targetVoices.includes('*'));
+  if (chosen === undefined) {
+    const voices = [...new Set(available.flatMap((m) => m.targetVoices))];
+    throw new EngineError('VOICE_NOT_FOUND', `no ${model} model has voice "${voice}"; known voices: ${voices.join(', ')}`, 'to');
+  }
+  return { converter: await registry.converter(chosen.id), id: chosen.id, registry };
+}
+
+/** `--semitones -2` → `--semitones=-2`: node's parser reads a dash-led value as an option, a negative shift is not one. */
+function joinNegativeValues(argv: readonly string[], options: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (options.includes(argv[i]!) && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else out.push(argv[i]!);
+  }
+  return out;
+}
+
+const formatHz = (hz: number | null): string => (hz === null || !Number.isFinite(hz) ? 'n/a' : `${hz.toFixed(0)} Hz`);
+
+export const command: CliCommand = {
+  name: 'convert',
+  summary: 'convert a recording to another voice',
+  usage: [
+    'usage: timbre convert IN.wav --to VOICE [--model vae] [-o OUT.wav] [--vocoder griffin-lim] [--keep-pitch] [--semitones N] [--force]',
+    '  --to VOICE       target voice (a voice of the model; an unknown name lists them)',
+    '  --model M        model family (vae, default), model id (e.g. user/vae-NAME) or a .timbre file',
+    '  -o, --output F   output WAV (default IN.VOICE.wav next to the input); refuses to overwrite without --force',
+    '  --vocoder NAME   griffin-lim (default)',
+    '  --keep-pitch     keep the source pitch (default: move it to the target voice\'s range)',
+    '  --semitones N    shift the converted pitch by N semitones, -12..12 (after --keep-pitch or the target range)',
+    '  --force          overwrite OUT.wav if it exists',
+  ].join('\n'),
+  async run(argv, io) {
+    const args = parseCommandArgs('convert', joinNegativeValues(argv, ['--semitones']), {
+      to: { type: 'string' },
+      model: { type: 'string' },
+      output: { type: 'string', short: 'o' },
+      vocoder: { type: 'string' },
+      'keep-pitch': { type: 'boolean' },
+      semitones: { type: 'string' },
+      force: { type: 'boolean' },
+    });
+    const [input] = requirePositionals('convert', args, ['IN.wav']);
+    const voice = stringOption(args, 'to');
+    if (voice === undefined || voice === '') throw new UsageError('timbre convert: missing --to VOICE');
+    const modelName = stringOption(args, 'model') ?? 'vae';
+    choiceOption(args, 'vocoder', CONVERT_VOCODERS);
+    const keepPitch = flagOption(args, 'keep-pitch');
+    const semitones = numberOption(args, 'semitones', { min: -12, max: 12 }) ?? 0;
+    const overwrite = flagOption(args, 'force');
+    const output = stringOption(args, 'output') ?? join(dirname(input!), `${basename(input!, extname(input!))}.${voice}.wav`);
+    if (!overwrite && existsSync(output)) throw new TimbreInputError('OUTPUT_EXISTS', `${output} already exists; pass --force to overwrite it`);
+
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(input!));
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'EISDIR') throw new TimbreInputError('FILE_NOT_FOUND', `${input}: no such file`);
+      throw error;
+    }
+    const source = prepareSource(bytes, { sourceName: input!, maxDurationSeconds: MAX_CONVERT_SECONDS });
+    if (source.durationSeconds < MIN_CONVERT_SECONDS) {
+      throw new InvalidAudioError(`${input} is ${source.durationSeconds.toFixed(3)} s long; give at least ${MIN_CONVERT_SECONDS} s of speech to convert`, 'TOO_SHORT');
+    }
+    for (const warning of source.warnings) io.err(`warning: ${warning}\n`);
+
+    io.out(`${describeBackend(await initBackend())}\n`);
+    const { converter, id, registry } = await resolveConverter(modelName, voice);
+    try {
+      if (!converter.targetVoices.includes('*') && !converter.targetVoices.includes(voice)) {
+        throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; known voices: ${converter.targetVoices.join(', ')}`, 'to');
+      }
+      let settings: ModelSettings;
+      if (converter.family === 'vae') {
+        // The VAE renders the F0 it is given: the source's own track (YIN on the audio), moved as asked.
+        const track = estimateF0(source.speech, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples }).f0Hz;
+        const sourceF0Hz = new Float32Array(source.logMel.frames);
+        sourceF0Hz.set(track.subarray(0, Math.min(track.length, sourceF0Hz.length)));
+        const vae: VaeConversionSettings = { pitch: keepPitch ? 'source' : 'target', semitones, sourceF0Hz };
+        settings = vae as ModelSettings;
+      } else {
+        if (keepPitch) throw new UsageError(`--keep-pitch is only supported with VAE models (model ${id} is ${converter.family})`);
+        settings = { pitchShiftSemitones: semitones };
+      }
+      const lane = await convertLane(source, converter, { voiceId: voice }, settings, { vocoder: griffinLimVocoder(32) });
+      await writeWavFile(output, lane.samples, MEL_CONFIG.sampleRateHz, { overwrite });
+      const peak = lane.samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+      io.out(
+        `wrote ${output}: ${lane.durationSeconds.toFixed(2)} s as ${voice} (model ${id}), F0 median ${formatHz(source.f0MedianHz)} → ${formatHz(lane.f0MedianHz)}, ` +
+          `peak ${(20 * Math.log10(Math.max(peak, 1e-9))).toFixed(1)} dBFS, ${lane.processingSeconds.toFixed(2)} s (real-time factor ${lane.realTimeFactor.toFixed(2)})\n`,
+      );
+      return 0;
+    } finally {
+      if (registry) await registry.dispose();
+      else converter.dispose();
+    }
+  },
+};

@@ -1,0 +1,106 @@
+// `timbre convert` with a tiny VAE model file: the output WAV, pitch options, and every user error exiting 2.
+
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MEL_CONFIG } from '../../src/audio/melConfig.js';
+import { decodeWav, encodeWav } from '../../src/audio/wav.js';
+import { saveModelFile } from '../../src/models/modelFile.js';
+import { createVae } from '../../src/models/vae.js';
+import { TINY_VAE_CONFIG, writeTinyVae } from '../models/vaeFixtures.js';
+import { timbre } from './helpers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'timbre-convert-'));
+const speech = join(dir, 'fox.wav');
+const model = join(dir, 'tiny.timbre');
+const previousHome = process.env.TIMBRE_HOME;
+
+beforeAll(async () => {
+  process.env.TIMBRE_HOME = join(dir, 'home');
+  execFileSync('espeak-ng', ['-w', speech, 'The quick brown fox jumps over the lazy dog']);
+  await writeTinyVae(model);
+});
+afterAll(() => {
+  if (previousHome === undefined) delete process.env.TIMBRE_HOME;
+  else process.env.TIMBRE_HOME = previousHome;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('timbre convert', () => {
+  it('writes a 22 050 Hz WAV of the input length, loudness matched and never clipped', async () => {
+    const out = join(dir, 'out.wav');
+    const run = await timbre('convert', speech, '--to', 'voice-b', '--model', model, '-o', out);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^backend: /);
+    expect(run.stdout).toContain(`wrote ${out}`);
+    const input = decodeWav(readFileSync(speech));
+    const output = decodeWav(readFileSync(out));
+    expect(output.sampleRateHz).toBe(MEL_CONFIG.sampleRateHz);
+    expect(Math.abs(output.samples.length - input.samples.length)).toBeLessThanOrEqual(MEL_CONFIG.hopSamples);
+    const peak = output.samples.reduce((m, v) => Math.max(m, Math.abs(v)), 0);
+    expect(peak).toBeGreaterThan(0.01);
+    expect(peak).toBeLessThan(0.95);
+  });
+
+  it('accepts --keep-pitch and --semitones, and refuses to overwrite without --force', async () => {
+    const out = join(dir, 'pitch.wav');
+    const first = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '-o', out, '--keep-pitch', '--semitones', '-2');
+    expect(first.code).toBe(0);
+    const again = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '-o', out);
+    expect(again.code).toBe(2);
+    expect(again.stderr).toMatch(/^error: .*already exists.*--force/);
+    const forced = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '-o', out, '--force');
+    expect(forced.code).toBe(0);
+  });
+
+  it('exits 2 on an unknown voice, listing the known ones', async () => {
+    const run = await timbre('convert', speech, '--to', 'darth', '--model', model, '-o', join(dir, 'x.wav'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: .*"darth"/);
+    expect(run.stderr).toContain('voice-a, voice-b, voice-c');
+  });
+
+  it('exits 2 on a model file of another kind or another feature config', async () => {
+    const vae = createVae(TINY_VAE_CONFIG, { speakers: 3 });
+    const cyclegan = join(dir, 'cyclegan.timbre');
+    const base = { hyperparameters: { config: { ...TINY_VAE_CONFIG } }, speakers: ['a', 'b', 'c'], normalization: null, trainingDataHash: '', validationMetrics: {} };
+    await saveModelFile(cyclegan, { ...base, kind: 'cyclegan', kindVersion: 1, melConfig: MEL_CONFIG }, vae.getWeights());
+    const otherMel = join(dir, 'othermel.timbre');
+    await saveModelFile(otherMel, { ...base, kind: 'vae', kindVersion: 1, melConfig: { ...MEL_CONFIG, melBins: 100 } }, vae.getWeights());
+    vae.dispose();
+    const wrongKind = await timbre('convert', speech, '--to', 'a', '--model', cyclegan, '-o', join(dir, 'y.wav'));
+    expect(wrongKind.code).toBe(2);
+    expect(wrongKind.stderr).toMatch(/^error: .*cyclegan\.timbre.*kind is "cyclegan", expected "vae"/);
+    const wrongMel = await timbre('convert', speech, '--to', 'a', '--model', otherMel, '-o', join(dir, 'z.wav'));
+    expect(wrongMel.code).toBe(2);
+    expect(wrongMel.stderr).toMatch(/^error: .*feature config differs: melBins 100 \(expected 80\)/);
+  });
+
+  it('exits 2 on a 0.1 s input, a missing input and a missing model file', async () => {
+    const short = join(dir, 'short.wav');
+    const samples = new Float32Array(2205).map((_, i) => 0.3 * Math.sin((2 * Math.PI * 150 * i) / 22050));
+    writeFileSync(short, encodeWav(samples, 22050));
+    const run = await timbre('convert', short, '--to', 'voice-a', '--model', model, '-o', join(dir, 'short-out.wav'));
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/^error: .*short\.wav is 0\.100 s long; give at least 0\.25 s/);
+    const missing = await timbre('convert', join(dir, 'nope.wav'), '--to', 'voice-a', '--model', model);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('nope.wav');
+    const noModel = await timbre('convert', speech, '--to', 'voice-a', '--model', join(dir, 'absent.timbre'), '-o', join(dir, 'w.wav'));
+    expect(noModel.code).toBe(2);
+    expect(noModel.stderr).toContain('absent.timbre');
+  });
+
+  it('exits 2 on usage errors: no --to, a bad --semitones, an unknown vocoder', async () => {
+    expect((await timbre('convert', speech, '--model', model)).stderr).toMatch(/missing --to VOICE/);
+    const semitones = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '--semitones', '40');
+    expect(semitones.code).toBe(2);
+    expect(semitones.stderr).toContain('--semitones');
+    const vocoder = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '--vocoder', 'wavenet');
+    expect(vocoder.code).toBe(2);
+    expect(vocoder.stderr).toContain('--vocoder');
+  });
+});
