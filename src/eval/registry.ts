@@ -24,6 +24,7 @@ export interface EvalModelEntry {
  *   ['diffvc', { label: 'DiffVC', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
  */
 const EVAL_MODELS = new Map<string, EvalModelEntry>([
+  ['vae', { label: 'VAE (log-F0 conditioned, ACVAE classifier)', load: async (c) => (await import('../models/vae.js')).loadEvalConverter(c) }],
   // model families register here, one line each
 ]);
 

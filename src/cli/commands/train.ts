@@ -53,6 +53,7 @@ const TRAINERS: Record<string, TrainerEntry> = {
     defaults: { steps: 600, batchSize: 32, logEvery: 20, validateEvery: 100, checkpointEvery: 50 },
     prepare: async (s) => speakerEncoderRun(s),
   },
+  vae: { summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices', defaults: { steps: 2400, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 }, prepare: async (s) => (await import('../../models/vae.js')).prepareVaeTraining(s) },
   // more model families are registered here, one line each
 };
 
