@@ -13,11 +13,13 @@ import { decodeWav } from '../../src/audio/wav.js';
 const ARTIFACTS = join(import.meta.dirname, 'artifacts');
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const failures: string[] = [];
+let passedChecks = 0;
 const log = (line: string): void => console.log(`e2e: ${line}`);
 
 function check(condition: boolean, what: string): void {
   log(`${condition ? 'ok  ' : 'FAIL'} ${what}`);
-  if (!condition) failures.push(what);
+  if (condition) passedChecks++;
+  else failures.push(what);
 }
 
 /** Entries of a stored (uncompressed) zip, as written by the engine. */
@@ -240,6 +242,8 @@ async function main(): Promise<void> {
     log(`${failures.length} check(s) failed (mode: ${server.mode})`);
     process.exitCode = 1;
   } else log(`all checks passed (mode: ${server.mode})`);
+  // The plain closing line CI reads as this suite's count.
+  console.log(`e2e: ${passedChecks} passed, ${failures.length} failed`);
 }
 
 main().catch((error: unknown) => {
