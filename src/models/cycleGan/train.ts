@@ -1,0 +1,637 @@
+// Training of one CycleGAN-VC pair: crop domains (pooled corpus voices, one voice, a user's recordings), a GAN
+// loop with separate generator/discriminator AdamW, checkpoints of all nets + both optimizers, resume, losses.csv.
+
+import * as tf from '@tensorflow/tfjs';
+import { appendFile, readFile } from 'node:fs/promises';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../../audio/errors.js';
+import type { LogMel } from '../../audio/mel.js';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { openCorpusDataset, type CorpusDataset } from '../../corpus/dataset.js';
+import { manifestHash } from '../../corpus/manifest.js';
+import { createRng } from '../../corpus/rng.js';
+import { voiceMels } from '../../corpus/userVoices.js';
+import { CORPUS_VOICES } from '../../corpus/voices.js';
+import { CheckpointMismatchError, InvalidModelFileError, ShapeMismatchError } from '../errors.js';
+import { readModelFile, saveModelFile, writeAtomic, type JsonValue } from '../modelFile.js';
+import { Rng, type WeightArray, type WeightMap } from '../module.js';
+import { AdamW, type LearningRateSchedule } from '../optimizer.js';
+import { createGradientPool } from '../parallel.js';
+import {
+  TypedEmitter,
+  type GradientProvider,
+  type Losses,
+  type StepEvent,
+  type TrainerEvents,
+  type TrainResult,
+  type TrainingSetup,
+} from '../train.js';
+import {
+  ANY_VOICE,
+  CycleGan,
+  cycleGanLoss,
+  createCycleGan,
+  DEFAULT_CYCLE_GAN_CONFIG,
+  fillInFramesMask,
+  saveCycleGanModel,
+  type CycleGanBatch,
+  type CycleGanConfig,
+  type CycleGanNormalization,
+} from '../cycleGan.js';
+
+/** Training hyperparameters of a pair (published MaskCycleGAN-VC values noted). */
+export interface CycleGanTrainConfig {
+  /** Frames per training crop (published 64). */
+  readonly cropFrames: number;
+  /** Longest filled-in span, frames (published 25 of 64). */
+  readonly maxMaskFrames: number;
+  /** λ of the cycle loss (published 10). */
+  readonly lambdaCycle: number;
+  /** λ of the identity loss (published 5). */
+  readonly lambdaIdentity: number;
+  /** Fraction of the steps with the identity loss on (published 10⁴ of 5·10⁵). */
+  readonly identityFraction: number;
+  /** CycleGAN-VC2's second adversarial loss on cycled mels (two more discriminators). */
+  readonly secondAdversarial: boolean;
+  /** Adam learning rates (published 2e-4 generator, 1e-4 discriminator) and β1 (published 0.5). */
+  readonly learningRateG: number;
+  readonly learningRateD: number;
+  readonly beta1: number;
+  /** Learning rates stay constant until this fraction of the steps, then fall linearly to 10 %. */
+  readonly decayFrom: number;
+}
+
+/** CPU defaults. */
+export const DEFAULT_CYCLE_GAN_TRAIN_CONFIG: CycleGanTrainConfig = Object.freeze({
+  cropFrames: 64,
+  maxMaskFrames: 25,
+  lambdaCycle: 10,
+  lambdaIdentity: 5,
+  identityFraction: 0.3,
+  secondAdversarial: true,
+  learningRateG: 2e-4,
+  learningRateD: 1e-4,
+  beta1: 0.5,
+  decayFrom: 0.5,
+});
+
+/** A source of normalised training crops for one domain. */
+export interface CropDomain {
+  /** "any", a corpus voice id or a user voice name. */
+  readonly name: string;
+  /** Voices the crops come from. */
+  readonly voices: readonly string[];
+  /** Speech available, seconds. */
+  readonly seconds: number;
+  /** Writes one normalised crop [frames × mels] chosen by `seed` into `out` at `offset`. */
+  crop(seed: number, frames: number, out: Float32Array, offset: number): void;
+}
+
+/** Crops from a corpus dataset (its voices, its splits), normalised with the corpus statistics. */
+export function corpusCropDomain(name: string, dataset: CorpusDataset): CropDomain {
+  return {
+    name,
+    voices: dataset.voices.map((v) => v.id),
+    seconds: dataset.utterances.reduce((s, u) => s + u.durationSeconds, 0),
+    crop(seed, frames, out, offset) {
+      out.set(dataset.batch(createRng(seed), { batchSize: 1, frames }).mel, offset);
+    },
+  };
+}
+
+/** Crops from whole log-mels (a user's recordings), normalised with `normalization`; clips chosen by length. */
+export function melListCropDomain(name: string, mels: readonly LogMel[], normalization: CycleGanNormalization): CropDomain {
+  const { mean, std } = normalization;
+  const usable = mels.filter((m) => m.frames > 0);
+  if (usable.length === 0) throw new InvalidArgumentError(`voice "${name}" has no audio to train on`);
+  const clips = usable.map((m) => {
+    const data = new Float32Array(m.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = (m.data[i]! - mean[i % m.mels]!) / std[i % m.mels]!;
+    return { frames: m.frames, mels: m.mels, data };
+  });
+  const totalFrames = clips.reduce((s, c) => s + c.frames, 0);
+  const floor = Math.log(MEL_CONFIG.logFloor);
+  return {
+    name,
+    voices: [name],
+    seconds: (totalFrames * MEL_CONFIG.hopSamples) / MEL_CONFIG.sampleRateHz,
+    crop(seed, frames, out, offset) {
+      const rng = createRng(seed);
+      let pick = rng.int(totalFrames);
+      let clip = clips[0]!;
+      for (const c of clips) {
+        clip = c;
+        if (pick < c.frames) break;
+        pick -= c.frames;
+      }
+      const start = clip.frames > frames ? rng.int(clip.frames - frames + 1) : 0;
+      const length = Math.min(frames, clip.frames);
+      const mels = clip.mels;
+      out.set(clip.data.subarray(start * mels, (start + length) * mels), offset);
+      for (let t = length; t < frames; t++) for (let k = 0; k < mels; k++) out[offset + t * mels + k] = (floor - mean[k]!) / std[k]!;
+    },
+  };
+}
+
+/** What a pair is trained from (JSON, so worker threads can rebuild it). */
+export interface CycleGanSetupOptions {
+  /** Corpus voice the pair converts to. */
+  readonly target: string;
+  /** "any" (all corpus voices except the target, default), a corpus voice id, or a user voice name. */
+  readonly source?: string;
+  readonly home?: string;
+  readonly corpusRoot?: string;
+  readonly config?: Partial<CycleGanConfig>;
+  readonly train?: Partial<CycleGanTrainConfig>;
+  /** Seed of initialisation and data (default 0). */
+  readonly seed?: number;
+  /** Total steps of the run (the identity cut-off is a fraction of it); default 1. */
+  readonly steps?: number;
+}
+
+/** A pair ready to train: the nets, both domains, the joint loss and a batch source addressed by item index. */
+export interface CycleGanTrainingSetup extends TrainingSetup<CycleGanBatch> {
+  readonly model: CycleGan;
+  readonly config: CycleGanConfig;
+  readonly trainConfig: CycleGanTrainConfig;
+  readonly domainA: CropDomain;
+  readonly domainB: CropDomain;
+  readonly normalization: CycleGanNormalization;
+  readonly corpusHash: string;
+}
+
+/** Mixes integers into one 32-bit seed (murmur-style finaliser). */
+export function mixSeed(...parts: number[]): number {
+  let h = 0x9e3779b9;
+  for (const p of parts) {
+    h = Math.imul(h ^ (p >>> 0), 0x85ebca6b);
+    h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+    h ^= h >>> 16;
+  }
+  return h >>> 0;
+}
+
+/** Checks override keys against the defaults, so a typo in a preset is an error, not a silent default. */
+function withOverrides<T extends object>(defaults: T, overrides: Partial<T> | undefined, what: string): T {
+  for (const key of Object.keys(overrides ?? {})) {
+    if (!(key in defaults)) throw new InvalidArgumentError(`${what}: unknown setting "${key}"; known: ${Object.keys(defaults).join(', ')}`);
+  }
+  return { ...defaults, ...(overrides ?? {}) };
+}
+
+/** Builds nets, domains and loss of a pair; also the factory parallel workers call (by export name). */
+export async function createCycleGanTrainingSetup(options: CycleGanSetupOptions): Promise<CycleGanTrainingSetup> {
+  const config = withOverrides(DEFAULT_CYCLE_GAN_CONFIG, options.config, 'CycleGAN-VC config');
+  const trainConfig = withOverrides(DEFAULT_CYCLE_GAN_TRAIN_CONFIG, options.train, 'CycleGAN-VC training config');
+  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : options.home !== undefined ? { home: options.home } : {};
+  const target = options.target;
+  const source = options.source ?? ANY_VOICE;
+  if (source === target) throw new InvalidArgumentError(`--from and --to are both "${target}"; a pair needs two different voices`);
+  const targetSet = openCorpusDataset({ ...where, split: 'train', voices: [target] });
+  const stats = targetSet.melStats();
+  const normalization: CycleGanNormalization = { mean: stats.mean, std: stats.std };
+  const corpusIds = new Set(targetSet.manifest.voices.map((v) => v.id));
+  let domainA: CropDomain;
+  if (source === ANY_VOICE) {
+    const pooled = targetSet.manifest.voices.map((v) => v.id).filter((v) => v !== target);
+    domainA = corpusCropDomain(ANY_VOICE, openCorpusDataset({ ...where, split: 'train', voices: pooled }));
+  } else if (corpusIds.has(source) || CORPUS_VOICES.some((v) => v.id === source)) {
+    domainA = corpusCropDomain(source, openCorpusDataset({ ...where, split: 'train', voices: [source] }));
+  } else {
+    domainA = melListCropDomain(source, await voiceMels(source, { ...(options.home !== undefined ? { home: options.home } : {}), maxSeconds: 3600 }), normalization);
+  }
+  const domainB = corpusCropDomain(target, targetSet);
+  return createCycleGanSetupFromDomains(domainA, domainB, normalization, { config, trainConfig, seed: options.seed ?? 0, steps: options.steps ?? 1, corpusHash: manifestHash(targetSet.manifest) });
+}
+
+/** Builds nets and loss over two crop domains (synthetic data in tests; corpus/user data via `createCycleGanTrainingSetup`). */
+export function createCycleGanSetupFromDomains(
+  domainA: CropDomain,
+  domainB: CropDomain,
+  normalization: CycleGanNormalization,
+  options: { config: CycleGanConfig; trainConfig: CycleGanTrainConfig; seed: number; steps: number; corpusHash: string },
+): CycleGanTrainingSetup {
+  const { config, trainConfig, seed } = options;
+  const model = createCycleGan(config, { seed, secondAdversarial: trainConfig.secondAdversarial });
+  const identitySteps = Math.round(trainConfig.identityFraction * options.steps);
+  const { cropFrames: frames, maxMaskFrames } = trainConfig;
+  const mels = config.mels;
+  return {
+    model,
+    config,
+    trainConfig,
+    domainA,
+    domainB,
+    normalization,
+    corpusHash: options.corpusHash,
+    lossFn: (batch, ctx) => cycleGanLoss(model, batch, { cycle: trainConfig.lambdaCycle, identity: trainConfig.lambdaIdentity, identityOn: ctx.step <= identitySteps }),
+    train: {
+      size: 2 ** 31 - 1,
+      // Item i of the run is a pure function of (seed, i): shards, workers and resumes all see the same crops.
+      getBatch(indices) {
+        const n = indices.length;
+        const a = new Float32Array(n * frames * mels);
+        const b = new Float32Array(n * frames * mels);
+        const maskA = new Float32Array(n * frames * mels);
+        const maskB = new Float32Array(n * frames * mels);
+        indices.forEach((index, k) => {
+          domainA.crop(mixSeed(seed, index, 1), frames, a, k * frames * mels);
+          domainB.crop(mixSeed(seed, index, 2), frames, b, k * frames * mels);
+          maskA.set(fillInFramesMask(new Rng(mixSeed(seed, index, 3)), 1, frames, mels, maxMaskFrames), k * frames * mels);
+          maskB.set(fillInFramesMask(new Rng(mixSeed(seed, index, 4)), 1, frames, mels, maxMaskFrames), k * frames * mels);
+        });
+        const shape: [number, number, number] = [n, frames, mels];
+        return { realA: tf.tensor3d(a, shape), realB: tf.tensor3d(b, shape), maskA: tf.tensor3d(maskA, shape), maskB: tf.tensor3d(maskB, shape) };
+      },
+    },
+  };
+}
+
+/** Constant until `decayFrom`·steps, then linear to 10 % at the last step. */
+export function cycleGanSchedule(peak: number, totalSteps: number, decayFrom: number): LearningRateSchedule {
+  const start = Math.floor(decayFrom * totalSteps);
+  return (step) => (step <= start ? peak : peak * (1 - 0.9 * Math.min(1, (step - start) / Math.max(1, totalSteps - start))));
+}
+
+/** Options of `CycleGanTrainer`. */
+export interface CycleGanTrainerOptions {
+  readonly setup: CycleGanTrainingSetup;
+  /** Items per step; each item is one crop of each domain. */
+  readonly batchSize: number;
+  readonly totalSteps: number;
+  readonly seed?: number;
+  readonly logEvery?: number;
+  readonly checkpointEvery?: number;
+  /** Folder of checkpoint.timbre and losses.csv; nothing is written without it. */
+  readonly runDir?: string;
+  readonly resume?: boolean;
+  /** Saved in checkpoints; a resume requires it to match. */
+  readonly runConfig?: { readonly [key: string]: JsonValue };
+  /** Gradients from worker threads (data-parallel); default: computed here, one item at a time. */
+  readonly gradients?: GradientProvider;
+}
+
+const CHECKPOINT_FILE = 'checkpoint.timbre';
+const LOSSES_FILE = 'losses.csv';
+
+/**
+ * The GAN loop: one joint gradient per step (generators see frozen discriminators, discriminators see detached
+ * fakes), then the generator AdamW and the discriminator AdamW each update their own nets.
+ */
+export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
+  readonly options: CycleGanTrainerOptions;
+  private readonly genParams: Map<string, tf.Variable>;
+  private readonly discParams: Map<string, tf.Variable>;
+  private readonly optG: AdamW;
+  private readonly optD: AdamW;
+  private stepCount = 0;
+  private cancelRequested = false;
+  private history: (Losses & { step: number })[] = [];
+  private csvColumns: string[] | undefined;
+
+  constructor(options: CycleGanTrainerOptions) {
+    super();
+    if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new ShapeMismatchError(`batchSize must be a positive integer, received ${options.batchSize}`);
+    if (!(Number.isInteger(options.totalSteps) && options.totalSteps >= 1)) throw new ShapeMismatchError(`totalSteps must be a positive integer, received ${options.totalSteps}`);
+    this.options = options;
+    const all = options.setup.model.namedParameters();
+    this.genParams = new Map([...all].filter(([name]) => !CycleGan.isDiscriminatorParameter(name)));
+    this.discParams = new Map([...all].filter(([name]) => CycleGan.isDiscriminatorParameter(name)));
+    const t = options.setup.trainConfig;
+    const common = { beta1: t.beta1, beta2: 0.999, weightDecay: 0 };
+    this.optG = new AdamW(this.genParams, { ...common, learningRate: cycleGanSchedule(t.learningRateG, options.totalSteps, t.decayFrom) });
+    this.optD = new AdamW(this.discParams, { ...common, learningRate: cycleGanSchedule(t.learningRateD, options.totalSteps, t.decayFrom) });
+  }
+
+  /** Steps completed (after a resume, the checkpoint's step). */
+  get step(): number {
+    return this.stepCount;
+  }
+
+  /** Stops after the current step; a checkpoint is written and `cancelled` emitted. */
+  cancel(): void {
+    this.cancelRequested = true;
+  }
+
+  /** Trains to `totalSteps` (or cancel), resuming from the run folder's checkpoint when there is one. */
+  async run(): Promise<TrainResult> {
+    const { runDir, totalSteps } = this.options;
+    if (runDir) {
+      mkdirSync(runDir, { recursive: true });
+      if (this.options.resume !== false) await this.tryResume(runDir);
+    }
+    const logEvery = this.options.logEvery ?? 10;
+    const checkpointEvery = this.options.checkpointEvery ?? 100;
+    const started = performance.now();
+    const startStep = this.stepCount;
+    let interval: { sums: Record<string, number>; count: number } = { sums: {}, count: 0 };
+    let lastCheckpoint = this.stepCount;
+    while (this.stepCount < totalSteps && !this.cancelRequested) {
+      const step = this.stepCount + 1;
+      const { losses, learningRate, gradNorm } = await this.trainStep(step);
+      this.stepCount = step;
+      for (const [k, v] of Object.entries(losses)) interval.sums[k] = (interval.sums[k] ?? 0) + v;
+      interval.count++;
+      const stepsPerSecond = (step - startStep) / Math.max(1e-9, (performance.now() - started) / 1000);
+      const event: StepEvent = { step, totalSteps, losses, learningRate, gradNorm, stepsPerSecond, etaSeconds: (totalSteps - step) / stepsPerSecond };
+      this.emit('step', event);
+      if (step % logEvery === 0 || step === totalSteps || this.cancelRequested) {
+        const mean = Object.fromEntries(Object.entries(interval.sums).map(([k, v]) => [k, v / interval.count]));
+        interval = { sums: {}, count: 0 };
+        this.history.push({ step, ...mean });
+        if (runDir) await this.appendCsv(runDir, step, mean, learningRate);
+        this.emit('log', { ...event, losses: mean });
+      }
+      if (runDir && checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
+        await this.writeCheckpoint(runDir);
+        lastCheckpoint = step;
+      }
+    }
+    if (runDir && lastCheckpoint !== this.stepCount) await this.writeCheckpoint(runDir);
+    const cancelled = this.stepCount < totalSteps;
+    const result: TrainResult = { step: this.stepCount, totalSteps, history: [...this.history], validation: [], cancelled };
+    this.emit(cancelled ? 'cancelled' : 'done', result);
+    return result;
+  }
+
+  /** Frees both optimizers' state and the listeners (not the model) and stops worker threads. */
+  async dispose(): Promise<void> {
+    this.optG.dispose();
+    this.optD.dispose();
+    this.removeAllListeners();
+    await this.options.gradients?.dispose();
+  }
+
+  private async trainStep(step: number): Promise<{ losses: Losses; learningRate: number; gradNorm: number }> {
+    const { batchSize, setup } = this.options;
+    const indices = Array.from({ length: batchSize }, (_, i) => (step - 1) * batchSize + i);
+    const seed = mixSeed(this.options.seed ?? 0, step);
+    const params = setup.model.namedParameters();
+    let grads: Map<string, tf.Tensor>;
+    let losses: Record<string, number>;
+    if (this.options.gradients) {
+      const res = await this.options.gradients.compute({ step, indices, seed, weights: setup.model.getWeights() });
+      grads = new Map([...params].map(([name, p]) => [name, tf.tensor(res.grads.get(name)!, p.shape, 'float32')]));
+      losses = res.losses;
+    } else {
+      // One item per gradient: the wasm heap holds every intermediate of a backward pass, so items go one at a time.
+      ({ grads, losses } = await this.accumulate(step, seed, indices, params));
+    }
+    const split = (subset: Map<string, tf.Variable>) => new Map([...subset.keys()].map((name) => [name, grads.get(name)!]));
+    const learningRate = this.optG.nextLearningRate();
+    const updateG = this.optG.apply(split(this.genParams));
+    const updateD = this.optD.apply(split(this.discParams));
+    const gradNorm = (await updateG.gradNorm.data())[0]!;
+    tf.dispose([updateG.gradNorm, updateD.gradNorm, ...grads.values()]);
+    return { losses, learningRate, gradNorm };
+  }
+
+  private async accumulate(step: number, seed: number, indices: readonly number[], params: Map<string, tf.Variable>): Promise<{ grads: Map<string, tf.Tensor>; losses: Record<string, number> }> {
+    const { setup } = this.options;
+    const sums = new Map<string, tf.Tensor>();
+    const losses: Record<string, number> = {};
+    const varList = [...params.values()];
+    for (const [k, index] of indices.entries()) {
+      const batch = await setup.train.getBatch([index]);
+      let parts: Record<string, tf.Scalar> = {};
+      const { value, grads } = tf.variableGrads(() => {
+        const r = setup.lossFn(batch, { step, rng: new Rng(k === 0 ? seed : mixSeed(seed, k)), training: true });
+        parts = r.parts;
+        for (const t of Object.values(parts)) tf.keep(t);
+        return r.total;
+      }, varList);
+      const weight = 1 / indices.length;
+      for (const [name, p] of params) {
+        const g = grads[p.name] ?? tf.zerosLike(p);
+        const prev = sums.get(name);
+        sums.set(name, tf.tidy(() => (prev ? tf.add(prev, tf.mul(g, weight)) : tf.mul(g, weight))));
+        prev?.dispose();
+      }
+      const names = ['total', ...Object.keys(parts)];
+      const packed = tf.tidy(() => tf.stack([value, ...Object.values(parts)].map((t) => t.reshape([]))));
+      const values = await packed.data();
+      names.forEach((n, i) => (losses[n] = (losses[n] ?? 0) + weight * values[i]!));
+      tf.dispose([packed, value, ...Object.values(parts), ...Object.values(grads), batch as unknown as tf.TensorContainer]);
+    }
+    return { grads: sums, losses };
+  }
+
+  private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
+    const path = join(runDir, LOSSES_FILE);
+    if (!this.csvColumns) {
+      this.csvColumns = Object.keys(losses);
+      await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n`, { overwrite: true });
+    }
+    const row = [step, ...this.csvColumns.map((c) => losses[c] ?? Number.NaN), learningRate].map(String).join(',');
+    await appendFile(path, `${row}\n`);
+  }
+
+  private hyperparameters(): { [key: string]: JsonValue } {
+    // batchSize/totalSteps/seed first: `timbre train` reads them to explain a refused resume.
+    return { batchSize: this.options.batchSize, totalSteps: this.options.totalSteps, seed: this.options.seed ?? 0, run: this.options.runConfig ?? null };
+  }
+
+  private async writeCheckpoint(runDir: string): Promise<void> {
+    const weights = new Map<string, WeightArray>();
+    for (const [name, w] of this.options.setup.model.getWeights()) weights.set(`param:${name}`, w);
+    const g = this.optG.getState();
+    const d = this.optD.getState();
+    for (const [prefix, map] of [['mG:', g.m], ['vG:', g.v], ['mD:', d.m], ['vD:', d.v]] as const) for (const [name, w] of map) weights.set(`${prefix}${name}`, w);
+    const path = join(runDir, CHECKPOINT_FILE);
+    await saveModelFile(
+      path,
+      {
+        kind: 'checkpoint',
+        kindVersion: 1,
+        melConfig: MEL_CONFIG,
+        hyperparameters: this.hyperparameters(),
+        speakers: [],
+        normalization: null,
+        trainingDataHash: this.options.setup.corpusHash,
+        validationMetrics: {},
+        extra: {
+          family: 'cyclegan',
+          step: this.stepCount,
+          optimizerStepG: g.step,
+          optimizerStepD: d.step,
+          history: this.history as unknown as JsonValue,
+          csvColumns: this.csvColumns ?? null,
+        },
+      },
+      weights,
+      { overwrite: true },
+    );
+    this.emit('checkpoint', { step: this.stepCount, path });
+  }
+
+  private async tryResume(runDir: string): Promise<void> {
+    const path = join(runDir, CHECKPOINT_FILE);
+    let file: Awaited<ReturnType<typeof readModelFile>>;
+    try {
+      file = await readModelFile(path);
+    } catch (err) {
+      if (err instanceof InvalidModelFileError && /ENOENT/.test(err.message)) return;
+      throw err;
+    }
+    const { header, weights } = file;
+    const extra = (header.extra ?? {}) as { family?: string; step: number; optimizerStepG: number; optimizerStepD: number; history: (Losses & { step: number })[]; csvColumns: string[] | null };
+    if (header.kind !== 'checkpoint' || extra.family !== 'cyclegan') throw new CheckpointMismatchError(`${path} is not a CycleGAN-VC training checkpoint; use another run folder or --fresh`);
+    const expected = JSON.stringify(this.hyperparameters());
+    if (JSON.stringify(header.hyperparameters) !== expected) {
+      throw new CheckpointMismatchError(`${path} was written by a run with settings ${JSON.stringify(header.hyperparameters)}, this run has ${expected}; use a new run folder, the same settings, or --fresh`);
+    }
+    const pick = (prefix: string): WeightMap => {
+      const out: WeightMap = new Map();
+      for (const [name, w] of weights) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), w);
+      return out;
+    };
+    this.options.setup.model.setWeights(pick('param:'), path);
+    this.optG.setState({ step: extra.optimizerStepG, m: pick('mG:'), v: pick('vG:') });
+    this.optD.setState({ step: extra.optimizerStepD, m: pick('mD:'), v: pick('vD:') });
+    this.stepCount = extra.step;
+    this.history = [...extra.history];
+    this.csvColumns = extra.csvColumns ?? undefined;
+    // Drop log rows written after the checkpoint (a kill between log and checkpoint would duplicate them).
+    const csv = join(runDir, LOSSES_FILE);
+    const text = await readFile(csv, 'utf8').catch(() => undefined);
+    if (text !== undefined) {
+      const [head, ...rows] = text.split('\n').filter((l) => l.length > 0);
+      const kept = rows.filter((r) => Number(r.split(',')[0]) <= extra.step);
+      if (kept.length !== rows.length) await writeAtomic(csv, [head, ...kept].map((l) => `${l}\n`).join(''), { overwrite: true });
+    }
+  }
+}
+
+/** Run settings (as `timbre train` resolves them) plus the pair. */
+export interface CycleGanTrainingSettings {
+  readonly home: string | undefined;
+  readonly corpusRoot?: string;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly logEvery: number;
+  readonly checkpointEvery: number;
+  /** Overrides of `CycleGanConfig` and `CycleGanTrainConfig` keys (one flat preset object). */
+  readonly config: Record<string, unknown>;
+  /** Target corpus voice (`--to`). */
+  readonly to?: string | undefined;
+  /** Source domain (`--from`): "any" (default), a corpus voice or a user voice. */
+  readonly from?: string | undefined;
+  readonly log: (line: string) => void;
+}
+
+/** A prepared run: the trainer, the step that writes the model file, and cleanup (what `timbre train` drives). */
+export interface CycleGanTrainingRun {
+  readonly trainer: CycleGanTrainer;
+  readonly setup: CycleGanTrainingSetup;
+  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** Model folder name of a pair: `cyclegan-<target>` from "any", else `cyclegan-<source>-<target>`. */
+export function cycleGanFolderName(to: string, from: string = ANY_VOICE): string {
+  return from === ANY_VOICE ? `cyclegan-${to}` : `cyclegan-${from}-${to}`;
+}
+
+function splitOverrides(config: Record<string, unknown>): { config: Partial<CycleGanConfig>; train: Partial<CycleGanTrainConfig> } {
+  const model: Record<string, unknown> = {};
+  const train: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(config)) {
+    if (key in DEFAULT_CYCLE_GAN_CONFIG) model[key] = value;
+    else if (key in DEFAULT_CYCLE_GAN_TRAIN_CONFIG) train[key] = value;
+    else throw new InvalidArgumentError(`--config: "${key}" is not a CycleGAN-VC setting; known: ${[...Object.keys(DEFAULT_CYCLE_GAN_CONFIG), ...Object.keys(DEFAULT_CYCLE_GAN_TRAIN_CONFIG)].join(', ')}`);
+  }
+  return { config: model as Partial<CycleGanConfig>, train: train as Partial<CycleGanTrainConfig> };
+}
+
+/** Prepares `timbre train cyclegan --to VOICE [--from NAME|any]`: setup, optional worker pool, trainer. */
+export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings): Promise<CycleGanTrainingRun> {
+  if (settings.to === undefined || settings.to === '') throw new InvalidArgumentError('cyclegan needs a target voice: --to VOICE (a corpus voice id)');
+  const overrides = splitOverrides(settings.config);
+  const setupOptions: CycleGanSetupOptions = {
+    target: settings.to,
+    source: settings.from ?? ANY_VOICE,
+    ...(settings.corpusRoot !== undefined ? { corpusRoot: settings.corpusRoot } : settings.home !== undefined ? { home: settings.home } : {}),
+    config: overrides.config,
+    train: overrides.train,
+    seed: settings.seed,
+    steps: settings.steps,
+  };
+  const setup = await createCycleGanTrainingSetup(setupOptions);
+  // Each worker holds one item's backward pass; more items per step than workers would need accumulation there.
+  const workers = Math.min(settings.workers, settings.batchSize);
+  if (settings.workers > 1 && settings.batchSize % settings.workers !== 0) {
+    setup.model.dispose();
+    throw new InvalidArgumentError(`--batch-size ${settings.batchSize} must be a multiple of --workers ${settings.workers} for cyclegan`);
+  }
+  const gradients =
+    workers > 1 ? await createGradientPool({ module: import.meta.url, factory: 'createCycleGanTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers }) : undefined;
+  const trainer = new CycleGanTrainer({
+    setup,
+    batchSize: settings.batchSize,
+    totalSteps: settings.steps,
+    seed: settings.seed,
+    logEvery: settings.logEvery,
+    checkpointEvery: settings.checkpointEvery,
+    runDir: settings.runDir,
+    resume: settings.resume,
+    runConfig: {
+      model: 'cyclegan',
+      source: setup.domainA.name,
+      target: setup.domainB.name,
+      config: setup.config as unknown as JsonValue,
+      train: setup.trainConfig as unknown as JsonValue,
+      corpus: setup.corpusHash,
+    },
+    ...(gradients ? { gradients } : {}),
+  });
+  const hours = (d: CropDomain) => (d.seconds / 3600).toFixed(2);
+  settings.log(
+    `cyclegan ${setup.domainA.name} → ${setup.domainB.name}: generator ${setup.model.genAB.parameterCount()} parameters (×2), discriminators ${setup.model.discA.parameterCount()} (×${setup.model.disc2A ? 4 : 2}); ` +
+      `source ${setup.domainA.voices.length} voice(s), ${hours(setup.domainA)} h; target ${hours(setup.domainB)} h; crops of ${setup.trainConfig.cropFrames} frames`,
+  );
+  return {
+    trainer,
+    setup,
+    async finish(result, outPath, options) {
+      if (result.cancelled) return [];
+      const last = result.history[result.history.length - 1];
+      await saveCycleGanModel(
+        outPath,
+        setup.model.genAB,
+        {
+          config: setup.config,
+          sourceDomain: setup.domainA.name,
+          sourceVoices: setup.domainA.voices,
+          targetVoice: setup.domainB.name,
+          normalization: setup.normalization,
+          trainingDataHash: setup.corpusHash,
+          validationMetrics: {},
+          training: {
+            command: options.command,
+            steps: result.totalSteps,
+            batchSize: settings.batchSize,
+            seed: settings.seed,
+            workers,
+            train: setup.trainConfig as unknown as JsonValue,
+            sourceHours: setup.domainA.seconds / 3600,
+            targetHours: setup.domainB.seconds / 3600,
+            seconds: options.trainingSeconds,
+            finalLosses: (last ?? {}) as unknown as JsonValue,
+          },
+        },
+        { overwrite: options.overwrite },
+      );
+      const losses = last ? Object.entries(last).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      return [`cyclegan ${setup.domainA.name} → ${setup.domainB.name}: last losses ${losses}`];
+    },
+    async dispose() {
+      await trainer.dispose();
+      setup.model.dispose();
+    },
+  };
+}
