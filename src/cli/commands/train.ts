@@ -27,6 +27,9 @@ export interface TrainRunSettings {
   readonly checkpointEvery: number;
   /** Config overrides read from `--config FILE.json` (a preset naming only what differs). */
   readonly config: Record<string, unknown>;
+  /** `--to VOICE` / `--from NAME` of pairwise models (cyclegan); undefined elsewhere. */
+  readonly to?: string | undefined;
+  readonly from?: string | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -44,6 +47,8 @@ export interface TrainerEntry {
   readonly defaults: { readonly steps: number; readonly batchSize: number; readonly logEvery: number; readonly validateEvery: number; readonly checkpointEvery: number };
   /** Default output: TIMBRE_HOME/models/<name>/model.timbre unless the entry says otherwise. */
   prepare(settings: TrainRunSettings): Promise<TrainingRun>;
+  /** Folder under models/ and checkpoints/ for these --to/--from (default: the model name). */
+  readonly folder?: (to: string | undefined, from: string | undefined) => string;
 }
 
 /** The trainers, one line per model family (loaded on demand). */
@@ -54,6 +59,7 @@ const TRAINERS: Record<string, TrainerEntry> = {
     prepare: async (s) => speakerEncoderRun(s),
   },
   vae: { summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices', defaults: { steps: 2400, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 }, prepare: async (s) => (await import('../../models/vae.js')).prepareVaeTraining(s) },
+  cyclegan: { summary: 'MaskCycleGAN-VC pair --to VOICE [--from NAME|any] (default from: all other corpus voices)', defaults: { steps: 3000, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 }, folder: (to, from) => `cyclegan-${from !== undefined && from !== 'any' ? `${from}-` : ''}${to ?? ''}`, prepare: async (s) => (await import('../../models/cycleGan/train.js')).prepareCycleGanTraining(s) },
   // more model families are registered here, one line each
 };
 
@@ -85,6 +91,7 @@ const USAGE = [
   '  --checkpoint-dir DIR run folder with checkpoint.timbre and losses.csv (default TIMBRE_HOME/checkpoints/<model>)',
   '  --config FILE.json   model config overrides (a preset naming only what differs)',
   '  --log-every N, --validate-every N, --checkpoint-every N   intervals in steps',
+  '  --to VOICE, --from NAME|any   pair of cyclegan (output models/cyclegan-[NAME-]VOICE)',
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
 ].join('\n');
 
@@ -134,6 +141,8 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     'log-every': { type: 'string' },
     'validate-every': { type: 'string' },
     'checkpoint-every': { type: 'string' },
+    to: { type: 'string' },
+    from: { type: 'string' },
   });
   const [name, ...extra] = args.positionals;
   if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
@@ -144,11 +153,12 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
 
   const home = stringOption(args, 'home');
   const paths = timbrePaths(home);
-  const outPath = resolve(stringOption(args, 'out') ?? join(paths.models, name, 'model.timbre'));
+  const folder = entry.folder?.(stringOption(args, 'to'), stringOption(args, 'from')) ?? name;
+  const outPath = resolve(stringOption(args, 'out') ?? join(paths.models, folder, 'model.timbre'));
   const overwrite = flagOption(args, 'force');
   // Refuse before hours of training, not after.
   if (existsSync(outPath) && !overwrite) throw new UsageError(`${outPath} already exists; pass --force to overwrite it or --out to write elsewhere`);
-  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, name));
+  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, folder));
   const fresh = flagOption(args, 'fresh');
   const intervals = { min: 0, max: 1_000_000, integer: true };
   const settings: TrainRunSettings = {
@@ -163,6 +173,8 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     validateEvery: numberOption(args, 'validate-every', intervals) ?? entry.defaults.validateEvery,
     checkpointEvery: numberOption(args, 'checkpoint-every', intervals) ?? entry.defaults.checkpointEvery,
     config: readConfigFile(stringOption(args, 'config')),
+    to: stringOption(args, 'to'),
+    from: stringOption(args, 'from'),
     log: (line) => io.out(`${line}\n`),
   };
 

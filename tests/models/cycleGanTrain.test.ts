@@ -1,0 +1,104 @@
+// `timbre train cyclegan --to VOICE [--from NAME|any]` on a 3-voice × 3-sentence corpus with a tiny preset:
+// the pooled "any" domain, the pair's own folders, resume after a cancel-like stop, and the model file it writes.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildCorpus } from '../../src/corpus/build.js';
+import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan.js';
+import { createCycleGanTrainingSetup } from '../../src/models/cycleGan/train.js';
+import { TEST_VOICES } from '../corpus/render.js';
+import { timbre } from '../cli/helpers.js';
+import { useWasm } from './helpers.js';
+
+const TINY = {
+  genChannels: [4, 4, 4],
+  genEdgeKernel: [3, 3],
+  residualChannels: 8,
+  residualBlocks: 1,
+  discChannels: [4, 4],
+  cropFrames: 16,
+  maxMaskFrames: 6,
+};
+
+let home: string;
+let preset: string;
+beforeAll(async () => {
+  await useWasm();
+  home = await mkdtemp(join(tmpdir(), 'timbre-cyclegan-cli-'));
+  await buildCorpus({ home, voices: [...TEST_VOICES], sentences: 3 });
+  preset = join(home, 'tiny.json');
+  await writeFile(preset, JSON.stringify(TINY));
+});
+afterAll(async () => {
+  await rm(home, { recursive: true, force: true });
+});
+
+describe('timbre train cyclegan', () => {
+  it('pools every other corpus voice as the "any" source domain, or takes one corpus voice with --from', async () => {
+    const pooled = await createCycleGanTrainingSetup({ home, target: 'espeak-f2', train: { cropFrames: 16 }, config: { genChannels: [4, 4, 4], residualChannels: 8, residualBlocks: 1, discChannels: [4, 4] } });
+    expect(pooled.domainA.name).toBe('any');
+    expect(pooled.domainA.voices).toEqual(['flite-slt', 'festival-ked']);
+    expect(pooled.domainB.voices).toEqual(['espeak-f2']);
+    expect(pooled.domainA.seconds).toBeGreaterThan(0);
+    pooled.model.dispose();
+    const single = await createCycleGanTrainingSetup({ home, target: 'espeak-f2', source: 'flite-slt', config: { genChannels: [4, 4, 4], residualChannels: 8, residualBlocks: 1, discChannels: [4, 4] } });
+    expect(single.domainA.voices).toEqual(['flite-slt']);
+    single.model.dispose();
+    await expect(createCycleGanTrainingSetup({ home, target: 'espeak-f2', source: 'espeak-f2' })).rejects.toThrow(/two different voices/);
+    await expect(createCycleGanTrainingSetup({ home, target: 'espeak-f2', config: { genChannel: 3 } as never })).rejects.toThrow(/unknown setting "genChannel"/);
+  });
+
+  it('trains into models/cyclegan-VOICE with its own run folder, resumes or refuses its checkpoint, and the model loads for eval', async () => {
+    const args = ['train', 'cyclegan', '--to', 'espeak-f2', '--home', home, '--config', preset, '--batch-size', '1', '--log-every', '1', '--checkpoint-every', '1'];
+    const short = await timbre(...args, '--steps', '2', '--out', join(home, 'short.timbre'));
+    expect(short.stderr).toBe('');
+    expect(short.code).toBe(0);
+    expect(short.stdout).toMatch(/cyclegan any → espeak-f2: generator \d+ parameters/);
+    expect(short.stdout).toMatch(/^step 2\/2 \| total /m);
+    const runDir = join(home, 'checkpoints', 'cyclegan-espeak-f2');
+    expect(existsSync(join(runDir, 'checkpoint.timbre'))).toBe(true);
+    expect((await readFile(join(runDir, 'losses.csv'), 'utf8')).split('\n')[0]).toMatch(/^step,total,.*cycle.*,learning_rate$/);
+
+    const resumed = await timbre(...args, '--steps', '2', '--out', join(home, 'short-again.timbre'));
+    expect(resumed.code).toBe(0);
+    expect(resumed.stdout).toMatch(/resuming from .*cyclegan-espeak-f2.*checkpoint\.timbre at step 2\/2/);
+    expect(existsSync(join(home, 'short-again.timbre'))).toBe(true);
+
+    // Same run folder, other --steps: refused with the settings named (the CLI's own check reads our checkpoint).
+    const other = await timbre(...args, '--steps', '3');
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/made with --steps 2 \(now 3\)/);
+
+    const full = await timbre(...args, '--steps', '3', '--fresh');
+    expect(full.code).toBe(0);
+    const out = join(home, 'models', 'cyclegan-espeak-f2', 'model.timbre');
+    expect(full.stdout).toContain(`wrote ${out}`);
+    const { generator, info } = await loadCycleGanModel(out);
+    expect(info.targetVoice).toBe('espeak-f2');
+    expect(info.sourceDomain).toBe('any');
+    expect(info.sourceVoices).toEqual(['flite-slt', 'festival-ked']);
+    expect(info.training?.['steps']).toBe(3);
+    expect(info.trainingDataHash).toMatch(/^[0-9a-f]{64}$/);
+    generator.dispose();
+
+    const evalConverter = await loadEvalConverter({ home, targetVoices: ['espeak-f2'] });
+    expect(evalConverter.targetVoices).toEqual(['espeak-f2']);
+    evalConverter.dispose();
+    await expect(loadEvalConverter({ home, targetVoices: ['espeak-f2', 'flite-slt'] })).rejects.toThrow(/no CycleGAN-VC generator for flite-slt/);
+  });
+
+  it('names a dedicated pair folder after --from, and refuses a missing or unknown --to with exit 2', async () => {
+    const pair = await timbre('train', 'cyclegan', '--to', 'flite-slt', '--from', 'festival-ked', '--home', home, '--config', preset, '--batch-size', '1', '--steps', '1');
+    expect(pair.code).toBe(0);
+    expect(existsSync(join(home, 'models', 'cyclegan-festival-ked-flite-slt', 'model.timbre'))).toBe(true);
+    const missing = await timbre('train', 'cyclegan', '--home', home, '--config', preset, '--steps', '1');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/--to VOICE/);
+    const unknown = await timbre('train', 'cyclegan', '--to', 'nobody', '--home', home, '--config', preset, '--steps', '1');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/nobody/);
+  });
+});
