@@ -1,6 +1,13 @@
-// Data-parallel training over worker_threads: each worker runs the same model and loss on its shard of the
-// batch, the main thread averages the gradients and applies AdamW, so the effective batch is unchanged.
+// Data-parallel training: the main thread and N−1 worker threads each compute the gradient of one shard of
+// the batch; the shard-size-weighted mean is the full batch's gradient, so the effective batch is unchanged.
+//
+// Weights and gradients travel through SharedArrayBuffers, never through messages: the main thread writes the
+// step's weights once into a shared block that every worker copies into its own variables, and each worker
+// writes its gradient into its own shared block. Messages carry only the shard's indices and its losses;
+// Atomics stores/loads on a small control block order the plain reads and writes around them. The optimizer
+// runs once, on the main thread (Trainer), so replicas cannot drift apart.
 
+import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
@@ -9,7 +16,7 @@ import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackendName } from './backend.js';
 import { ShapeMismatchError } from './errors.js';
 import type { JsonValue } from './modelFile.js';
-import type { WeightMap } from './module.js';
+import { Rng, type WeightMap } from './module.js';
 import { Trainer, type GradientProvider, type TrainerOptions, type TrainingSetup } from './train.js';
 
 /** Where workers find the model: a module (path or file URL) exporting `factory(factoryOptions) → TrainingSetup`. */
@@ -19,35 +26,65 @@ export interface WorkerFactorySpec {
   readonly factoryOptions?: JsonValue;
 }
 
-/** Options of `createGradientPool`; `workers` defaults to the number of cores, at most 2. */
-export interface GradientPoolOptions extends WorkerFactorySpec {
+/** Options of `createGradientPool`; `workers` counts replicas, the main thread included (default: cores, at most 2). */
+export interface GradientPoolOptions<TBatch = unknown> extends WorkerFactorySpec {
   readonly workers?: number;
   readonly backend?: BackendName;
+  /** The main thread's replica (e.g. the Trainer's own setup); built from the factory when absent. Its weights are set each step. */
+  readonly local?: TrainingSetup<TBatch>;
 }
 
-/** Messages between the main thread and a worker (see parallelWorker.ts). */
-export type ToWorker =
-  | { type: 'step'; id: number; step: number; indices: number[]; seed: number; names: string[]; weights: Float32Array[] }
-  | { type: 'close' };
+/** A gradient provider whose main thread computes one shard itself; `workers` counts replicas, main included. */
+export interface GradientPool extends GradientProvider {
+  readonly workers: number;
+  /** Backend of each replica, main thread first. */
+  readonly backends: readonly string[];
+  /** `tf.memory().numTensors` of each thread, main first (for leak tests). */
+  numTensors(): Promise<number[]>;
+}
+
+/** Flat layout of a model's parameters in the shared blocks: names in `namedParameters()` order and their sizes. */
+export interface ParameterLayout {
+  readonly names: readonly string[];
+  readonly sizes: readonly number[];
+}
+
+/** Messages from the main thread to a worker (see parallelWorker.ts). */
+export type ToWorker = { type: 'step'; id: number; step: number; indices: number[]; seed: number } | { type: 'memory'; id: number } | { type: 'close' };
+
+/** Messages from a worker to the main thread; `grads` means the gradient is in the worker's shared block. */
 export type FromWorker =
-  | { type: 'ready'; names: string[]; backend: string }
-  | { type: 'grads'; id: number; grads: Float32Array[]; losses: Record<string, number>; seconds: number }
+  | { type: 'ready'; backend: string }
+  | { type: 'grads'; id: number; losses: Record<string, number>; seconds: number }
+  | { type: 'memory'; id: number; numTensors: number }
   | { type: 'error'; id: number; message: string };
 
-/** Worker data handed to parallelWorker.ts at start. */
+/** Worker data handed to parallelWorker.ts at start: the factory, the layout and the shared blocks. */
 export interface WorkerInit {
   readonly moduleUrl: string;
   readonly factory: string;
   readonly factoryOptions: JsonValue;
   readonly backend: BackendName | null;
+  readonly layout: ParameterLayout;
+  /** Float32 weights of every parameter, back to back in layout order (written by the main thread). */
+  readonly weights: SharedArrayBuffer;
+  /** Float32 gradient of this worker's shard, same layout (written by the worker). */
+  readonly grads: SharedArrayBuffer;
+  /** Int32 control block: [0] = id of the step whose weights are in `weights`, [1 + slot] = id of worker `slot`'s last gradient. */
+  readonly control: SharedArrayBuffer;
+  readonly slot: number;
 }
+
+/** Index of the weights' step id in the control block; worker `slot` publishes its gradient's step id at `1 + slot`. */
+export const CONTROL_WEIGHTS = 0;
 
 interface WorkerHandle {
   worker: Worker;
-  pending: Map<number, { resolve: (m: FromWorker) => void; reject: (e: Error) => void }>;
+  grads: Float32Array[]; // views into this worker's shared gradient block, one per parameter
+  pending: Map<number, { resolve: (m: Extract<FromWorker, { type: 'grads' | 'memory' }>) => void; reject: (e: Error) => void }>;
 }
 
-/** Seed of shard `i` of a step: shard 0 keeps the step's seed so one worker equals single-process training. */
+/** Seed of shard `i` of a step: shard 0 keeps the step's seed so one replica equals single-process training. */
 export function shardSeed(seed: number, shard: number): number {
   return shard === 0 ? seed : (seed ^ Math.imul(shard, 0x9e3779b9)) >>> 0;
 }
@@ -64,9 +101,75 @@ export function splitShards(indices: readonly number[], n: number): number[][] {
   return shards;
 }
 
+/** The layout of `params` (sizes in values, not bytes). */
+export function parameterLayout(params: ReadonlyMap<string, tf.Variable>): ParameterLayout {
+  return { names: [...params.keys()], sizes: [...params.values()].map((p) => p.size) };
+}
+
+/** Float32 views of `buffer`, one per parameter of `layout`, back to back. */
+export function layoutViews(buffer: SharedArrayBuffer, layout: ParameterLayout): Float32Array[] {
+  let offset = 0;
+  return layout.sizes.map((size) => {
+    const view = new Float32Array(buffer, offset * 4, size);
+    offset += size;
+    return view;
+  });
+}
+
+function layoutTotal(layout: ParameterLayout): number {
+  return layout.sizes.reduce((a, b) => a + b, 0);
+}
+
+/** Copies `values` into `variable` (wasm copies into its heap; other backends may keep the array, so they get their own). */
+export function assignFromArray(variable: tf.Variable, values: Float32Array): void {
+  const data = tf.getBackend() === 'wasm' ? values : values.slice();
+  tf.tidy(() => variable.assign(tf.tensor(data, variable.shape, 'float32')));
+}
+
+/**
+ * Gradient of one shard's loss w.r.t. `params`, written into `out` (one array per parameter, layout order;
+ * a parameter the loss does not touch gets zeros). Returns the shard's losses (`total` first, then the parts).
+ */
+export async function shardGradient<TBatch>(
+  setup: TrainingSetup<TBatch>,
+  params: ReadonlyMap<string, tf.Variable>,
+  request: { step: number; indices: readonly number[]; seed: number },
+  out: readonly Float32Array[],
+): Promise<Record<string, number>> {
+  const batch = await setup.train.getBatch(request.indices);
+  let parts: Record<string, tf.Scalar> = {};
+  const { value, grads } = tf.variableGrads(() => {
+    const r = setup.lossFn(batch, { step: request.step, rng: new Rng(request.seed), training: true });
+    parts = { ...r.parts };
+    for (const t of Object.values(parts)) tf.keep(t);
+    return r.total;
+  }, [...params.values()]);
+  let k = 0;
+  for (const p of params.values()) {
+    const g = grads[p.name];
+    const target = out[k++]!;
+    if (g) target.set(g.dataSync() as Float32Array);
+    else target.fill(0);
+  }
+  const names = Object.keys(parts);
+  const packed = tf.tidy(() => tf.stack([value, ...Object.values(parts)].map((t) => t.reshape([]))));
+  const values = await packed.data();
+  const losses: Record<string, number> = { total: values[0]! };
+  names.forEach((n, i) => (losses[n] = values[i + 1]!));
+  tf.dispose([packed, value, ...Object.values(parts), ...Object.values(grads), batch as unknown as tf.TensorContainer]);
+  return losses;
+}
+
 function moduleUrl(spec: string): string {
   if (/^file:/.test(spec)) return spec;
   return pathToFileURL(isAbsolute(spec) ? spec : resolve(spec)).href;
+}
+
+async function loadSetup<TBatch>(spec: WorkerFactorySpec): Promise<TrainingSetup<TBatch>> {
+  const mod = (await import(moduleUrl(spec.module))) as Record<string, unknown>;
+  const factory = mod[spec.factory];
+  if (typeof factory !== 'function') throw new ShapeMismatchError(`module ${spec.module} has no exported function "${spec.factory}"`);
+  return (await (factory as (o: JsonValue | undefined) => TrainingSetup<TBatch> | Promise<TrainingSetup<TBatch>>)(spec.factoryOptions ?? undefined)) as TrainingSetup<TBatch>;
 }
 
 /** The worker entry: compiled JS runs directly; TypeScript sources (vitest, tsx) get tsx's loader registered first. */
@@ -80,79 +183,148 @@ function workerScript(): { entry: string | URL; eval: boolean } {
   return { entry: `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`, eval: true };
 }
 
-/** Starts `workers` threads that each build the model from the factory and compute gradients on a shard. */
-export async function createGradientPool(options: GradientPoolOptions): Promise<GradientProvider & { readonly workers: number; readonly backends: string[] }> {
-  const count = Math.max(1, Math.min(options.workers ?? Math.min(2, cpus().length), 16));
-  const init: WorkerInit = { moduleUrl: moduleUrl(options.module), factory: options.factory, factoryOptions: options.factoryOptions ?? null, backend: options.backend ?? null };
+/** Starts `workers − 1` threads that build the model from the factory; the main thread computes the first shard. */
+export async function createGradientPool<TBatch = unknown>(options: GradientPoolOptions<TBatch>): Promise<GradientPool> {
+  const replicas = Math.max(1, Math.min(options.workers ?? Math.min(2, cpus().length), 16));
+  const ownsLocal = options.local === undefined;
+  const local = options.local ?? (await loadSetup<TBatch>(options));
+  const localParams = local.model.namedParameters();
+  const layout = parameterLayout(localParams);
+  const bytes = layoutTotal(layout) * 4;
+  const weightsBuffer = new SharedArrayBuffer(bytes);
+  const weightViews = layoutViews(weightsBuffer, layout);
+  const controlBuffer = new SharedArrayBuffer(4 * replicas);
+  const control = new Int32Array(controlBuffer);
   const script = workerScript();
   const handles: WorkerHandle[] = [];
-  const backends: string[] = [];
   let nextId = 1;
   const failAll = (h: WorkerHandle, err: Error) => {
     for (const p of h.pending.values()) p.reject(err);
     h.pending.clear();
   };
-  await Promise.all(
-    Array.from({ length: count }, async () => {
-      const worker = new Worker(script.entry, { workerData: init, eval: script.eval });
-      const handle: WorkerHandle = { worker, pending: new Map() };
-      handles.push(handle);
-      await new Promise<void>((resolveReady, rejectReady) => {
-        worker.once('error', rejectReady);
-        worker.on('message', (m: FromWorker) => {
-          if (m.type === 'ready') {
-            backends.push(m.backend);
-            worker.off('error', rejectReady);
-            resolveReady();
-          } else if (m.type === 'error' && m.id === 0) {
-            rejectReady(new Error(`parallel worker failed to start: ${m.message}`));
-          } else if (m.type === 'grads' || m.type === 'error') {
-            const p = handle.pending.get(m.id);
-            handle.pending.delete(m.id);
-            if (m.type === 'error') p?.reject(new Error(`parallel worker: ${m.message}`));
-            else p?.resolve(m);
-          }
-        });
+  const started = Array.from({ length: replicas - 1 }, async (_, slot): Promise<string> => {
+    const gradsBuffer = new SharedArrayBuffer(bytes);
+    const init: WorkerInit = {
+      moduleUrl: moduleUrl(options.module),
+      factory: options.factory,
+      factoryOptions: options.factoryOptions ?? null,
+      backend: options.backend ?? null,
+      layout,
+      weights: weightsBuffer,
+      grads: gradsBuffer,
+      control: controlBuffer,
+      slot,
+    };
+    const worker = new Worker(script.entry, { workerData: init, eval: script.eval });
+    const handle: WorkerHandle = { worker, grads: layoutViews(gradsBuffer, layout), pending: new Map() };
+    handles[slot] = handle; // set before the first await, so handles[i] is always worker slot i
+    const backend = await new Promise<string>((resolveReady, rejectReady) => {
+      worker.once('error', rejectReady);
+      worker.on('message', (m: FromWorker) => {
+        if (m.type === 'ready') {
+          worker.off('error', rejectReady);
+          resolveReady(m.backend);
+        } else if (m.type === 'error' && m.id === 0) {
+          rejectReady(new Error(`parallel worker failed to start: ${m.message}`));
+        } else {
+          const p = handle.pending.get(m.id);
+          handle.pending.delete(m.id);
+          if (m.type === 'error') p?.reject(new Error(`parallel worker: ${m.message}`));
+          else if (m.type === 'memory') p?.resolve(m);
+          // The worker published its step id after writing the gradient; this load orders our reads after its writes.
+          else if (Atomics.load(control, 1 + slot) !== m.id) p?.reject(new Error(`parallel worker ${slot + 1}: gradient block holds step ${Atomics.load(control, 1 + slot)}, expected ${m.id}`));
+          else p?.resolve(m);
+        }
       });
-      worker.on('error', (err) => failAll(handle, err));
-      worker.on('exit', (code) => failAll(handle, new Error(`parallel worker exited with code ${code}`)));
-    }),
-  );
+    });
+    worker.on('error', (err) => failAll(handle, err));
+    worker.on('exit', (code) => failAll(handle, new Error(`parallel worker exited with code ${code}`)));
+    return backend;
+  });
+  const settled = await Promise.allSettled(started);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(handles.map((h) => h.worker.terminate()));
+    if (ownsLocal) local.model.dispose();
+    throw failed.reason;
+  }
+  const backends = [tf.getBackend(), ...settled.map((s) => (s as PromiseFulfilledResult<string>).value)];
+  const request = <T extends Extract<FromWorker, { type: 'grads' | 'memory' }>>(h: WorkerHandle, id: number, msg: ToWorker) =>
+    new Promise<T>((res, rej) => {
+      h.pending.set(id, { resolve: (m) => res(m as T), reject: rej });
+      h.worker.postMessage(msg);
+    });
+
+  const computeStep = async ({ step, indices, seed, weights }: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }) => {
+    const arrays = layout.names.map((name, k) => {
+      const w = weights.get(name);
+      if (!w || w.data.length !== layout.sizes[k]) throw new ShapeMismatchError(`parallel: weights of "${name}" have ${w?.data.length ?? 0} values, expected ${layout.sizes[k]}`);
+      return w.data;
+    });
+    const shards = splitShards(indices, replicas);
+    const id = nextId++;
+    // Publish the weights before any worker starts; the store orders the copies before workers' loads.
+    arrays.forEach((a, k) => weightViews[k]!.set(a));
+    Atomics.store(control, CONTROL_WEIGHTS, id);
+    const remote = shards
+      .slice(1)
+      .map((shard, i) => request<Extract<FromWorker, { type: 'grads' }>>(handles[i]!, id, { type: 'step', id, step, indices: shard, seed: shardSeed(seed, i + 1) }));
+    // The main thread's shard runs while the workers compute theirs.
+    const localStarted = performance.now();
+    const grads = layout.sizes.map((size) => new Float32Array(size));
+    let localLosses: Record<string, number>;
+    try {
+      layout.names.forEach((name, k) => assignFromArray(localParams.get(name)!, arrays[k]!));
+      localLosses = await shardGradient(local, localParams, { step, indices: shards[0]!, seed: shardSeed(seed, 0) }, grads);
+    } catch (err) {
+      await Promise.allSettled(remote); // no step may still be writing a shared block when the caller retries
+      throw err;
+    }
+    const localSeconds = (performance.now() - localStarted) / 1000;
+    const results = await Promise.all(remote);
+    // Each shard's loss is a mean over its items, so weight shards by size to get the full batch's mean.
+    const weightOf = (shard: number) => shards[shard]!.length / indices.length;
+    const w0 = weightOf(0);
+    const losses: Record<string, number> = {};
+    for (const [k, v] of Object.entries(localLosses)) losses[k] = w0 * v;
+    grads.forEach((acc, k) => {
+      if (results.length === 0) return;
+      // The first remote shard is fused with scaling the local one: one pass over the values for two replicas.
+      const g1 = handles[0]!.grads[k]!;
+      const w1 = weightOf(1);
+      for (let j = 0; j < acc.length; j++) acc[j] = w0 * acc[j]! + w1 * g1[j]!;
+      for (let i = 1; i < results.length; i++) {
+        const g = handles[i]!.grads[k]!;
+        const w = weightOf(i + 1);
+        for (let j = 0; j < acc.length; j++) acc[j] = acc[j]! + w * g[j]!;
+      }
+    });
+    results.forEach((r, i) => {
+      for (const [k, v] of Object.entries(r.losses)) losses[k] = (losses[k] ?? 0) + weightOf(i + 1) * v;
+    });
+    return { grads: new Map(layout.names.map((name, k) => [name, grads[k]!] as const)), losses, workerSeconds: [localSeconds, ...results.map((r) => r.seconds)] };
+  };
+  // One step at a time: the shared blocks hold a single step's weights and gradients.
+  let busy = false;
 
   return {
-    workers: count,
+    workers: replicas,
     backends,
-    async compute({ step, indices, seed, weights }: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }) {
-      const names = [...weights.keys()];
-      const arrays = names.map((n) => weights.get(n)!.data);
-      const shards = splitShards(indices, handles.length);
-      const results = await Promise.all(
-        shards.map(
-          (shard, i) =>
-            new Promise<Extract<FromWorker, { type: 'grads' }>>((res, rej) => {
-              const id = nextId++;
-              const h = handles[i]!;
-              h.pending.set(id, { resolve: (m) => res(m as Extract<FromWorker, { type: 'grads' }>), reject: rej });
-              const msg: ToWorker = { type: 'step', id, step, indices: shard, seed: shardSeed(seed, i), names, weights: arrays };
-              h.worker.postMessage(msg);
-            }),
-        ),
-      );
-      // Each shard's loss is a mean over its items, so weight shards by size to get the full batch's mean.
-      const grads = new Map<string, Float32Array>();
-      const losses: Record<string, number> = {};
-      results.forEach((r, i) => {
-        const w = shards[i]!.length / indices.length;
-        names.forEach((name, k) => {
-          const g = r.grads[k]!;
-          let acc = grads.get(name);
-          if (!acc) grads.set(name, (acc = new Float32Array(g.length)));
-          if (acc.length !== g.length) throw new ShapeMismatchError(`parallel: gradient of "${name}" has ${g.length} values, expected ${acc.length}`);
-          for (let j = 0; j < g.length; j++) acc[j]! += w * g[j]!;
-        });
-        for (const [k, v] of Object.entries(r.losses)) losses[k] = (losses[k] ?? 0) + w * v;
+    async compute(req) {
+      if (busy) throw new ShapeMismatchError('parallel: compute() was called while a step is in flight; await each step before the next');
+      busy = true;
+      try {
+        return await computeStep(req);
+      } finally {
+        busy = false;
+      }
+    },
+    async numTensors() {
+      const remote = handles.map((h) => {
+        const id = nextId++;
+        return request<Extract<FromWorker, { type: 'memory' }>>(h, id, { type: 'memory', id });
       });
-      return { grads, losses, workerSeconds: results.map((r) => r.seconds) };
+      return [tf.memory().numTensors, ...(await Promise.all(remote)).map((m) => m.numTensors)];
     },
     async dispose() {
       await Promise.all(
@@ -161,18 +333,16 @@ export async function createGradientPool(options: GradientPoolOptions): Promise<
           await h.worker.terminate();
         }),
       );
+      if (ownsLocal) local.model.dispose();
     },
   };
 }
 
-/** A Trainer whose gradients come from worker threads; the main thread builds the same setup for weights, optimizer and validation. */
+/** A Trainer whose steps split each batch between the main thread (the Trainer's own model) and worker threads. */
 export async function createParallelTrainer<TBatch>(
-  options: Omit<TrainerOptions<TBatch>, keyof TrainingSetup<TBatch> | 'gradients'> & GradientPoolOptions,
+  options: Omit<TrainerOptions<TBatch>, keyof TrainingSetup<TBatch> | 'gradients'> & Omit<GradientPoolOptions<TBatch>, 'local'>,
 ): Promise<Trainer<TBatch>> {
-  const mod = (await import(moduleUrl(options.module))) as Record<string, unknown>;
-  const factory = mod[options.factory];
-  if (typeof factory !== 'function') throw new ShapeMismatchError(`module ${options.module} has no exported function "${options.factory}"`);
-  const setup = (await (factory as (o: JsonValue | undefined) => TrainingSetup<TBatch> | Promise<TrainingSetup<TBatch>>)(options.factoryOptions ?? undefined)) as TrainingSetup<TBatch>;
-  const gradients = await createGradientPool(options);
+  const setup = await loadSetup<TBatch>(options);
+  const gradients = await createGradientPool<TBatch>({ ...options, local: setup });
   return new Trainer<TBatch>({ ...options, ...setup, gradients });
 }
