@@ -20,6 +20,8 @@ export type EngineErrorCode =
   | 'JOB_BUSY'
   | 'LANE_NOT_FOUND'
   | 'CANCELLED'
+  | 'OUTPUT_EXISTS'
+  | 'CHECKPOINT_MISMATCH'
   | 'UNAUTHORIZED'
   | 'TRANSPORT'
   | 'INTERNAL'
@@ -205,6 +207,138 @@ export interface ExportRequest {
   format: 'wav' | 'zip' | 'report';
 }
 
+// ---- training and user voices ----------------------------------------------------------------------
+
+/** What to train: a model from scratch on the corpus, or a fine-tuning run on the user's own voice. */
+export type TrainTarget =
+  /** A trainer of the table (`timbre train`'s list) on the whole corpus: 'speaker-encoder' or 'vae'. */
+  | { kind: 'model'; model: string }
+  /** Adds user voice `voice` to the VAE (the user's own VAE when there is one, else the shipped one); output `user/vae-<voice>`. */
+  | { kind: 'vae-add-voice'; voice: string }
+  /** A CycleGAN-VC pair: `from` ('any', a corpus voice or a user voice) → `to` (a corpus voice); output `user/cyclegan-[<from>-]<to>`. */
+  | { kind: 'cyclegan-pair'; from: string; to: string };
+
+/** A training request; unset values take the trainer's defaults. */
+export interface TrainRequest {
+  target: TrainTarget;
+  /** Optimisation steps, 1–1 000 000; default per trainer. */
+  steps?: number;
+  /** Items per step, 1–512; default per trainer. */
+  batchSize?: number;
+  /** Seed of initialisation and data order, 0–2³¹−1; default 0. */
+  seed?: number;
+  /** 'tiny' trains the smallest sensible config (seconds; to try the app, not for real use); default 'default'. */
+  preset?: 'default' | 'tiny';
+  /** Delete the run's checkpoint and start over; default false (a run with the same model + data resumes). */
+  fresh?: boolean;
+  /** Replace an existing model file of the same name; default false (refused with OUTPUT_EXISTS). */
+  overwrite?: boolean;
+  /** Steps between checkpoints, 1–100 000; default per trainer. */
+  checkpointEvery?: number;
+}
+
+/** A trainer the engine offers (the table `timbre train` uses). */
+export interface TrainerInfo {
+  name: string;
+  label: string;
+  summary: string;
+  defaultSteps: number;
+  defaultBatchSize: number;
+  /** Trains a pair (`cyclegan-pair`) rather than `{ kind: 'model' }`. */
+  pairwise: boolean;
+}
+
+/** The start of a training run: where it begins (a resumed run starts at its checkpoint's step). */
+export interface TrainingStart {
+  jobId: string;
+  /** Folder name under TIMBRE_HOME/models and checkpoints, e.g. "vae-anna". */
+  name: string;
+  startStep: number;
+  totalSteps: number;
+  resumed: boolean;
+}
+
+/** One training step (at most ~10 per second are sent; the last step always is). */
+export interface TrainingProgress {
+  jobId: string;
+  step: number;
+  totalSteps: number;
+  /** Named losses of this step, `total` first. */
+  losses: Record<string, number>;
+  stepsPerSecond: number;
+  etaSeconds: number;
+}
+
+/** Mean losses over the validation set at `step`. */
+export interface TrainingValidation {
+  jobId: string;
+  step: number;
+  losses: Record<string, number>;
+}
+
+/** A checkpoint was written at `step` (the run can resume from there). */
+export interface TrainingCheckpoint {
+  jobId: string;
+  step: number;
+}
+
+/** A finished run: the model's id (as `listModels()` lists it) and its file. */
+export interface TrainingDone {
+  jobId: string;
+  modelId: string;
+  modelPath: string;
+  steps: number;
+  seconds: number;
+  /** Summary lines of the trainer (validation, judge accuracy). */
+  notes: string[];
+}
+
+/** A cancelled run: it stopped after `step` and wrote a checkpoint; the same request resumes it. */
+export interface TrainingCancelled {
+  jobId: string;
+  step: number;
+  totalSteps: number;
+}
+
+/** Events of a training job, each name mapped to its argument tuple. */
+export type TrainingJobEvents = {
+  start: [start: TrainingStart];
+  progress: [progress: TrainingProgress];
+  validation: [validation: TrainingValidation];
+  checkpoint: [checkpoint: TrainingCheckpoint];
+  done: [done: TrainingDone];
+  cancelled: [cancelled: TrainingCancelled];
+  error: [error: EngineErrorInfo];
+};
+
+/** How a training job ended. */
+export type TrainingOutcome = { kind: 'done'; done: TrainingDone } | { kind: 'cancelled'; cancelled: TrainingCancelled };
+
+/** A running training. `on()` returns an unsubscribe; `cancel()` stops after the current step and writes a checkpoint. */
+export interface TrainingJob {
+  readonly id: string;
+  on<E extends keyof TrainingJobEvents>(event: E, listener: (...args: TrainingJobEvents[E]) => void): () => void;
+  /** Resolves when the run ends (done or cancelled); rejects with the run's error. */
+  readonly finished: Promise<TrainingOutcome>;
+  cancel(): void;
+  destroy(): void;
+}
+
+/** One recording given to `addVoice`: WAV file bytes. */
+export interface VoiceRecording {
+  bytes: Uint8Array;
+  name?: string;
+}
+
+/** Creates a user voice from ≥ 10 s of speech in 1–20 WAV recordings. */
+export interface AddVoiceRequest {
+  /** 1–64 letters, digits, "-" or "_", not a corpus voice id. */
+  name: string;
+  recordings: VoiceRecording[];
+  /** Replace a user voice of the same name; default false. */
+  replace?: boolean;
+}
+
 /** A file produced by the engine, for the face to save (browser download, native save dialog, CLI path). */
 export interface ExportFile {
   fileName: string;
@@ -223,9 +357,26 @@ export interface TimbreApi {
   convert(request: ConvertRequest): Promise<ConversionJob>;
   /** `convert` with every available model that can produce the target (the `timbre compare` call). */
   compare(request: Omit<ConvertRequest, 'models'>): Promise<ConversionJob>;
+  /** Cancels a conversion or a training job (a training stops after the current step and writes a checkpoint). */
   cancel(jobId: string): Promise<void>;
   exportLanes(request: ExportRequest): Promise<ExportFile>;
+  /** The trainers (same list as `timbre train`). */
+  listTrainers(): Promise<TrainerInfo[]>;
+  /** Starts a training run; argument errors reject here. One training runs at a time (JOB_BUSY otherwise). */
+  train(request: TrainRequest): Promise<TrainingJob>;
+  /** Validates and stores a user voice; resolves with it as `listVoices()` lists it. */
+  addVoice(request: AddVoiceRequest): Promise<VoiceInfo>;
+  /** Deletes a user voice. */
+  removeVoice(voiceId: string): Promise<void>;
 }
+
+/** One training event as it crosses IPC. */
+export type TrainingEventMessage = {
+  [E in keyof TrainingJobEvents]: { jobId: string; name: E; args: TrainingJobEvents[E] };
+}[keyof TrainingJobEvents];
+
+/** Commands of the native menu the page carries out. */
+export type MenuCommand = 'open' | 'export';
 
 /** One job event as it crosses IPC: the job, the event name and its argument tuple. */
 export type JobEventMessage = {
@@ -257,4 +408,12 @@ export interface TimbreBridge {
   saveFile(file: ExportFile): Promise<string | undefined>;
   /** Shows the native open dialog for a WAV; undefined when the user cancels. */
   openWavFile(): Promise<OpenedFile | undefined>;
+  listTrainers(): Promise<TrainerInfo[]>;
+  /** Starts a training run; events arrive through `onTrainingEvent`. */
+  startTraining(request: TrainRequest): Promise<{ jobId: string }>;
+  onTrainingEvent(listener: (message: TrainingEventMessage) => void): () => void;
+  addVoice(request: AddVoiceRequest): Promise<VoiceInfo>;
+  removeVoice(voiceId: string): Promise<void>;
+  /** Subscribes to the native menu's commands (Open…, Export…); returns the unsubscribe. */
+  onMenuCommand(listener: (command: MenuCommand) => void): () => void;
 }

@@ -1,10 +1,15 @@
 // The engine: the one implementation of `TimbreApi`. Validates every argument, runs conversion jobs
 // one after another (each lane = one model), emits typed job events, keeps recent jobs for export.
 
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { TimbreInputError } from '../audio/errors.js';
+import { timbrePaths } from '../io/paths.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import type { ConversionTarget } from '../models/converter.js';
 import type {
+  AddVoiceRequest,
   ConversionJob,
   ConversionJobEvents,
   ConversionResult,
@@ -18,14 +23,18 @@ import type {
   ModelSelection,
   SourceResult,
   TimbreApi,
+  TrainingJob,
+  TrainRequest,
   VoiceInfo,
 } from './api.js';
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { ModelRegistry, PITCH_SHIFT_IN_MODEL } from './modelRegistry.js';
+import { defaultSearchDirs, ModelRegistry, PITCH_SHIFT_IN_MODEL } from './modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
-import { validateConvertRequest, validateExportRequest, validateId } from './validate.js';
+import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
+import { createTrainingHost } from './training.js';
+import { validateAddVoiceRequest, validateConvertRequest, validateExportRequest, validateId } from './validate.js';
 import { createVoiceSource, type ProvidedVoice, type VoiceSource } from './voiceSource.js';
 import { zipStore } from './zip.js';
 
@@ -34,6 +43,8 @@ export const ENGINE_VERSION = '0.1.0';
 
 /** Options of `createEngine`; all optional. */
 export interface EngineOptions {
+  /** TIMBRE_HOME of user voices, trained models and checkpoints; default `$TIMBRE_HOME` or the OS app-data folder. */
+  home?: string;
   /** Model registry; default scans assets/models and TIMBRE_HOME/models. */
   registry?: ModelRegistry;
   /** Voice source; default `./voices.js` plus `voices`. */
@@ -50,8 +61,8 @@ export interface EngineOptions {
   allowPaths?: boolean;
   /** Vocoder factory by Griffin-Lim iterations; default Griffin-Lim. */
   vocoder?: (griffinLimIterations: number) => Vocoder;
-  /** Speaker similarity of a lane's samples (22 050 Hz) to the target, when a speaker encoder exists. */
-  speakerSimilarity?: (samples: Float32Array, targetVoiceId: string) => Promise<number | undefined>;
+  /** Speaker similarity of a lane to its target; default the shipped speaker encoder (`./similarity.ts`); false = none. */
+  speakerSimilarity?: SpeakerSimilarity | false;
 }
 
 /** The in-process engine: `TimbreApi` plus what only its owner may do. */
@@ -69,6 +80,7 @@ interface StoredLane {
 interface JobRecord {
   id: string;
   targetVoiceId: string;
+  targetKind: VoiceInfo['kind'];
   emitter: TypedEmitter<ConversionJobEvents>;
   controller: AbortController;
   source?: SourceResult;
@@ -108,8 +120,11 @@ export function safeFileName(text: string): string {
 
 /** Creates the engine. */
 export function createEngine(options: EngineOptions = {}): Engine {
-  const registry = options.registry ?? new ModelRegistry();
-  const voices = options.voiceSource ?? createVoiceSource(options.voices ?? []);
+  const home = options.home;
+  const registry =
+    options.registry ??
+    new ModelRegistry(home === undefined ? {} : { searchDirs: [...defaultSearchDirs().filter((d) => d.origin === 'shipped'), { dir: timbrePaths(home).models, origin: 'user' }] });
+  const voices = options.voiceSource ?? createVoiceSource(options.voices ?? [], home === undefined ? {} : { home });
   const maxInputBytes = options.maxInputBytes ?? 100_000_000;
   const maxInputSeconds = options.maxInputSeconds ?? 300;
   const keepJobs = options.keepJobs ?? 4;
@@ -126,6 +141,22 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const { initBackend } = await import('../models/backend.js');
     backendName = (await initBackend()).name;
   }
+
+  const similarity =
+    options.speakerSimilarity === false
+      ? undefined
+      : options.speakerSimilarity === undefined
+        ? createSpeakerSimilarity({ ...(home === undefined ? {} : { home }), ensureBackend, referenceMels: (id) => voices.referenceMels(id) })
+        : { measure: options.speakerSimilarity, dispose: () => undefined };
+  const training = createTrainingHost({
+    home,
+    listVoices: () => voices.list(),
+    ensureBackend,
+    onModelWritten: (modelId) => {
+      registry.unload(modelId);
+      registry.rescan();
+    },
+  });
 
   const checkAlive = (): void => {
     if (destroyed) throw new EngineError('INTERNAL', 'the engine has been destroyed');
@@ -210,7 +241,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
             emitter.emit('progress', { jobId: record.id, modelId: model.id, stage, fraction, overallFraction: overall(fraction) });
           },
         });
-        const similarity = options.speakerSimilarity ? await options.speakerSimilarity(audio.samples, record.targetVoiceId) : undefined;
+        let speakerSimilarity: number | undefined;
+        try {
+          speakerSimilarity = await similarity?.measure({ logMel: audio.logMel, samples: audio.samples }, { voiceId: record.targetVoiceId, kind: record.targetKind });
+        } catch (error) {
+          console.error(`timbre: speaker similarity failed for ${model.id}: ${(error as Error).message}`); // a metric, not a reason to fail the lane
+        }
         const result: LaneResult = {
           jobId: record.id,
           laneId: `${record.id}.${index}`,
@@ -227,7 +263,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           f0MedianHz: audio.f0MedianHz,
           vocoder: 'griffin-lim',
         };
-        if (similarity !== undefined) result.speakerSimilarity = similarity;
+        if (speakerSimilarity !== undefined) result.speakerSimilarity = speakerSimilarity;
         record.lanes.push({ result, audio });
         emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'done', fraction: 1, overallFraction: overall(1) });
         emitter.emit('lane', result);
@@ -258,7 +294,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   async function convert(request: ConvertRequest): Promise<ConversionJob> {
     checkAlive();
     const valid = validateConvertRequest(request, { maxBytes: maxInputBytes, allowPaths });
-    await findVoice(valid.targetVoiceId);
+    const targetVoice = await findVoice(valid.targetVoiceId);
     const plan = await resolveModels(valid.models, valid.targetVoiceId);
     let bytes: Uint8Array;
     let sourceName: string;
@@ -280,6 +316,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const record: JobRecord = {
       id,
       targetVoiceId: valid.targetVoiceId,
+      targetKind: targetVoice.kind,
       emitter: new TypedEmitter<ConversionJobEvents>((error) => console.error('timbre: a job listener threw:', error)),
       controller,
       prepared,
@@ -353,7 +390,51 @@ export function createEngine(options: EngineOptions = {}): Engine {
       return convert(rest);
     },
     async cancel(jobId) {
-      jobOf(jobId).controller.abort();
+      const id = validateId('jobId', jobId);
+      if (training.cancel(id)) return;
+      jobOf(id).controller.abort();
+    },
+    async listTrainers() {
+      return training.listTrainers();
+    },
+    async train(request: TrainRequest): Promise<TrainingJob> {
+      checkAlive();
+      return training.train(request);
+    },
+    async addVoice(request: AddVoiceRequest): Promise<VoiceInfo> {
+      checkAlive();
+      const valid = validateAddVoiceRequest(request);
+      const module = await import('./voices.js');
+      const dir = await mkdtemp(join(tmpdir(), 'timbre-voice-'));
+      try {
+        const files: string[] = [];
+        for (const [i, recording] of valid.recordings.entries()) {
+          const path = join(dir, `${i + 1}-${safeFileName(recording.name ?? 'recording.wav').replace(/\.wav$/i, '')}.wav`);
+          await writeFile(path, recording.bytes);
+          files.push(path);
+        }
+        await module.addVoice(valid.name, files, { ...(home === undefined ? {} : { home }), force: valid.replace === true });
+      } catch (error) {
+        if (error instanceof TimbreInputError && !(error instanceof EngineError)) {
+          const field = /NAME|EXISTS/.test(error.code) ? 'name' : 'recordings';
+          throw new EngineError(error.code, error.message.replace(dir, '').replace(/\/\d+-/, ''), field);
+        }
+        throw error;
+      } finally {
+        await rm(dir, { recursive: true, force: true });
+      }
+      const voice = (await voices.list()).find((v) => v.id === valid.name);
+      if (voice === undefined) throw new EngineError('INTERNAL', `voice "${valid.name}" was stored but is not listed`);
+      return voice;
+    },
+    async removeVoice(voiceId) {
+      checkAlive();
+      const id = validateId('voiceId', voiceId);
+      const voice = (await voices.list()).find((v) => v.id === id);
+      if (voice === undefined) throw new EngineError('VOICE_NOT_FOUND', `there is no voice "${id}"`, 'voiceId');
+      if (voice.kind !== 'user') throw new EngineError('INVALID_ARGUMENT', `"${id}" is a ${voice.kind} voice; only your own voices can be removed`, 'voiceId');
+      const module = await import('./voices.js');
+      await module.removeVoice(id, home === undefined ? {} : { home });
     },
     async exportLanes(request: ExportRequest): Promise<ExportFile> {
       checkAlive();
@@ -390,6 +471,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     },
     async destroy() {
       destroyed = true;
+      await training.destroy();
+      similarity?.dispose();
       for (const record of jobs.values()) {
         record.controller.abort();
         record.emitter.unAll();

@@ -196,6 +196,13 @@ export class ModelRegistry {
     this.scanning = undefined;
   }
 
+  /** Drops the cached converter of `modelId` (its file was rewritten); the next use loads it again. */
+  unload(modelId: string): void {
+    const load = this.loaded.get(modelId);
+    this.loaded.delete(modelId);
+    void load?.then((c) => c.dispose()).catch(() => undefined);
+  }
+
   /** Disposes converters this registry loaded (not registered ones). */
   async dispose(): Promise<void> {
     const loads = [...this.loaded.values()];

@@ -1,7 +1,7 @@
 // Validation of every engine argument, from typed callers and from JSON alike: unknown in, typed out,
 // or an `EngineError` naming the field, the constraint and the value received.
 
-import type { ConvertInput, ConvertRequest, DiffusionSolver, ExportRequest, ModelSelection, ModelSettings } from './api.js';
+import type { AddVoiceRequest, ConvertInput, ConvertRequest, DiffusionSolver, ExportRequest, ModelSelection, ModelSettings, TrainRequest, TrainTarget, VoiceRecording } from './api.js';
 import { EngineError } from './errors.js';
 import { MAX_PITCH_SHIFT_SEMITONES } from './melShift.js';
 
@@ -135,4 +135,79 @@ export function validateExportRequest(value: unknown): ExportRequest {
     throw new EngineError('INVALID_ARGUMENT', 'a "wav" export needs exactly one lane id in laneIds; use "zip" for several', 'laneIds');
   }
   return request;
+}
+
+/** Bounds of a training request. */
+export const TRAIN_LIMITS = Object.freeze({ maxSteps: 1_000_000, maxBatchSize: 512, maxCheckpointEvery: 100_000 });
+
+/** Bounds of `addVoice`: recordings per voice and bytes per recording. */
+export const ADD_VOICE_LIMITS = Object.freeze({ maxRecordings: 20, maxBytes: 100_000_000 });
+
+function optionalBoolean(field: string, value: unknown): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'boolean') return fail(field, 'true or false', value);
+  return value;
+}
+
+function validateTarget(value: unknown): TrainTarget {
+  if (!isRecord(value)) return fail('target', 'an object { kind: "model" | "vae-add-voice" | "cyclegan-pair", … }', value);
+  switch (value.kind) {
+    case 'model':
+      checkKeys('target', value, ['kind', 'model']);
+      return { kind: 'model', model: validateId('target.model', value.model) };
+    case 'vae-add-voice':
+      checkKeys('target', value, ['kind', 'voice']);
+      return { kind: 'vae-add-voice', voice: validateId('target.voice', value.voice) };
+    case 'cyclegan-pair':
+      checkKeys('target', value, ['kind', 'from', 'to']);
+      return { kind: 'cyclegan-pair', from: validateId('target.from', value.from), to: validateId('target.to', value.to) };
+    default:
+      return fail('target.kind', '"model", "vae-add-voice" or "cyclegan-pair"', value.kind);
+  }
+}
+
+/** Checks a training request's shape and bounds (trainers and voices are checked against what exists by the engine). */
+export function validateTrainRequest(value: unknown): TrainRequest {
+  if (!isRecord(value)) return fail('request', 'an object', value);
+  checkKeys('request', value, ['target', 'steps', 'batchSize', 'seed', 'preset', 'fresh', 'overwrite', 'checkpointEvery']);
+  const request: TrainRequest = { target: validateTarget(value.target) };
+  const steps = optionalInteger('steps', value.steps, 1, TRAIN_LIMITS.maxSteps);
+  if (steps !== undefined) request.steps = steps;
+  const batchSize = optionalInteger('batchSize', value.batchSize, 1, TRAIN_LIMITS.maxBatchSize);
+  if (batchSize !== undefined) request.batchSize = batchSize;
+  const seed = optionalInteger('seed', value.seed, 0, 2 ** 31 - 1);
+  if (seed !== undefined) request.seed = seed;
+  if (value.preset !== undefined) {
+    if (value.preset !== 'default' && value.preset !== 'tiny') fail('preset', '"default" or "tiny"', value.preset);
+    request.preset = value.preset as 'default' | 'tiny';
+  }
+  const fresh = optionalBoolean('fresh', value.fresh);
+  if (fresh !== undefined) request.fresh = fresh;
+  const overwrite = optionalBoolean('overwrite', value.overwrite);
+  if (overwrite !== undefined) request.overwrite = overwrite;
+  const checkpointEvery = optionalInteger('checkpointEvery', value.checkpointEvery, 1, TRAIN_LIMITS.maxCheckpointEvery);
+  if (checkpointEvery !== undefined) request.checkpointEvery = checkpointEvery;
+  return request;
+}
+
+/** Checks an `addVoice` request: a name (checked again by the voice store) and 1–20 non-empty WAV byte arrays. */
+export function validateAddVoiceRequest(value: unknown): AddVoiceRequest {
+  if (!isRecord(value)) return fail('request', 'an object { name, recordings }', value);
+  checkKeys('request', value, ['name', 'recordings', 'replace']);
+  if (typeof value.name !== 'string' || value.name.length === 0 || value.name.length > 64) return fail('name', 'a name of 1–64 letters, digits, "-" or "_"', value.name);
+  if (!Array.isArray(value.recordings) || value.recordings.length === 0 || value.recordings.length > ADD_VOICE_LIMITS.maxRecordings) {
+    return fail('recordings', `a list of 1–${ADD_VOICE_LIMITS.maxRecordings} WAV recordings`, value.recordings);
+  }
+  const recordings = (value.recordings as unknown[]).map((r, i): VoiceRecording => {
+    const field = `recordings[${i}]`;
+    if (!isRecord(r)) return fail(field, 'an object { bytes, name? }', r);
+    checkKeys(field, r, ['bytes', 'name']);
+    if (!(r.bytes instanceof Uint8Array)) return fail(`${field}.bytes`, 'a Uint8Array of WAV file bytes', r.bytes);
+    if (r.bytes.length === 0) throw new EngineError('INVALID_AUDIO', `${field} is empty (0 bytes); record or choose a WAV file`, `${field}.bytes`);
+    if (r.bytes.length > ADD_VOICE_LIMITS.maxBytes) throw new EngineError('INPUT_TOO_LARGE', `${field} is ${(r.bytes.length / 1e6).toFixed(1)} MB; the limit is ${ADD_VOICE_LIMITS.maxBytes / 1e6} MB`, `${field}.bytes`);
+    if (r.name !== undefined && (typeof r.name !== 'string' || r.name.length > 255)) fail(`${field}.name`, 'a file name of at most 255 characters', r.name);
+    return r.name === undefined ? { bytes: r.bytes } : { bytes: r.bytes, name: r.name as string };
+  });
+  const replace = optionalBoolean('replace', value.replace);
+  return replace === undefined ? { name: value.name, recordings } : { name: value.name, recordings, replace };
 }

@@ -1,0 +1,109 @@
+// The trainers Timbre knows, one entry per model family: defaults, an optional pair folder, a quick
+// "tiny" preset, and `prepare()` which returns a running Trainer. Shared by `timbre train` and the engine.
+
+import type { SpeakerEncoderConfig } from '../models/speakerEncoder.js';
+import type { TrainResult, TrainerEvents, TypedEmitter } from '../models/train.js';
+
+/** The shared options of every trainer, resolved (defaults filled in). */
+export interface TrainRunSettings {
+  readonly home: string | undefined;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly workers: number;
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly logEvery: number;
+  readonly validateEvery: number;
+  readonly checkpointEvery: number;
+  /** Config overrides read from `--config FILE.json` (a preset naming only what differs). */
+  readonly config: Record<string, unknown>;
+  /** `--to VOICE` / `--from NAME` of pairwise models (cyclegan); undefined elsewhere. */
+  readonly to?: string | undefined;
+  readonly from?: string | undefined;
+  /** VAE fine-tuning: the user voice to add, and the VAE file it extends. */
+  readonly addVoice?: string;
+  readonly base?: string;
+  readonly log: (line: string) => void;
+}
+
+/** What a trainer entry hands back: the running Trainer and the step that writes the model file. */
+export interface TrainingRun {
+  readonly trainer: TypedEmitter<TrainerEvents> & { run(): Promise<TrainResult>; cancel(): void };
+  /** After a full run: writes the model file at `outPath`; returns summary lines to print. */
+  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** Run length, batch and intervals of a trainer, in steps. */
+export interface TrainerDefaults {
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly logEvery: number;
+  readonly validateEvery: number;
+  readonly checkpointEvery: number;
+}
+
+/** One model family `timbre train` knows. */
+export interface TrainerEntry {
+  readonly summary: string;
+  readonly defaults: TrainerDefaults;
+  /** Default output: TIMBRE_HOME/models/<name>/model.timbre unless the entry says otherwise. */
+  prepare(settings: TrainRunSettings): Promise<TrainingRun>;
+  /** Folder under models/ and checkpoints/ for these --to/--from (default: the model name). */
+  readonly folder?: (to: string | undefined, from: string | undefined) => string;
+  /** True when a run needs a target voice (`--to`). */
+  readonly needsTarget?: boolean;
+  /** The smallest sensible config: sub-second steps, for smoke tests and trying the app (not for real models). */
+  readonly tinyConfig?: Readonly<Record<string, unknown>>;
+}
+
+/** Names of the trainers, in the order they are listed. */
+export type TrainerName = 'speaker-encoder' | 'vae' | 'cyclegan';
+
+/** The trainers, one line per model family (loaded on demand). */
+export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
+  'speaker-encoder': {
+    summary: 'd-vector speaker encoder + judge (AM-softmax over the corpus voices)',
+    defaults: { steps: 600, batchSize: 32, logEvery: 20, validateEvery: 100, checkpointEvery: 50 },
+    prepare: async (s) => speakerEncoderRun(s),
+    tinyConfig: { channels: [8, 16], strides: [1, 2], normGroups: 4, hiddenDims: 16, embeddingDims: 8, minCropFrames: 32, maxCropFrames: 64, validationCropFrames: 48, chunkFrames: 64, centroidUtterances: 2, warmupSteps: 2 },
+  },
+  vae: {
+    summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices',
+    defaults: { steps: 2400, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 },
+    prepare: async (s) => (await import('../models/vae.js')).prepareVaeTraining(s),
+    tinyConfig: { channels: 8, latentDims: 4, speakerDims: 4, kernelSize: 3, encoderBlocks: 1, decoderBlocks: 1, classifierChannels: 8, cropFrames: 16, klAnnealSteps: 10, warmupSteps: 2, learningRate: 1e-2 },
+  },
+  cyclegan: {
+    summary: 'MaskCycleGAN-VC pair --to VOICE [--from NAME|any] (default from: all other corpus voices)',
+    defaults: { steps: 3000, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 },
+    folder: (to, from) => `cyclegan-${from !== undefined && from !== 'any' ? `${from}-` : ''}${to ?? ''}`,
+    needsTarget: true,
+    prepare: async (s) => (await import('../models/cycleGan/train.js')).prepareCycleGanTraining(s),
+    tinyConfig: { genChannels: [4, 4, 4], genEdgeKernel: [3, 3], residualChannels: 8, residualBlocks: 1, discChannels: [4, 4], cropFrames: 16, maxMaskFrames: 6 },
+  },
+  // more model families are registered here, one line each
+};
+
+/** The trainer of `name`, or undefined for names not in the table. */
+export function trainerEntry(name: string): TrainerEntry | undefined {
+  return Object.hasOwn(TRAINERS, name) ? TRAINERS[name as TrainerName] : undefined;
+}
+
+/** Names of every trainer, table order. */
+export const TRAINER_NAMES: readonly TrainerName[] = Object.keys(TRAINERS) as TrainerName[];
+
+async function speakerEncoderRun(s: TrainRunSettings): Promise<TrainingRun> {
+  const se = await import('../models/speakerEncoder.js');
+  const run = await se.prepareSpeakerEncoderTraining({ ...s, config: s.config as Partial<SpeakerEncoderConfig> });
+  return {
+    trainer: run.trainer,
+    dispose: () => run.dispose(),
+    async finish(result, outPath, options) {
+      s.log('building the speaker judge (centroids of the train split) …');
+      const report = await run.finish(result, outPath, options);
+      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, se.formatConfusion(report)] : [];
+    },
+  };
+}
