@@ -7,9 +7,9 @@ import { existsSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { ConversionJob, ConversionJobEvents, EngineErrorInfo, TimbreApi } from '../engine/api.js';
+import type { ConversionJob, ConversionJobEvents, EngineErrorInfo, TimbreApi, TrainingJob, TrainingJobEvents } from '../engine/api.js';
 import { EngineError, toErrorInfo } from '../engine/errors.js';
-import { validateConvertRequest, validateExportRequest, validateId } from '../engine/validate.js';
+import { validateAddVoiceRequest, validateConvertRequest, validateExportRequest, validateId, validateTrainRequest } from '../engine/validate.js';
 import { hostAllowed, newToken, originAllowed, requestToken, setCommonHeaders, tokensEqual, UI_CONTENT_SECURITY_POLICY } from './security.js';
 
 /** Options of `startServer`. */
@@ -49,7 +49,19 @@ interface ServedJob {
   ended: boolean;
 }
 
+interface ServedTraining {
+  job: TrainingJob;
+  log: string[]; // SSE frames
+  subscribers: Set<ServerResponse>;
+  ended: boolean;
+}
+
+const TRAINING_EVENTS: readonly (keyof TrainingJobEvents)[] = ['start', 'progress', 'validation', 'checkpoint', 'done', 'cancelled', 'error'];
+
 const STATUS_OF: Record<string, number> = {
+  JOB_BUSY: 409,
+  OUTPUT_EXISTS: 409,
+  VOICE_EXISTS: 409,
   UNAUTHORIZED: 401,
   VOICE_NOT_FOUND: 404,
   MODEL_NOT_FOUND: 404,
@@ -171,7 +183,58 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const maxJsonBytes = options.maxJsonBytes ?? 64 * 1024;
   const inputs = new Map<string, { bytes: Uint8Array; name: string; at: number }>();
   const jobs = new Map<string, ServedJob>();
+  const trainings = new Map<string, ServedTraining>();
   let port = 0;
+
+  function rememberTraining(job: TrainingJob): void {
+    const served: ServedTraining = { job, log: [], subscribers: new Set(), ended: false };
+    for (const name of TRAINING_EVENTS) {
+      job.on(name, (data: unknown) => {
+        const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+        served.log.push(frame);
+        for (const res of served.subscribers) res.write(frame);
+        if (name === 'done' || name === 'cancelled' || name === 'error') {
+          served.ended = true;
+          for (const res of served.subscribers) res.end();
+          served.subscribers.clear();
+        }
+      });
+    }
+    trainings.set(job.id, served);
+    const ended = [...trainings.values()].filter((t) => t.ended);
+    for (const old of ended.slice(0, Math.max(0, ended.length - 8))) {
+      old.job.destroy();
+      trainings.delete(old.job.id);
+    }
+  }
+
+  function servedTraining(id: string): ServedTraining {
+    const served = trainings.get(validateId('jobId', id));
+    if (served === undefined) throw new HttpError('JOB_NOT_FOUND', `training "${id}" is not known to this server`, 'jobId');
+    return served;
+  }
+
+  /** Streams a log of SSE frames, then live frames until the stream ends. */
+  function streamFrames(res: ServerResponse, served: { log: readonly string[]; subscribers: Set<ServerResponse>; ended: boolean }): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    for (const frame of served.log) res.write(frame);
+    if (served.ended) {
+      res.end();
+      return;
+    }
+    served.subscribers.add(res);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      served.subscribers.delete(res);
+    });
+  }
+
+  function inputBytes(inputId: unknown, field: string): { bytes: Uint8Array; name: string } {
+    const input = inputs.get(validateId(field, inputId));
+    if (input === undefined) throw new HttpError('INVALID_ARGUMENT', `input "${String(inputId)}" is not known (uploads expire after 30 minutes)`, field);
+    return input;
+  }
 
   function rememberJob(job: ConversionJob): ServedJob {
     const served: ServedJob = { job, log: [], subscribers: new Set(), wavs: new Map(), ended: false };
@@ -218,7 +281,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     const method = req.method ?? 'GET';
     if (method !== 'GET' && !originAllowed(req.headers.origin, port)) throw new HttpError('UNAUTHORIZED', `requests from origin ${req.headers.origin} are refused`);
     const parts = path.split('/').filter(Boolean).slice(1).map(decodeURIComponent); // drop 'api'
-    const route = `${method} /${parts.map((p, i) => (i > 0 && (parts[0] === 'voices' || parts[0] === 'jobs') && i % 2 === 1 ? ':id' : p)).join('/')}`;
+    const route = `${method} /${parts.map((p, i) => (i > 0 && (parts[0] === 'voices' || parts[0] === 'jobs' || parts[0] === 'trainings') && i % 2 === 1 ? ':id' : p)).join('/')}`;
     switch (route) {
       case 'GET /info':
         return sendJson(res, 200, await engine.info());
@@ -230,6 +293,34 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       }
       case 'GET /models':
         return sendJson(res, 200, await engine.listModels());
+      case 'GET /trainers':
+        return sendJson(res, 200, await engine.listTrainers());
+      case 'POST /voices': {
+        // { name, inputIds: [...], replace? }: recordings are uploaded first through POST /inputs.
+        const body = await readJson(req, maxJsonBytes);
+        if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('INVALID_ARGUMENT', 'the request body must be a JSON object', 'request');
+        const { inputIds, ...rest } = body as Record<string, unknown>;
+        if (!Array.isArray(inputIds) || inputIds.length === 0 || inputIds.length > 20) throw new HttpError('INVALID_ARGUMENT', 'inputIds must be a list of 1–20 uploaded recordings', 'recordings');
+        const recordings = inputIds.map((id, i) => inputBytes(id, `recordings[${i}]`));
+        const request = validateAddVoiceRequest({ ...rest, recordings: recordings.map((r) => ({ bytes: r.bytes, name: r.name })) });
+        return sendJson(res, 201, await engine.addVoice(request));
+      }
+      case 'DELETE /voices/:id':
+        await engine.removeVoice(parts[1]!);
+        return sendJson(res, 200, { removed: true });
+      case 'POST /trainings': {
+        const request = validateTrainRequest(await readJson(req, maxJsonBytes));
+        const job = await engine.train(request);
+        rememberTraining(job);
+        return sendJson(res, 201, { jobId: job.id });
+      }
+      case 'GET /trainings/:id/events':
+        return streamFrames(res, servedTraining(parts[1]!));
+      case 'POST /trainings/:id/cancel': {
+        const served = servedTraining(parts[1]!);
+        await engine.cancel(served.job.id);
+        return sendJson(res, 202, { cancelled: true });
+      }
       case 'POST /inputs': {
         const type = req.headers['content-type'] ?? '';
         if (!/^(audio\/(wav|wave|x-wav|vnd\.wave)|application\/octet-stream)\b/.test(type)) {
@@ -248,8 +339,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const body = await readJson(req, maxJsonBytes);
         if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpError('INVALID_ARGUMENT', 'the request body must be a JSON object', 'request');
         const { inputId, ...rest } = body as Record<string, unknown>;
-        const input = inputs.get(validateId('inputId', inputId));
-        if (input === undefined) throw new HttpError('INVALID_ARGUMENT', `input "${String(inputId)}" is not known (uploads expire after 30 minutes)`, 'inputId');
+        const input = inputBytes(inputId, 'inputId');
         const request = validateConvertRequest({ ...rest, input: { kind: 'wav-bytes', bytes: input.bytes, name: input.name } }, { maxBytes: maxUploadBytes, allowPaths: false });
         const job = await engine.convert(request);
         rememberJob(job);
@@ -371,7 +461,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     token,
     close: () =>
       new Promise<void>((resolvePromise) => {
-        for (const served of jobs.values()) {
+        for (const served of [...jobs.values(), ...trainings.values()]) {
           for (const res of served.subscribers) res.end();
           served.job.destroy();
         }

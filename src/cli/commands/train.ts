@@ -5,77 +5,12 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { describeBackend, initBackend } from '../../models/backend.js';
-import type { SpeakerEncoderConfig } from '../../models/speakerEncoder.js';
-import type { TrainResult, TrainerEvents, TypedEmitter } from '../../models/train.js';
 import { attachProgressPrinter, formatDuration } from '../../models/train.js';
 import { readModelFile } from '../../models/modelFile.js';
 import { timbrePaths } from '../../io/paths.js';
+import { TRAINERS, trainerEntry, type TrainRunSettings } from '../../engine/trainers.js';
 import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
-
-/** The shared options of every trainer, resolved (defaults filled in). */
-export interface TrainRunSettings {
-  readonly home: string | undefined;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly workers: number;
-  readonly runDir: string;
-  readonly resume: boolean;
-  readonly logEvery: number;
-  readonly validateEvery: number;
-  readonly checkpointEvery: number;
-  /** Config overrides read from `--config FILE.json` (a preset naming only what differs). */
-  readonly config: Record<string, unknown>;
-  /** `--to VOICE` / `--from NAME` of pairwise models (cyclegan); undefined elsewhere. */
-  readonly to?: string | undefined;
-  readonly from?: string | undefined;
-  readonly log: (line: string) => void;
-}
-
-/** What a trainer entry hands back: the running Trainer and the step that writes the model file. */
-export interface TrainingRun {
-  readonly trainer: TypedEmitter<TrainerEvents> & { run(): Promise<TrainResult>; cancel(): void };
-  /** After a full run: writes the model file at `outPath`; returns summary lines to print. */
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
-  dispose(): Promise<void>;
-}
-
-/** One model family `timbre train` knows. */
-export interface TrainerEntry {
-  readonly summary: string;
-  readonly defaults: { readonly steps: number; readonly batchSize: number; readonly logEvery: number; readonly validateEvery: number; readonly checkpointEvery: number };
-  /** Default output: TIMBRE_HOME/models/<name>/model.timbre unless the entry says otherwise. */
-  prepare(settings: TrainRunSettings): Promise<TrainingRun>;
-  /** Folder under models/ and checkpoints/ for these --to/--from (default: the model name). */
-  readonly folder?: (to: string | undefined, from: string | undefined) => string;
-}
-
-/** The trainers, one line per model family (loaded on demand). */
-const TRAINERS: Record<string, TrainerEntry> = {
-  'speaker-encoder': {
-    summary: 'd-vector speaker encoder + judge (AM-softmax over the corpus voices)',
-    defaults: { steps: 600, batchSize: 32, logEvery: 20, validateEvery: 100, checkpointEvery: 50 },
-    prepare: async (s) => speakerEncoderRun(s),
-  },
-  vae: { summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices', defaults: { steps: 2400, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 }, prepare: async (s) => (await import('../../models/vae.js')).prepareVaeTraining(s) },
-  cyclegan: { summary: 'MaskCycleGAN-VC pair --to VOICE [--from NAME|any] (default from: all other corpus voices)', defaults: { steps: 3000, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 }, folder: (to, from) => `cyclegan-${from !== undefined && from !== 'any' ? `${from}-` : ''}${to ?? ''}`, prepare: async (s) => (await import('../../models/cycleGan/train.js')).prepareCycleGanTraining(s) },
-  // more model families are registered here, one line each
-};
-
-async function speakerEncoderRun(s: TrainRunSettings): Promise<TrainingRun> {
-  const se = await import('../../models/speakerEncoder.js');
-  const run = await se.prepareSpeakerEncoderTraining({ ...s, config: s.config as Partial<SpeakerEncoderConfig> });
-  return {
-    trainer: run.trainer,
-    dispose: () => run.dispose(),
-    async finish(result, outPath, options) {
-      s.log('building the speaker judge (centroids of the train split) …');
-      const report = await run.finish(result, outPath, options);
-      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, se.formatConfusion(report)] : [];
-    },
-  };
-}
 
 const USAGE = [
   'usage: timbre train <model> [--steps N] [--batch-size N] [--seed N] [--out FILE] [--force]',
@@ -147,7 +82,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...extra] = args.positionals;
   if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
   if (extra.length > 0) throw new UsageError(`timbre train: unexpected argument "${extra[0]}"`);
-  const entry = TRAINERS[name];
+  const entry = trainerEntry(name);
   if (entry === undefined) throw new UsageError(`timbre train: unknown model "${name}"; trainable models are ${Object.keys(TRAINERS).join(', ')}`);
   if (flagOption(args, 'fresh') && flagOption(args, 'resume')) throw new UsageError('timbre train: --fresh and --resume contradict each other');
 
