@@ -1,7 +1,7 @@
 // The engine in Electron's utility process: receives validated calls from main over `parentPort`,
 // runs them on one engine, and posts results and job events back. The window never blocks on compute.
 
-import type { ConversionJobEvents, JobEventMessage } from '../src/engine/api.js';
+import type { ConversionJobEvents, JobEventMessage, TrainingEventMessage, TrainingJobEvents } from '../src/engine/api.js';
 import { createEngine } from '../src/engine/engine.js';
 import { toErrorInfo } from '../src/engine/errors.js';
 import { parseEngineCall, type EngineCall, type EngineReply } from './ipc.js';
@@ -19,6 +19,7 @@ if (parentPort === undefined) {
 
 const engine = createEngine({ allowPaths: false });
 const EVENT_NAMES: readonly (keyof ConversionJobEvents)[] = ['source', 'progress', 'lane', 'laneError', 'done', 'error'];
+const TRAINING_EVENTS: readonly (keyof TrainingJobEvents)[] = ['start', 'progress', 'validation', 'checkpoint', 'done', 'cancelled', 'error'];
 
 async function dispatch(call: EngineCall): Promise<unknown> {
   const [a] = call.args;
@@ -35,6 +36,20 @@ async function dispatch(call: EngineCall): Promise<unknown> {
       return engine.cancel(a as string);
     case 'exportLanes':
       return engine.exportLanes(a as never);
+    case 'listTrainers':
+      return engine.listTrainers();
+    case 'addVoice':
+      return engine.addVoice(a as never);
+    case 'removeVoice':
+      return engine.removeVoice(a as string);
+    case 'train': {
+      const job = await engine.train(a as never);
+      for (const name of TRAINING_EVENTS) {
+        job.on(name, (...args) => parentPort!.postMessage({ kind: 'trainingEvent', message: { jobId: job.id, name, args } as TrainingEventMessage }));
+      }
+      void job.finished.catch(() => undefined).finally(() => job.destroy());
+      return { jobId: job.id };
+    }
     case 'convert': {
       const job = await engine.convert(a as never);
       for (const name of EVENT_NAMES) {

@@ -1,9 +1,24 @@
 // The one IPC contract of the desktop app: renderer → main commands (each `{ request; response }`),
 // main → renderer events, and main ↔ engine-process messages; with the validators used where received.
 
-import type { ConvertRequest, EngineErrorInfo, EngineInfo, ExportFile, ExportRequest, JobEventMessage, ModelInfo, OpenedFile, VoiceInfo } from '../src/engine/api.js';
+import type {
+  AddVoiceRequest,
+  ConvertRequest,
+  EngineErrorInfo,
+  EngineInfo,
+  ExportFile,
+  ExportRequest,
+  JobEventMessage,
+  MenuCommand,
+  ModelInfo,
+  OpenedFile,
+  TrainerInfo,
+  TrainingEventMessage,
+  TrainRequest,
+  VoiceInfo,
+} from '../src/engine/api.js';
 import { EngineError } from '../src/engine/errors.js';
-import { validateConvertRequest, validateExportRequest, validateId } from '../src/engine/validate.js';
+import { validateAddVoiceRequest, validateConvertRequest, validateExportRequest, validateId, validateTrainRequest } from '../src/engine/validate.js';
 
 /** Renderer → main commands (ipcRenderer.invoke / ipcMain.handle). */
 export interface IpcCommands {
@@ -16,11 +31,17 @@ export interface IpcCommands {
   'timbre:exportLanes': { request: [request: ExportRequest]; response: ExportFile };
   'timbre:saveFile': { request: [file: ExportFile]; response: string | undefined };
   'timbre:openWavFile': { request: []; response: OpenedFile | undefined };
+  'timbre:listTrainers': { request: []; response: TrainerInfo[] };
+  'timbre:startTraining': { request: [request: TrainRequest]; response: { jobId: string } };
+  'timbre:addVoice': { request: [request: AddVoiceRequest]; response: VoiceInfo };
+  'timbre:removeVoice': { request: [voiceId: string]; response: void };
 }
 
 /** Main → renderer events, each a named tuple. */
 export interface IpcEvents {
   'timbre:jobEvent': [message: JobEventMessage];
+  'timbre:trainingEvent': [message: TrainingEventMessage];
+  'timbre:menuCommand': [command: MenuCommand];
 }
 
 export type CommandChannel = keyof IpcCommands;
@@ -36,10 +57,19 @@ export const COMMAND_CHANNELS: readonly CommandChannel[] = [
   'timbre:exportLanes',
   'timbre:saveFile',
   'timbre:openWavFile',
+  'timbre:listTrainers',
+  'timbre:startTraining',
+  'timbre:addVoice',
+  'timbre:removeVoice',
 ];
 
 /** The event channel. */
 export const JOB_EVENT_CHANNEL: keyof IpcEvents = 'timbre:jobEvent';
+/** Training events, and commands of the native menu (Open…, Export…). */
+export const TRAINING_EVENT_CHANNEL: keyof IpcEvents = 'timbre:trainingEvent';
+export const MENU_COMMAND_CHANNEL: keyof IpcEvents = 'timbre:menuCommand';
+/** Names of training events (validated where received). */
+export const TRAINING_EVENT_NAMES: readonly string[] = ['start', 'progress', 'validation', 'checkpoint', 'done', 'cancelled', 'error'];
 
 /** Largest WAV accepted over IPC, bytes. */
 export const MAX_IPC_WAV_BYTES = 100_000_000;
@@ -60,11 +90,18 @@ export function validateCommand<C extends CommandChannel>(channel: C, args: read
     case 'timbre:listVoices':
     case 'timbre:listModels':
     case 'timbre:openWavFile':
+    case 'timbre:listTrainers':
       return noArgs(channel, args) as IpcCommands[C]['request'];
     case 'timbre:voicePreview':
       return [validateId('voiceId', one())] as IpcCommands[C]['request'];
     case 'timbre:cancel':
       return [validateId('jobId', one())] as IpcCommands[C]['request'];
+    case 'timbre:removeVoice':
+      return [validateId('voiceId', one())] as IpcCommands[C]['request'];
+    case 'timbre:startTraining':
+      return [validateTrainRequest(one())] as IpcCommands[C]['request'];
+    case 'timbre:addVoice':
+      return [validateAddVoiceRequest(one())] as IpcCommands[C]['request'];
     case 'timbre:startConversion':
       return [validateConvertRequest(one(), { maxBytes: MAX_IPC_WAV_BYTES, allowPaths: false })] as IpcCommands[C]['request'];
     case 'timbre:exportLanes':
@@ -83,8 +120,8 @@ export function validateCommand<C extends CommandChannel>(channel: C, args: read
 }
 
 /** Engine methods the engine process serves (a subset of `TimbreApi`, by name). */
-export type EngineMethod = 'info' | 'listVoices' | 'voicePreview' | 'listModels' | 'convert' | 'cancel' | 'exportLanes';
-export const ENGINE_METHODS: readonly EngineMethod[] = ['info', 'listVoices', 'voicePreview', 'listModels', 'convert', 'cancel', 'exportLanes'];
+export type EngineMethod = 'info' | 'listVoices' | 'voicePreview' | 'listModels' | 'convert' | 'cancel' | 'exportLanes' | 'listTrainers' | 'train' | 'addVoice' | 'removeVoice';
+export const ENGINE_METHODS: readonly EngineMethod[] = ['info', 'listVoices', 'voicePreview', 'listModels', 'convert', 'cancel', 'exportLanes', 'listTrainers', 'train', 'addVoice', 'removeVoice'];
 
 /** main → engine process. */
 export interface EngineCall {
@@ -98,7 +135,8 @@ export interface EngineCall {
 export type EngineReply =
   | { kind: 'result'; id: number; ok: true; value: unknown }
   | { kind: 'result'; id: number; ok: false; error: EngineErrorInfo }
-  | { kind: 'event'; message: JobEventMessage };
+  | { kind: 'event'; message: JobEventMessage }
+  | { kind: 'trainingEvent'; message: TrainingEventMessage };
 
 const JOB_EVENT_NAMES = new Set(['source', 'progress', 'lane', 'laneError', 'done', 'error']);
 
@@ -118,6 +156,13 @@ export function parseEngineReply(data: unknown): EngineReply | null {
   if (m.kind === 'result' && Number.isInteger(m.id) && typeof m.ok === 'boolean') {
     if (!m.ok && (typeof m.error !== 'object' || m.error === null || typeof (m.error as EngineErrorInfo).code !== 'string')) return null;
     return m as unknown as EngineReply;
+  }
+  if (m.kind === 'trainingEvent') {
+    const message = m.message as Partial<TrainingEventMessage> | null;
+    if (typeof message === 'object' && message !== null && typeof message.jobId === 'string' && TRAINING_EVENT_NAMES.includes(String(message.name)) && Array.isArray(message.args)) {
+      return m as unknown as EngineReply;
+    }
+    return null;
   }
   if (m.kind === 'event') {
     const message = m.message as Partial<JobEventMessage> | null;

@@ -4,7 +4,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { basename, dirname, extname, join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { EngineErrorInfo, ExportFile, JobEventMessage } from '../src/engine/api.js';
+import type { EngineErrorInfo, ExportFile, JobEventMessage, MenuCommand, TrainingEventMessage } from '../src/engine/api.js';
 import { toErrorInfo } from '../src/engine/errors.js';
 import { writeFileAtomic } from '../src/io/atomicWrite.js';
 import {
@@ -12,6 +12,8 @@ import {
   errorForRenderer,
   JOB_EVENT_CHANNEL,
   MAX_IPC_WAV_BYTES,
+  MENU_COMMAND_CHANNEL,
+  TRAINING_EVENT_CHANNEL,
   parseEngineReply,
   validateCommand,
   type CommandChannel,
@@ -136,6 +138,10 @@ async function main(): Promise<void> {
       window?.webContents.send(JOB_EVENT_CHANNEL, reply.message satisfies JobEventMessage);
       return;
     }
+    if (reply.kind === 'trainingEvent') {
+      window?.webContents.send(TRAINING_EVENT_CHANNEL, reply.message satisfies TrainingEventMessage);
+      return;
+    }
     const waiter = pending.get(reply.id);
     pending.delete(reply.id);
     if (!waiter) return;
@@ -162,6 +168,10 @@ async function main(): Promise<void> {
     'timbre:startConversion': (request) => callEngine('convert', [request]) as never,
     'timbre:cancel': (jobId) => callEngine('cancel', [jobId]) as never,
     'timbre:exportLanes': (request) => callEngine('exportLanes', [request]) as never,
+    'timbre:listTrainers': () => callEngine('listTrainers', []) as never,
+    'timbre:startTraining': (request) => callEngine('train', [request]) as never,
+    'timbre:addVoice': (request) => callEngine('addVoice', [request]) as never,
+    'timbre:removeVoice': (voiceId) => callEngine('removeVoice', [voiceId]) as never,
     'timbre:saveFile': async (file: ExportFile) => {
       const extension = extname(file.fileName).slice(1) || 'bin';
       const result = await dialog.showSaveDialog(window!, { defaultPath: file.fileName, filters: [{ name: extension.toUpperCase(), extensions: [extension] }] });
@@ -194,10 +204,20 @@ async function main(): Promise<void> {
   }
 
   const isMac = process.platform === 'darwin';
+  // Open… and Export… run in the page (it owns the input and the lanes); the page then uses the native dialogs above.
+  const menuCommand = (command: MenuCommand) => () => window?.webContents.send(MENU_COMMAND_CHANNEL, command);
   Menu.setApplicationMenu(
     Menu.buildFromTemplate([
       ...(isMac ? [{ role: 'appMenu' }] : []),
-      { label: 'File', submenu: [isMac ? { role: 'close' } : { role: 'quit' }] },
+      {
+        label: 'File',
+        submenu: [
+          { label: 'Open…', accelerator: 'CmdOrCtrl+O', click: menuCommand('open') },
+          { label: 'Export…', accelerator: 'CmdOrCtrl+E', click: menuCommand('export') },
+          { type: 'separator' },
+          isMac ? { role: 'close' } : { role: 'quit' },
+        ],
+      },
       { role: 'editMenu' },
       { label: 'View', submenu: [{ role: 'resetZoom' }, { role: 'zoomIn' }, { role: 'zoomOut' }, { type: 'separator' }, { role: 'togglefullscreen' }, ...(app.isPackaged ? [] : [{ role: 'toggleDevTools' }])] },
       { role: 'windowMenu' },

@@ -1,7 +1,7 @@
 // Preload of the Timbre window: exposes only the typed engine bridge as `window.timbre` through
 // contextBridge — never ipcRenderer itself. CommonJS because sandboxed preloads cannot be ES modules.
 
-import type { ConvertRequest, ExportFile, ExportRequest, JobEventMessage, TimbreBridge } from '../src/engine/api.js';
+import type { AddVoiceRequest, ConvertRequest, ExportFile, ExportRequest, JobEventMessage, MenuCommand, TimbreBridge, TrainingEventMessage, TrainRequest } from '../src/engine/api.js';
 import type { IpcCommands, IpcEvents } from './ipc.js';
 
 interface PreloadElectron {
@@ -23,6 +23,19 @@ function invoke<C extends keyof IpcCommands>(channel: C, ...args: IpcCommands[C]
 
 const JOB_EVENT: keyof IpcEvents = 'timbre:jobEvent';
 const EVENT_NAMES = new Set(['source', 'progress', 'lane', 'laneError', 'done', 'error']);
+const TRAINING_EVENT: keyof IpcEvents = 'timbre:trainingEvent';
+const TRAINING_EVENT_NAMES = new Set(['start', 'progress', 'validation', 'checkpoint', 'done', 'cancelled', 'error']);
+const MENU_COMMAND: keyof IpcEvents = 'timbre:menuCommand';
+const MENU_COMMANDS = new Set(['open', 'export']);
+
+/** Subscribes to one main → renderer channel, passing on only messages `accept` validates; returns the unsubscribe. */
+function subscribe<T>(channel: string, accept: (message: unknown) => message is T, listener: (message: T) => void): () => void {
+  const wrapped = (_event: unknown, message: unknown): void => {
+    if (accept(message)) listener(message);
+  };
+  ipcRenderer.on(channel, wrapped);
+  return () => ipcRenderer.removeListener(channel, wrapped);
+}
 
 const bridge: TimbreBridge = {
   info: () => invoke('timbre:info'),
@@ -43,6 +56,20 @@ const bridge: TimbreBridge = {
   exportLanes: (request: ExportRequest) => invoke('timbre:exportLanes', request),
   saveFile: (file: ExportFile) => invoke('timbre:saveFile', file),
   openWavFile: () => invoke('timbre:openWavFile'),
+  listTrainers: () => invoke('timbre:listTrainers'),
+  startTraining: (request: TrainRequest) => invoke('timbre:startTraining', request),
+  onTrainingEvent: (listener: (message: TrainingEventMessage) => void) =>
+    subscribe(
+      TRAINING_EVENT,
+      (m): m is TrainingEventMessage => {
+        const t = m as Partial<TrainingEventMessage> | null;
+        return typeof t === 'object' && t !== null && typeof t.jobId === 'string' && TRAINING_EVENT_NAMES.has(String(t.name)) && Array.isArray(t.args);
+      },
+      listener,
+    ),
+  addVoice: (request: AddVoiceRequest) => invoke('timbre:addVoice', request),
+  removeVoice: (voiceId: string) => invoke('timbre:removeVoice', voiceId),
+  onMenuCommand: (listener: (command: MenuCommand) => void) => subscribe(MENU_COMMAND, (m): m is MenuCommand => typeof m === 'string' && MENU_COMMANDS.has(m), listener),
 };
 
 contextBridge.exposeInMainWorld('timbre', Object.freeze(bridge));

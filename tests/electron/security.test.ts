@@ -93,7 +93,7 @@ describe('IPC contract', () => {
     const bridge = exposed.get('timbre') as Record<string, (...args: unknown[]) => unknown>;
     expect(Object.values(bridge).every((v) => typeof v === 'function')).toBe(true);
     expect(Object.values(bridge)).not.toContain(fakeElectron.ipcRenderer);
-    for (const [name, fn] of Object.entries(bridge)) if (name !== 'onJobEvent') await fn({});
+    for (const [name, fn] of Object.entries(bridge)) if (!/^on[A-Z]/.test(name)) await fn({});
     expect(new Set(invoked)).toEqual(new Set(COMMAND_CHANNELS));
     const received: unknown[] = [];
     bridge.onJobEvent!((m: unknown) => received.push(m));
@@ -101,5 +101,24 @@ describe('IPC contract', () => {
     listeners[0]!(null, { jobId: 'j', name: 'evil', args: [] });
     listeners[0]!(null, 'garbage');
     expect(received).toHaveLength(1);
+    const training: unknown[] = [];
+    const menu: unknown[] = [];
+    bridge.onTrainingEvent!((m: unknown) => training.push(m));
+    bridge.onMenuCommand!((c: unknown) => menu.push(c));
+    listeners[1]!(null, { jobId: 't', name: 'progress', args: [{}] });
+    listeners[1]!(null, { jobId: 't', name: 'lane', args: [{}] });
+    listeners[2]!(null, 'open');
+    listeners[2]!(null, 'rm -rf');
+    expect(training).toHaveLength(1);
+    expect(menu).toEqual(['open']);
+  });
+
+  it('validates training and voice commands, and engine training events', () => {
+    expect(validateCommand('timbre:startTraining', [{ target: { kind: 'model', model: 'vae' }, steps: 3 }])[0].steps).toBe(3);
+    expect(() => validateCommand('timbre:startTraining', [{ target: { kind: 'model', model: 'vae' }, steps: 0 }])).toThrow(/steps/);
+    expect(() => validateCommand('timbre:addVoice', [{ name: 'me', recordings: [{ bytes: 'not bytes' }] }])).toThrow(/recordings\[0\]\.bytes/);
+    expect(() => validateCommand('timbre:removeVoice', ['../x'])).toThrow(/voiceId/);
+    expect(parseEngineReply({ kind: 'trainingEvent', message: { jobId: 't', name: 'done', args: [{}] } })).not.toBeNull();
+    expect(parseEngineReply({ kind: 'trainingEvent', message: { jobId: 't', name: 'lane', args: [{}] } })).toBeNull();
   });
 });
