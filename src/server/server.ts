@@ -368,6 +368,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return sendBytes(res, wav, 'audio/wav');
       }
       case 'POST /jobs/:id/cancel': {
+        // `cancel(jobId)` of the API takes conversions and trainings alike.
+        const training = trainings.get(parts[1]!);
+        if (training !== undefined) {
+          await engine.cancel(training.job.id);
+          return sendJson(res, 202, { cancelled: true });
+        }
         const served = servedJob(parts[1]!);
         await engine.cancel(served.job.id);
         return sendJson(res, 202, { cancelled: true });

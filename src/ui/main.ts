@@ -5,6 +5,8 @@ import WaveSurfer from 'wavesurfer.js';
 import type { ConversionJob, EngineErrorInfo, EngineInfo, LaneResult, ModelInfo, ModelSettings, SettingSpec, VoiceInfo } from '../engine/api.js';
 import { LaneSet, type LaneMetric } from './lanes.js';
 import { MicRecorder } from './recorder.js';
+import { createTrainingPanel } from './trainingPanel.js';
+import { createVoicesPanel } from './voicesPanel.js';
 import { detectTransport, UiEngineError, type UiTransport } from './transport.js';
 import { wavHeaderProblem, wavSummary } from './wavBytes.js';
 
@@ -187,8 +189,25 @@ function wireInput(): void {
 
 // ---- voices and models ----------------------------------------------------------------------------
 
+const voiceListeners: (() => void)[] = [];
+
+/** Reloads the voices (one was created or removed) and redraws every voice list. */
+async function refreshVoices(): Promise<void> {
+  if (!state.transport) return;
+  state.voices = await state.transport.listVoices();
+  renderVoices();
+}
+
+/** Reloads the models (a training finished); ticked boxes stay ticked. */
+async function refreshModels(): Promise<void> {
+  if (!state.transport) return;
+  state.models = await state.transport.listModels();
+  renderModels();
+}
+
 function renderVoices(): void {
   const select = $<HTMLSelectElement>('voice');
+  const previous = select.value;
   select.replaceChildren();
   const groups: [VoiceInfo['kind'], string][] = [['corpus', 'Shipped voices'], ['user', 'Your voices'], ['test', 'Test voices']];
   for (const [kind, label] of groups) {
@@ -204,9 +223,13 @@ function renderVoices(): void {
     select.disabled = true;
     showError('voice-error', 'No target voices are available yet. Build the corpus ("timbre corpus build") or add your own voice ("timbre voice add").');
   }
-  const preferred = state.voices.find((v) => v.hasPreview) ?? state.voices[0];
-  if (preferred) select.value = preferred.id;
+  const preferred = state.voices.find((v) => v.id === previous) ?? state.voices.find((v) => v.hasPreview) ?? state.voices[0];
+  if (preferred) {
+    select.value = preferred.id;
+    select.disabled = false;
+  }
   onVoiceChange();
+  for (const listener of voiceListeners) listener();
 }
 
 function selectedVoice(): VoiceInfo | undefined {
@@ -511,6 +534,14 @@ async function start(): Promise<void> {
     state.models = models;
     $('engine-info').textContent = `${state.transport.kind === 'web' ? 'Web mode' : 'Desktop'} · engine ${info.version} · output ${info.sampleRateHz} Hz`;
     renderVoices();
+    const voicesPanel = createVoicesPanel({ transport: state.transport, voices: () => state.voices, input: () => state.input, refreshVoices });
+    const trainingPanel = createTrainingPanel({ transport: state.transport, voices: () => state.voices, refreshModels }, await state.transport.listTrainers());
+    voiceListeners.push(() => voicesPanel.render(), () => trainingPanel.refreshVoices());
+    state.transport.onMenuCommand?.((command) => {
+      if (command === 'open') $('open-file').click();
+      else if (state.laneResults.size > 0) void exportFiles('zip');
+      else showError('export-error', 'Nothing to export yet: convert something first.');
+    });
     document.body.dataset.state = 'idle';
   } catch (error) {
     const fatal = $('fatal');

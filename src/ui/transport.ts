@@ -2,6 +2,7 @@
 // preload's `window.timbre`; both wrapped into the same `UiTransport` (TimbreApi + saving files).
 
 import type {
+  AddVoiceRequest,
   ConversionJob,
   ConversionJobEvents,
   ConversionResult,
@@ -11,10 +12,17 @@ import type {
   ExportFile,
   ExportRequest,
   JobEventMessage,
+  MenuCommand,
   ModelInfo,
   OpenedFile,
   TimbreApi,
   TimbreBridge,
+  TrainerInfo,
+  TrainingEventMessage,
+  TrainingJob,
+  TrainingJobEvents,
+  TrainingOutcome,
+  TrainRequest,
   VoiceInfo,
 } from '../engine/api.js';
 import { Emitter } from './emitter.js';
@@ -37,6 +45,8 @@ export interface UiTransport extends TimbreApi {
   saveFile(file: ExportFile): Promise<string | undefined>;
   /** Native open dialog (Electron only). */
   openWavFile?: () => Promise<OpenedFile | undefined>;
+  /** Commands of the native menu (Electron only); returns the unsubscribe. */
+  onMenuCommand?: (listener: (command: MenuCommand) => void) => () => void;
 }
 
 declare global {
@@ -79,6 +89,63 @@ class RemoteJob implements ConversionJob {
 
   destroy(): void {
     this.emitter.unAll();
+  }
+}
+
+/** A training whose events arrive from elsewhere (SSE or IPC). */
+class RemoteTrainingJob implements TrainingJob {
+  private readonly emitter = new Emitter<TrainingJobEvents>();
+  readonly finished: Promise<TrainingOutcome>;
+  private resolve!: (outcome: TrainingOutcome) => void;
+  private reject!: (error: Error) => void;
+
+  constructor(
+    readonly id: string,
+    private readonly onCancel: () => void,
+  ) {
+    this.finished = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+    this.finished.catch(() => undefined);
+  }
+
+  on<E extends keyof TrainingJobEvents>(event: E, listener: (...args: TrainingJobEvents[E]) => void): () => void {
+    return this.emitter.on(event, listener);
+  }
+
+  deliver<E extends keyof TrainingJobEvents>(name: E, args: TrainingJobEvents[E]): void {
+    this.emitter.emit(name, ...args);
+    if (name === 'done') this.resolve({ kind: 'done', done: args[0] as TrainingJobEvents['done'][0] });
+    if (name === 'cancelled') this.resolve({ kind: 'cancelled', cancelled: args[0] as TrainingJobEvents['cancelled'][0] });
+    if (name === 'error') this.reject(new UiEngineError(args[0] as EngineErrorInfo));
+  }
+
+  cancel(): void {
+    this.onCancel();
+  }
+
+  destroy(): void {
+    this.emitter.unAll();
+  }
+}
+
+/** Reads a Server-Sent Events body, calling `onEvent(name, json)` per event until the stream ends. */
+async function readSse(res: Response, onEvent: (name: string, payload: Record<string, unknown>) => void): Promise<void> {
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = '';
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    buffer += value;
+    let end: number;
+    while ((end = buffer.indexOf('\n\n')) >= 0) {
+      const frame = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      const name = /^event: (\w+)$/m.exec(frame)?.[1];
+      const data = /^data: (.*)$/m.exec(frame)?.[1];
+      if (name !== undefined && data !== undefined) onEvent(name, JSON.parse(data) as Record<string, unknown>);
+    }
   }
 }
 
@@ -190,6 +257,31 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
     async saveFile(file) {
       return download(file);
     },
+    listTrainers: () => json<TrainerInfo[]>('/trainers'),
+    async train(request: TrainRequest) {
+      const { jobId } = await json<{ jobId: string }>('/trainings', post(request));
+      const job = new RemoteTrainingJob(jobId, () => void call(`/trainings/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' }).catch(() => undefined));
+      (async () => {
+        const res = await call(`/trainings/${encodeURIComponent(jobId)}/events`);
+        await readSse(res, (name, payload) => job.deliver(name as keyof TrainingJobEvents, [payload] as never));
+      })().catch((error: unknown) => job.deliver('error', [{ code: 'TRANSPORT', message: `lost the training stream: ${(error as Error).message}` }]));
+      return job;
+    },
+    async addVoice(request: AddVoiceRequest) {
+      const inputIds: string[] = [];
+      for (const recording of request.recordings) {
+        const upload = await json<{ inputId: string }>('/inputs', {
+          method: 'POST',
+          headers: { 'Content-Type': 'audio/wav', 'X-Timbre-File-Name': encodeURIComponent(recording.name ?? 'recording.wav') },
+          body: recording.bytes as BodyInit,
+        });
+        inputIds.push(upload.inputId);
+      }
+      return json<VoiceInfo>('/voices', post({ name: request.name, inputIds, ...(request.replace ? { replace: true } : {}) }));
+    },
+    async removeVoice(voiceId) {
+      await call(`/voices/${encodeURIComponent(voiceId)}`, { method: 'DELETE' });
+    },
   };
   return api;
 }
@@ -198,6 +290,13 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
 export function createElectronTransport(bridge: TimbreBridge): UiTransport {
   const jobs = new Map<string, RemoteJob>();
   const early = new Map<string, JobEventMessage[]>();
+  const trainings = new Map<string, RemoteTrainingJob>();
+  const earlyTraining = new Map<string, TrainingEventMessage[]>();
+  bridge.onTrainingEvent((message) => {
+    const job = trainings.get(message.jobId);
+    if (job) job.deliver(message.name, message.args);
+    else earlyTraining.set(message.jobId, [...(earlyTraining.get(message.jobId) ?? []), message]);
+  });
   bridge.onJobEvent((message) => {
     const job = jobs.get(message.jobId);
     if (job) job.deliver(message.name, message.args);
@@ -237,6 +336,19 @@ export function createElectronTransport(bridge: TimbreBridge): UiTransport {
     exportLanes: (request) => wrap(bridge.exportLanes(request)),
     saveFile: (file) => wrap(bridge.saveFile(file)),
     openWavFile: () => wrap(bridge.openWavFile()),
+    listTrainers: () => wrap(bridge.listTrainers()),
+    async train(request) {
+      const { jobId } = await wrap(bridge.startTraining(request));
+      const job = new RemoteTrainingJob(jobId, () => void bridge.cancel(jobId));
+      trainings.set(jobId, job);
+      for (const message of earlyTraining.get(jobId) ?? []) job.deliver(message.name, message.args);
+      earlyTraining.delete(jobId);
+      void job.finished.finally(() => trainings.delete(jobId)).catch(() => undefined);
+      return job;
+    },
+    addVoice: (request) => wrap(bridge.addVoice(request)),
+    removeVoice: (voiceId) => wrap(bridge.removeVoice(voiceId)),
+    onMenuCommand: (listener) => bridge.onMenuCommand(listener),
   };
   return api;
 }
