@@ -198,11 +198,12 @@ async function refreshVoices(): Promise<void> {
   renderVoices();
 }
 
-/** Reloads the models (a training finished); ticked boxes stay ticked. */
-async function refreshModels(): Promise<void> {
-  if (!state.transport) return;
+/** Reloads the models (a training finished); ticked boxes stay ticked. Resolves with the new list. */
+async function refreshModels(): Promise<readonly ModelInfo[]> {
+  if (!state.transport) return state.models;
   state.models = await state.transport.listModels();
   renderModels();
+  return state.models;
 }
 
 function renderVoices(): void {

@@ -1,7 +1,7 @@
 // The training panel: pick what to train (a model on the corpus, your voice added to the VAE, a CycleGAN-VC
 // pair), steps, start / cancel / resume, live loss charts, steps/s and ETA; the new model joins the list.
 
-import type { EngineErrorInfo, TrainerInfo, TrainingJob, TrainRequest, TrainTarget, VoiceInfo } from '../engine/api.js';
+import type { EngineErrorInfo, ModelInfo, TrainerInfo, TrainingJob, TrainRequest, TrainTarget, VoiceInfo } from '../engine/api.js';
 import { LossCharts } from './lossChart.js';
 import { UiEngineError, type UiTransport } from './transport.js';
 
@@ -9,8 +9,8 @@ import { UiEngineError, type UiTransport } from './transport.js';
 export interface TrainingPanelContext {
   transport: UiTransport;
   voices(): readonly VoiceInfo[];
-  /** Reloads the model list (a run finished) and selects nothing new. */
-  refreshModels(): Promise<void>;
+  /** Reloads the model list (a run finished); resolves with it. */
+  refreshModels(): Promise<readonly ModelInfo[]>;
 }
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -147,9 +147,11 @@ export function createTrainingPanel(context: TrainingPanelContext, trainers: rea
         status.textContent = `Cancelled at step ${outcome.cancelled.step} of ${outcome.cancelled.totalSteps}; a checkpoint was written — Resume continues from it.`;
         setState('cancelled');
       } else {
-        status.textContent = `Done: model ${outcome.done.modelId} (${outcome.done.steps} steps, ${outcome.done.seconds.toFixed(1)} s). It is in the model list above.`;
+        const { modelId, steps: total, seconds } = outcome.done;
+        const listed = (await context.refreshModels()).some((m) => m.id === modelId);
+        // A speaker encoder is not a conversion model: it measures similarity, so it does not join the list.
+        status.textContent = `Done: model ${modelId} (${total} steps, ${seconds.toFixed(1)} s).${listed ? ' It is in the model list above.' : ''}`;
         setState('done');
-        await context.refreshModels();
       }
     } catch (e) {
       showError(e instanceof UiEngineError ? { code: e.code, message: e.message } : { code: 'INTERNAL', message: String(e) });
