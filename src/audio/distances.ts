@@ -15,8 +15,10 @@ const DB_PER_NEPER = 10 / Math.LN10;
 const cosineCache = new Map<string, Float64Array>();
 
 /**
- * Mel-cepstrum: orthonormal DCT-II of each natural-log mel frame, coefficients 1..order (c0, the frame energy, is
- * excluded so loudness does not count). Returns [frames × order].
+ * Mel-cepstrum: c_k = (1/N)·Σ_n ln M_n·cos(πk(2n+1)/2N) of each natural-log mel frame (N bins), coefficients
+ * 1..order (c0, the frame energy, is excluded so loudness does not count). This scaling makes ln M(ω) ≈
+ * c0 + 2·Σ c_k·cos(kω), the cepstrum convention behind the usual MCD formula, so MCD values are comparable
+ * with published ones (an orthonormal DCT would inflate them by √(2N) ≈ 12.6). Returns [frames × order].
  */
 export function melCepstrum(logMel: LogMel, order = 24): Float32Array {
   checkLogMel(logMel);
@@ -26,7 +28,7 @@ export function melCepstrum(logMel: LogMel, order = 24): Float32Array {
   let basis = cosineCache.get(key); // [order × mels]
   if (basis === undefined) {
     basis = new Float64Array(order * mels);
-    const scale = Math.sqrt(2 / mels);
+    const scale = 1 / mels;
     for (let k = 1; k <= order; k++) {
       for (let n = 0; n < mels; n++) basis[(k - 1) * mels + n] = scale * Math.cos((Math.PI * k * (2 * n + 1)) / (2 * mels));
     }
