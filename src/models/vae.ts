@@ -6,10 +6,8 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../audio/errors.js';
-import { estimateF0 } from '../audio/f0.js';
 import { checkLogMel, logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
-import { griffinLimFromLogMel } from '../audio/griffinLim.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
 import { loadVoiceAudio } from '../corpus/userVoices.js';
@@ -18,6 +16,7 @@ import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } 
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import { estimateF0FromLogMel, harmonicTemplates } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
@@ -216,13 +215,13 @@ class VaeDecoder extends Module {
   constructor(rng: Rng, c: VaeConfig) {
     super();
     this.downsample = c.downsample;
-    const common = { outChannels: c.channels, kernelSize: c.kernelSize, frameDims: F0_FEATURES, speakerDims: c.speakerDims };
-    this.input = this.child('input', new GatedBlock(rng, { ...common, inChannels: c.latentDims + F0_FEATURES }));
+    const common = { outChannels: c.channels, kernelSize: c.kernelSize, frameDims: f0FeatureDims(c), speakerDims: c.speakerDims };
+    this.input = this.child('input', new GatedBlock(rng, { ...common, inChannels: c.latentDims + f0FeatureDims(c) }));
     this.blocks = Array.from({ length: c.decoderBlocks }, (_, i) => this.child(`blocks.${i}`, new GatedBlock(rng, { ...common, inChannels: c.channels })));
     this.output = this.child('output', new Conv1d(rng, { inChannels: c.channels, outChannels: c.mels, kernelSize: c.kernelSize }));
   }
 
-  /** z: [B, T / d, latent]; speaker: [B, speakerDims]; f0: [B, T, 2] → [B, T, mels]. */
+  /** z: [B, T / d, latent]; speaker: [B, speakerDims]; f0: [B, T, 2 + mels] → [B, T, mels]. */
   forward(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D): tf.Tensor3D {
     const up = upsampleNearest1d(z, this.downsample); // [B, T, latent]
     let h = this.input.forward(tf.concat([up, f0], 2), speaker, f0);
@@ -255,8 +254,13 @@ class SpeakerClassifier extends Module {
   }
 }
 
-/** Features of the decoder's log-F0 input per frame: [normalised log-F0 (interpolated through unvoiced frames), voiced]. */
-export const F0_FEATURES = 2;
+/**
+ * Width of the decoder's pitch input per frame: normalised log-F0 (interpolated through unvoiced frames), voiced flag,
+ * and the harmonic fine structure an ideal voice at that F0 leaves in each mel bin (`harmonicTemplates`, 0 if unvoiced).
+ */
+export function f0FeatureDims(config: Pick<VaeConfig, 'mels'>): number {
+  return 2 + config.mels;
+}
 
 /** The whole VAE: encoder, speaker table, decoder and the auxiliary classifier. */
 export class Vae extends Module {
@@ -303,10 +307,11 @@ export class Vae extends Module {
     return this.speakers.forward(tf.tensor1d(Int32Array.from(ids), 'int32'));
   }
 
-  /** z [B, T / d, latent], speaker vectors [B, speakerDims], log-F0 features [B, T, 2] → normalised mel [B, T, mels]. */
+  /** z [B, T / d, latent], speaker vectors [B, speakerDims], pitch features [B, T, 2 + mels] → normalised mel [B, T, mels]. */
   decode(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D): tf.Tensor3D {
-    if (f0.shape[1] !== z.shape[1] * this.config.downsample || f0.shape[2] !== F0_FEATURES) {
-      throw new ShapeMismatchError(`decode: f0 features must be [${z.shape[0]}, ${z.shape[1] * this.config.downsample}, ${F0_FEATURES}], received [${f0.shape.join(', ')}]`);
+    const dims = f0FeatureDims(this.config);
+    if (f0.shape[1] !== z.shape[1] * this.config.downsample || f0.shape[2] !== dims) {
+      throw new ShapeMismatchError(`decode: pitch features must be [${z.shape[0]}, ${z.shape[1] * this.config.downsample}, ${dims}], received [${f0.shape.join(', ')}]`);
     }
     return this.decoder.forward(z, speaker, f0);
   }
@@ -374,15 +379,27 @@ export function meanLogF0(f0Hz: Float32Array): number {
 }
 
 /**
- * Decoder features of an F0 track (Hz, 0 = unvoiced) for `frames` frames: [(ln f0 + shift − ln ref) / scale, voiced] per frame,
- * log-F0 linearly interpolated through unvoiced frames (held at the ends; `fallbackLogF0` when nothing is voiced). [frames × 2].
+ * Decoder pitch features of an F0 track (Hz, 0 = unvoiced) moved by `shiftNepers`, for `frames` frames: per frame
+ * [(ln f0 − ln ref) / scale, voiced, harmonic template (mels)]. log-F0 is linearly interpolated through unvoiced frames
+ * (held at the ends; `fallbackLogF0` when nothing is voiced); the template is 0 on unvoiced frames. [frames × (2 + mels)].
  */
-export function f0Features(f0Hz: Float32Array, frames: number, config: Pick<VaeConfig, 'f0ReferenceHz' | 'f0ScaleNepers'>, shiftNepers = 0, fallbackLogF0?: number): Float32Array {
-  const out = new Float32Array(frames * F0_FEATURES);
+export function f0Features(
+  f0Hz: Float32Array,
+  frames: number,
+  config: Pick<VaeConfig, 'f0ReferenceHz' | 'f0ScaleNepers' | 'mels'>,
+  shiftNepers = 0,
+  fallbackLogF0?: number,
+): Float32Array {
+  const dims = f0FeatureDims(config);
+  const out = new Float32Array(frames * dims);
   const lf = new Float64Array(frames).fill(Number.NaN);
+  const shifted = new Float32Array(frames);
   for (let t = 0; t < frames; t++) {
     const f = t < f0Hz.length ? f0Hz[t]! : 0;
-    if (f > 0) lf[t] = Math.log(f) + shiftNepers;
+    if (f > 0) {
+      lf[t] = Math.log(f) + shiftNepers;
+      shifted[t] = f * Math.exp(shiftNepers);
+    }
   }
   let previous = -1;
   for (let t = 0; t <= frames; t++) {
@@ -397,9 +414,11 @@ export function f0Features(f0Hz: Float32Array, frames: number, config: Pick<VaeC
     previous = t;
   }
   const ref = Math.log(config.f0ReferenceHz);
+  const templates = config.mels === MEL_CONFIG.melBins ? harmonicTemplates(shifted) : new Float32Array(frames * config.mels);
   for (let t = 0; t < frames; t++) {
-    out[t * 2] = (lf[t]! - ref) / config.f0ScaleNepers;
-    out[t * 2 + 1] = t < f0Hz.length && f0Hz[t]! > 0 ? 1 : 0;
+    out[t * dims] = (lf[t]! - ref) / config.f0ScaleNepers;
+    out[t * dims + 1] = shifted[t]! > 0 ? 1 : 0;
+    out.set(templates.subarray(t * config.mels, (t + 1) * config.mels), t * dims + 2);
   }
   return out;
 }
@@ -508,8 +527,9 @@ export function vaeBatchSource(
       const b = chosen.length;
       const mel = new Float32Array(b * width * mels);
       const mask = new Float32Array(b * width);
-      const f0 = new Float32Array(b * width * F0_FEATURES);
-      const targetF0 = new Float32Array(b * width * F0_FEATURES);
+      const dims = f0FeatureDims(config);
+      const f0 = new Float32Array(b * width * dims);
+      const targetF0 = new Float32Array(b * width * dims);
       const speakerIds = new Int32Array(b);
       const targetIds = new Int32Array(b);
       chosen.forEach((u, k) => {
@@ -528,44 +548,52 @@ export function vaeBatchSource(
         const cropped = new Float32Array(width);
         for (let t = 0; t < length; t++) cropped[t] = track[start + t] ?? 0;
         const own = Number.isFinite(u.logF0Mean()) ? u.logF0Mean() : speakerLogF0[u.speakerId]!;
-        f0.set(f0Features(cropped, width, config, 0, own), k * width * F0_FEATURES);
+        f0.set(f0Features(cropped, width, config, 0, own), k * width * dims);
         speakerIds[k] = u.speakerId;
         let target = speakers > 1 ? rng.int(speakers - 1) : 0;
         if (speakers > 1 && target >= u.speakerId) target++;
         targetIds[k] = target;
         const shift = speakerLogF0[target]! - own;
-        targetF0.set(f0Features(cropped, width, config, shift, own), k * width * F0_FEATURES);
+        targetF0.set(f0Features(cropped, width, config, shift, own), k * width * dims);
       });
       return {
         mel: tf.tensor3d(mel, [b, width, mels]),
         mask: tf.tensor3d(mask, [b, width, 1]),
-        f0: tf.tensor3d(f0, [b, width, F0_FEATURES]),
+        f0: tf.tensor3d(f0, [b, width, dims]),
         speakerIds,
         targetIds,
-        targetF0: tf.tensor3d(targetF0, [b, width, F0_FEATURES]),
+        targetF0: tf.tensor3d(targetF0, [b, width, dims]),
       };
     },
   };
 }
 
-/** Training material of corpus utterances (features read lazily through the dataset's cache). */
+/**
+ * Training material of corpus utterances: log-mels read lazily through the dataset's cache; F0 estimated from the
+ * log-mel itself (`estimateF0FromLogMel`, cached), the same estimator conversion uses on any source.
+ */
 export function corpusUtterances(dataset: CorpusDataset, utterances: readonly DatasetUtterance[] = dataset.utterances): VaeUtterance[] {
   return utterances.map((u) => {
+    let f0: Float32Array | undefined;
     let logF0: number | undefined;
-    return {
-      speakerId: u.speakerId,
-      mel: () => dataset.mel(u.voice, u.sentence),
-      f0Hz: () => dataset.f0(u.voice, u.sentence),
-      logF0Mean: () => (logF0 ??= meanLogF0(dataset.f0(u.voice, u.sentence))),
-    };
+    const f0Hz = (): Float32Array => (f0 ??= estimateF0FromLogMel(dataset.mel(u.voice, u.sentence)));
+    return { speakerId: u.speakerId, mel: () => dataset.mel(u.voice, u.sentence), f0Hz, logF0Mean: () => (logF0 ??= meanLogF0(f0Hz())) };
   });
 }
 
-/** Mean over utterances of each speaker's utterance log-F0 means (ln Hz); `fallback` for a speaker without voiced audio. */
-export function speakerLogF0Means(items: readonly VaeUtterance[], speakers: number, fallback = Math.log(DEFAULT_VAE_CONFIG.f0ReferenceHz)): number[] {
+/**
+ * Mean over utterances of each speaker's utterance log-F0 means (ln Hz), from at most `perSpeaker` utterances each
+ * (the first in list order); `fallback` for a speaker without voiced audio.
+ */
+export function speakerLogF0Means(items: readonly VaeUtterance[], speakers: number, options: { perSpeaker?: number; fallback?: number } = {}): number[] {
+  const fallback = options.fallback ?? Math.log(DEFAULT_VAE_CONFIG.f0ReferenceHz);
+  const limit = options.perSpeaker ?? Number.POSITIVE_INFINITY;
   const sums = new Float64Array(speakers);
   const counts = new Float64Array(speakers);
+  const seen = new Float64Array(speakers);
   for (const u of items) {
+    if (seen[u.speakerId]! >= limit) continue;
+    seen[u.speakerId] = seen[u.speakerId]! + 1;
     const m = u.logF0Mean();
     if (!Number.isFinite(m)) continue;
     sums[u.speakerId] = sums[u.speakerId]! + m;
@@ -601,6 +629,9 @@ export interface VaeSetup extends TrainingSetup<VaeBatch> {
   readonly trainHours: number;
 }
 
+/** Train utterances per voice whose F0 sets the voice's log-F0 mean (≈ 2 min of speech: a stable mean, seconds to compute). */
+export const SPEAKER_F0_UTTERANCES = 60;
+
 /** Builds model, loss and data of a training run on the corpus train split, all voices (non-parallel: pairs are not used). */
 export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup {
   const config = resolveVaeConfig(options.config);
@@ -611,7 +642,7 @@ export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup 
   const stats = trainSet.melStats();
   const normalization: VaeNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
   const trainItems = corpusUtterances(trainSet);
-  const speakerLogF0 = speakerLogF0Means(trainItems, voices.length);
+  const speakerLogF0 = speakerLogF0Means(trainItems, voices.length, { perSpeaker: SPEAKER_F0_UTTERANCES });
   const model = new Vae(config, voices.length, new Rng(options.seed ?? 0), normalization);
   const shuffled = new Rng(7).shuffleInPlace([...validationSet.utterances]);
   const validationItems = corpusUtterances(validationSet, shuffled.slice(0, options.validationItems ?? 64));
@@ -902,14 +933,12 @@ class NewSpeakerRow extends Module {
 /** Fine-tuning defaults: steps, batch, peak learning rate of the new row (Adam on one vector converges fast). */
 export const ADD_VOICE_DEFAULTS = Object.freeze({ steps: 200, batchSize: 8, learningRate: 1e-2 });
 
-/** Training material of a user voice: its clips' log-mels and YIN F0 tracks, as speaker `speakerId`. */
+/** Training material of a user voice: its clips' log-mels and F0 tracks (from the log-mels), as speaker `speakerId`. */
 async function userVoiceItems(name: string, home: string | undefined, speakerId: number): Promise<VaeUtterance[]> {
   const audio = await loadVoiceAudio(name, { home });
   return audio.clips.map((clip) => {
     const mel = logMelSpectrogram(clip, MEL_CONFIG);
-    const track = estimateF0(clip, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples }).f0Hz;
-    const f0 = new Float32Array(mel.frames);
-    f0.set(track.subarray(0, Math.min(track.length, mel.frames)));
+    const f0 = estimateF0FromLogMel(mel);
     const logF0 = meanLogF0(f0);
     return { speakerId, mel: () => mel, f0Hz: () => f0, logF0Mean: () => logF0 };
   });
@@ -1067,7 +1096,7 @@ export interface VaeConversionSettings extends ConversionSettings {
   pitch?: VaePitchMode;
   /** Extra shift of the converted F0, semitones in [−24, 24]; default 0. */
   semitones?: number;
-  /** The source's F0 per mel frame (Hz, 0 = unvoiced), e.g. YIN on the source audio; default: measured on the log-mel. */
+  /** The source's F0 per mel frame (Hz, 0 = unvoiced); default: `estimateF0FromLogMel` of the source (as in training). */
   sourceF0Hz?: Float32Array;
 }
 
@@ -1117,7 +1146,7 @@ export class VaeConverter implements MelConverter {
     if (typeof semitones !== 'number' || !Number.isFinite(semitones) || Math.abs(semitones) > 24) {
       throw new InvalidArgumentError(`semitones must be a number in [-24, 24], got ${String(semitones)}`);
     }
-    const f0 = settings.sourceF0Hz ?? measureF0(source);
+    const f0 = settings.sourceF0Hz ?? estimateF0FromLogMel(source);
     const sourceMean = meanLogF0(f0);
     const targetMean = this.speakerLogF0[speaker]!;
     const own = Number.isFinite(sourceMean) ? sourceMean : targetMean;
@@ -1146,19 +1175,20 @@ export class VaeConverter implements MelConverter {
     const padded = Math.ceil(frames / config.downsample) * config.downsample;
     const floor = Math.log(MEL_CONFIG.logFloor);
     const x = new Float32Array(padded * mels);
-    const f = new Float32Array(padded * F0_FEATURES);
+    const dims = f0FeatureDims(config);
+    const f = new Float32Array(padded * dims);
     for (let t = 0; t < padded; t++) {
       for (let m = 0; m < mels; m++) {
         const value = t < frames ? source.data[(from + t) * mels + m]! : floor;
         x[t * mels + m] = (value - normalization.mean[m]!) / normalization.std[m]!;
       }
-      const ft = Math.min(from + t, source.frames - 1);
-      f[t * 2] = features[ft * 2]!;
-      f[t * 2 + 1] = t < frames ? features[ft * 2 + 1]! : 0;
+      // Padding frames hold the last log-F0, unvoiced.
+      if (t < frames) f.set(features.subarray((from + t) * dims, (from + t + 1) * dims), t * dims);
+      else f[t * dims] = features[(source.frames - 1) * dims]!;
     }
     const y = tf.tidy(() => {
       const xt = tf.tensor3d(x, [1, padded, mels]);
-      const ft = tf.tensor3d(f, [1, padded, F0_FEATURES]);
+      const ft = tf.tensor3d(f, [1, padded, dims]);
       return this.model.forward(xt, [speaker], ft);
     });
     const data = y.dataSync() as Float32Array;
@@ -1175,16 +1205,6 @@ export class VaeConverter implements MelConverter {
     this.disposed = true;
     this.model.dispose();
   }
-}
-
-/** F0 per frame (Hz, 0 = unvoiced) of a log-mel, by YIN on a quick Griffin-Lim rendering; as many frames as the log-mel. */
-export function measureF0(logMel: LogMel): Float32Array {
-  const out = new Float32Array(logMel.frames);
-  if (logMel.frames < 2) return out;
-  const samples = griffinLimFromLogMel(logMel, { iterations: 16, seed: 0, lengthSamples: logMel.frames * MEL_CONFIG.hopSamples });
-  const track = estimateF0(samples, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples });
-  out.set(track.f0Hz.subarray(0, Math.min(out.length, track.f0Hz.length)));
-  return out;
 }
 
 /** Loads a VAE model file as a converter (the model registry's entry point for the 'vae' family). */

@@ -10,10 +10,12 @@ import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { ModelMismatchError } from '../../src/models/errors.js';
 import { saveModelFile } from '../../src/models/modelFile.js';
 import { Rng } from '../../src/models/module.js';
+import { harmonicTemplates } from '../../src/models/pitch.js';
 import { warmupCosineSchedule } from '../../src/models/optimizer.js';
 import { Trainer } from '../../src/models/train.js';
 import {
   createVae,
+  f0FeatureDims,
   f0Features,
   identityNormalization,
   klBeta,
@@ -44,7 +46,7 @@ describe('VAE forward', () => {
       const { mean, logVar } = model.encode(x);
       expect(mean.shape).toEqual([2, 12, config.latentDims]);
       expect(logVar.shape).toEqual([2, 12, config.latentDims]);
-      const f0 = tf.zeros([2, 24, 2]) as tf.Tensor3D;
+      const f0 = tf.zeros([2, 24, 82]) as tf.Tensor3D;
       expect(model.decode(mean, model.speakerVectors([0, 2]), f0).shape).toEqual([2, 24, 80]);
       expect(model.classifier.forward(x).shape).toEqual([2, 3]);
     });
@@ -57,7 +59,7 @@ describe('VAE forward', () => {
     const model = createVae(config, { speakers: 3, seed: 2 });
     const [a, b] = tf.tidy(() => {
       const x = tf.randomNormal([1, 16, 80], 0, 1, 'float32', 5) as tf.Tensor3D;
-      const f0 = tf.tensor3d(f0Features(new Float32Array(16).fill(120), 16, config), [1, 16, 2]);
+      const f0 = tf.tensor3d(f0Features(new Float32Array(16).fill(120), 16, config), [1, 16, 82]);
       return [model.forward(x, [0], f0), model.forward(x, [1], f0)];
     });
     const diff = tf.tidy(() => tf.mean(tf.abs(tf.sub(a!, b!))).dataSync()[0]!);
@@ -76,23 +78,31 @@ describe('VAE forward', () => {
 describe('log-F0 features', () => {
   it('interpolates log-F0 through unvoiced frames, flags voicing and applies the shift', () => {
     const f0 = Float32Array.from([0, 100, 0, 0, 200, 0]);
-    const feats = f0Features(f0, 6, { f0ReferenceHz: 100, f0ScaleNepers: 1 });
-    const lf = [0, 1, 2, 3, 4, 5].map((t) => feats[t * 2]!);
-    const voiced = [0, 1, 2, 3, 4, 5].map((t) => feats[t * 2 + 1]!);
+    const c = { f0ReferenceHz: 100, f0ScaleNepers: 1, mels: 80 };
+    const dims = f0FeatureDims(c);
+    expect(dims).toBe(82);
+    const feats = f0Features(f0, 6, c);
+    const lf = [0, 1, 2, 3, 4, 5].map((t) => feats[t * dims]!);
+    const voiced = [0, 1, 2, 3, 4, 5].map((t) => feats[t * dims + 1]!);
     expect(voiced).toEqual([0, 1, 0, 0, 1, 0]);
     expect(lf[0]).toBeCloseTo(0, 6); // held before the first voiced frame
     expect(lf[2]).toBeCloseTo(Math.log(2) / 3, 6); // a third of the way from ln 100 to ln 200
     expect(lf[5]).toBeCloseTo(Math.log(2), 6); // held after the last
-    const shifted = f0Features(f0, 6, { f0ReferenceHz: 100, f0ScaleNepers: 1 }, Math.log(1.5));
-    expect(shifted[2]! - feats[2]!).toBeCloseTo(Math.log(1.5), 6);
+    const shifted = f0Features(f0, 6, c, Math.log(1.5));
+    expect(shifted[2 * dims]! - feats[2 * dims]!).toBeCloseTo(Math.log(1.5), 6);
+    // the harmonic template: zero on unvoiced frames, that of 150 Hz on frame 1 once shifted by ×1.5
+    expect(feats.subarray(2, dims).every((v) => v === 0)).toBe(true);
+    expect(feats.subarray(dims + 2, 2 * dims).some((v) => v !== 0)).toBe(true);
+    expect(Array.from(shifted.subarray(dims + 2, 2 * dims))).toEqual(Array.from(harmonicTemplates(Float32Array.from([150]))));
     expect(meanLogF0(f0)).toBeCloseTo((Math.log(100) + Math.log(200)) / 2, 6);
     expect(Number.isNaN(meanLogF0(new Float32Array(4)))).toBe(true);
   });
 
   it('uses the fallback log-F0 when nothing is voiced', () => {
-    const feats = f0Features(new Float32Array(3), 3, { f0ReferenceHz: 100, f0ScaleNepers: 0.5 }, 0, Math.log(200));
+    const feats = f0Features(new Float32Array(3), 3, { f0ReferenceHz: 100, f0ScaleNepers: 0.5, mels: 80 }, 0, Math.log(200));
     expect(feats[0]).toBeCloseTo(Math.log(2) / 0.5, 6);
     expect(feats[1]).toBe(0);
+    expect(feats.every((v, i) => i % 82 === 0 || v === 0)).toBe(true);
   });
 });
 
@@ -111,7 +121,7 @@ describe('VAE training', () => {
     const source = vaeBatchSource(items, { config, normalization: identityNormalization(), speakerLogF0, cropFrames: 48 });
     const batch = source.getBatch([0, 3, 5]) as VaeBatch;
     expect(batch.mel.shape).toEqual([3, 48, 80]);
-    expect(batch.f0.shape).toEqual([3, 48, 2]);
+    expect(batch.f0.shape).toEqual([3, 48, 82]);
     expect(Array.from(batch.speakerIds)).toEqual([0, 1, 2]);
     batch.targetIds.forEach((t, i) => expect(t).not.toBe(batch.speakerIds[i]));
     expect(tf.sum(batch.mask).dataSync()[0]).toBe(3 * 40); // 40-frame utterances padded to 48
@@ -172,7 +182,7 @@ describe('VaeConverter and the model file', () => {
     const fresh = createVae(TINY_VAE_CONFIG, { speakers: 3, seed: 7 });
     const same = tf.tidy(() => {
       const x = tf.randomNormal([1, 16, 80], 0, 1, 'float32', 3) as tf.Tensor3D;
-      const f0 = tf.zeros([1, 16, 2]) as tf.Tensor3D;
+      const f0 = tf.zeros([1, 16, 82]) as tf.Tensor3D;
       return tf.max(tf.abs(tf.sub(loaded.model.forward(x, [1], f0), fresh.forward(x, [1], f0)))).dataSync()[0]!;
     });
     expect(same).toBe(0);

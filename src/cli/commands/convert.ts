@@ -5,7 +5,6 @@ import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
 import { readFile } from 'node:fs/promises';
 import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
-import { estimateF0 } from '../../audio/f0.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
@@ -125,11 +124,8 @@ export const command: CliCommand = {
       }
       let settings: ModelSettings;
       if (converter.family === 'vae') {
-        // The VAE renders the F0 it is given: the source's own track (YIN on the audio), moved as asked.
-        const track = estimateF0(source.speech, MEL_CONFIG.sampleRateHz, { hopSamples: MEL_CONFIG.hopSamples }).f0Hz;
-        const sourceF0Hz = new Float32Array(source.logMel.frames);
-        sourceF0Hz.set(track.subarray(0, Math.min(track.length, sourceF0Hz.length)));
-        const vae: VaeConversionSettings = { pitch: keepPitch ? 'source' : 'target', semitones, sourceF0Hz };
+        // The VAE renders the F0 it is given: the source's own track, moved to the target's mean unless --keep-pitch.
+        const vae: VaeConversionSettings = { pitch: keepPitch ? 'source' : 'target', semitones };
         settings = vae as ModelSettings;
       } else {
         if (keepPitch) throw new UsageError(`--keep-pitch is only supported with VAE models (model ${id} is ${converter.family})`);
