@@ -34,7 +34,7 @@ export interface GradientPoolOptions<TBatch = unknown> extends WorkerFactorySpec
   readonly local?: TrainingSetup<TBatch>;
 }
 
-/** A gradient provider whose main thread computes one shard itself; `workers` counts replicas, main included. */
+/** A gradient provider whose main thread computes one shard itself; `workers` counts replicas, main included. The gradient arrays `compute` returns are reused by its next call. */
 export interface GradientPool extends GradientProvider {
   readonly workers: number;
   /** Backend of each replica, main thread first. */
@@ -126,6 +126,25 @@ export function assignFromArray(variable: tf.Variable, values: Float32Array): vo
   tf.tidy(() => variable.assign(tf.tensor(data, variable.shape, 'float32')));
 }
 
+interface WasmInternals {
+  readonly wasm?: { readonly HEAPU8: Uint8Array };
+  readonly dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
+}
+
+/** Copies a float32 tensor's values into `target`; on wasm straight from its heap, so no 6 MB temporary per step (and no GC it would trigger). */
+export function copyTensorInto(tensor: tf.Tensor, target: Float32Array): void {
+  if (tf.getBackend() === 'wasm' && tensor.dtype === 'float32') {
+    const backend = tf.backend() as unknown as WasmInternals;
+    const info = backend.dataIdMap?.get(tensor.dataId);
+    const heap = backend.wasm?.HEAPU8; // read after any allocation: the heap's buffer changes when it grows
+    if (info && heap) {
+      target.set(new Float32Array(heap.buffer, info.memoryOffset, tensor.size));
+      return;
+    }
+  }
+  target.set(tensor.dataSync() as Float32Array);
+}
+
 /**
  * Gradient of one shard's loss w.r.t. `params`, written into `out` (one array per parameter, layout order;
  * a parameter the loss does not touch gets zeros). Returns the shard's losses (`total` first, then the parts).
@@ -148,7 +167,7 @@ export async function shardGradient<TBatch>(
   for (const p of params.values()) {
     const g = grads[p.name];
     const target = out[k++]!;
-    if (g) target.set(g.dataSync() as Float32Array);
+    if (g) copyTensorInto(g, target);
     else target.fill(0);
   }
   const names = Object.keys(parts);
@@ -255,6 +274,7 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
       h.worker.postMessage(msg);
     });
 
+  const output = layout.sizes.map((size) => new Float32Array(size)); // averaged gradient, reused every step
   const computeStep = async ({ step, indices, seed, weights }: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }) => {
     const arrays = layout.names.map((name, k) => {
       const w = weights.get(name);
@@ -271,7 +291,7 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
       .map((shard, i) => request<Extract<FromWorker, { type: 'grads' }>>(handles[i]!, id, { type: 'step', id, step, indices: shard, seed: shardSeed(seed, i + 1) }));
     // The main thread's shard runs while the workers compute theirs.
     const localStarted = performance.now();
-    const grads = layout.sizes.map((size) => new Float32Array(size));
+    const grads = output;
     let localLosses: Record<string, number>;
     try {
       layout.names.forEach((name, k) => assignFromArray(localParams.get(name)!, arrays[k]!));
