@@ -77,7 +77,7 @@ export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
   },
   cyclegan: {
     summary: 'MaskCycleGAN-VC pair --to VOICE [--from NAME|any] (default from: all other corpus voices)',
-    defaults: { steps: 3000, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 },
+    defaults: { steps: 1500, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 },
     folder: (to, from) => `cyclegan-${from !== undefined && from !== 'any' ? `${from}-` : ''}${to ?? ''}`,
     needsTarget: true,
     prepare: async (s) => (await import('../models/cycleGan/train.js')).prepareCycleGanTraining(s),

@@ -46,7 +46,7 @@ const TINY: CycleGanConfig = {
   discChannels: [4, 4],
   discKernel: 3,
 };
-const TINY_TRAIN: CycleGanTrainConfig = { ...DEFAULT_CYCLE_GAN_TRAIN_CONFIG, cropFrames: 16, maxMaskFrames: 6, learningRateG: 5e-3, learningRateD: 5e-3 };
+const TINY_TRAIN: CycleGanTrainConfig = { ...DEFAULT_CYCLE_GAN_TRAIN_CONFIG, cropFrames: 16, maxMaskFrames: 6, learningRateG: 5e-3, learningRateD: 5e-3, secondAdversarial: true };
 const NORM = { mean: new Float32Array(MELS).fill(-5), std: new Float32Array(MELS).fill(2) };
 
 const dirs: string[] = [];
