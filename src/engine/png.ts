@@ -2,7 +2,7 @@
 // spectrograms of log-mels. Images are small (frames × 80), so no filtering tricks.
 
 import { deflateSync } from 'node:zlib';
-import { crc32 } from './zip.js';
+import { crc32 } from '../io/crc32.js';
 
 function chunk(type: string, data: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + data.length);

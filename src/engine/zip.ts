@@ -2,28 +2,12 @@
 // the engine free of dependencies. Swap for `fflate`'s `zipSync` if compression is ever wanted.
 
 import { EngineError } from './errors.js';
+import { crc32 } from '../io/crc32.js';
 
 /** One file of an archive; `name` uses forward slashes, no leading slash or "..". */
 export interface ZipEntry {
   name: string;
   bytes: Uint8Array;
-}
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE 802.3, as zip and PNG use it). */
-export function crc32(bytes: Uint8Array, initial = 0): number {
-  let crc = (initial ^ 0xffffffff) >>> 0;
-  for (let i = 0; i < bytes.length; i++) crc = CRC_TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
 }
 
 /** Builds a zip archive of stored entries; refuses unsafe or duplicate names and archives over 4 GiB. */

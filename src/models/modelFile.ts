@@ -6,6 +6,7 @@ import { writeFileAtomic } from '../io/atomicWrite.js';
 import { MEL_CONFIG, sameMelConfig, type MelConfig } from '../audio/melConfig.js';
 import { InvalidModelFileError, ModelMismatchError } from './errors.js';
 import type { WeightArray, WeightMap } from './module.js';
+import { crc32 } from '../io/crc32.js';
 
 /** Version of the container layout (preamble + header + blobs); bumped only when readers must change. */
 export const MODEL_FILE_FORMAT_VERSION = 1;
@@ -60,23 +61,6 @@ export interface ExpectedModel {
 
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
-
-const CRC_TABLE = (() => {
-  const table = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    table[n] = c >>> 0;
-  }
-  return table;
-})();
-
-/** CRC-32 (IEEE) of `bytes`. */
-export function crc32(bytes: Uint8Array, crc = 0): number {
-  let c = ~crc >>> 0;
-  for (let i = 0; i < bytes.length; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return ~c >>> 0;
-}
 
 /** Serialises a model file to bytes (the browser-safe half of `saveModelFile`). */
 export function encodeModelFile(metadata: ModelFileMetadata, weights: ReadonlyMap<string, WeightArray>): Uint8Array {

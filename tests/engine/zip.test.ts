@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { melBinCentresHz, shiftLogMelPitch } from '../../src/engine/melShift.js';
-import { crc32, readZipStore, zipStore } from '../../src/engine/zip.js';
+import { crc32 } from '../../src/io/crc32.js';
+import { readZipStore, zipStore } from '../../src/engine/zip.js';
 
 describe('zip and pitch-shift helpers', () => {
   it('computes the standard CRC-32 check value', () => {
