@@ -57,6 +57,8 @@ export interface VaeConfig {
   readonly classifierWeight: number;
   /** Weight of the cross-entropy of converted mels classified as their target (ACVAE; trains encoder and decoder). */
   readonly conversionClassWeight: number;
+  /** Items of each batch (the first ones) decoded a second time with another voice for that term; 0 = all. */
+  readonly conversionItems: number;
   /** Training crops, frames (a multiple of `downsample`). */
   readonly cropFrames: number;
   /** AdamW: peak learning rate (linear warmup, cosine decay to 10 %), warmup steps, weight decay, gradient-norm clip. */
@@ -84,6 +86,7 @@ export const DEFAULT_VAE_CONFIG: VaeConfig = Object.freeze({
   klAnnealSteps: 600,
   classifierWeight: 1,
   conversionClassWeight: 0.2,
+  conversionItems: 4,
   cropFrames: 128,
   learningRate: 1e-3,
   warmupSteps: 100,
@@ -104,7 +107,7 @@ export function resolveVaeConfig(overrides: Partial<VaeConfig> = {}): VaeConfig 
   if (!Number.isInteger(config.envelopeCoefficients) || config.envelopeCoefficients < 0 || config.envelopeCoefficients > config.mels) {
     throw new ShapeMismatchError(`VaeConfig.envelopeCoefficients must be a whole number in [0, ${config.mels}], received ${config.envelopeCoefficients}`);
   }
-  for (const key of ['encoderBlocks', 'decoderBlocks'] as const) {
+  for (const key of ['encoderBlocks', 'decoderBlocks', 'conversionItems'] as const) {
     if (!Number.isInteger(config[key]) || config[key] < 0) throw new ShapeMismatchError(`VaeConfig.${key} must be a whole number ≥ 0, received ${config[key]}`);
   }
   for (const key of ['f0ReferenceHz', 'f0ScaleNepers', 'learningRate', 'clipNorm'] as const) {
@@ -479,12 +482,18 @@ export function vaeLoss(model: Vae, batch: VaeBatch, ctx: Pick<StepContext, 'ste
     parts['accReal'] = accuracy(logits, batch.speakerIds);
   }
   if (c.conversionClassWeight > 0) {
-    const converted = model.decode(z, model.speakerVectors(batch.targetIds), batch.targetF0);
+    // The second decoding is the costliest part of a step, so only the first `conversionItems` items take it.
+    const n = c.conversionItems > 0 ? Math.min(c.conversionItems, batch.targetIds.length) : batch.targetIds.length;
+    const [b, frames, dims] = batch.targetF0.shape;
+    const zPart = n === b ? z : (tf.slice(z, [0, 0, 0], [n, z.shape[1], z.shape[2]]) as tf.Tensor3D);
+    const f0Part = n === b ? batch.targetF0 : (tf.slice(batch.targetF0, [0, 0, 0], [n, frames, dims]) as tf.Tensor3D);
+    const targets = batch.targetIds.subarray(0, n);
+    const converted = model.decode(zPart, model.speakerVectors(targets), f0Part);
     const logits = model.classifier.forward(converted, true);
-    const clsConv = crossEntropy(logits, batch.targetIds, model.speakerCount);
+    const clsConv = crossEntropy(logits, targets, model.speakerCount);
     total = tf.add(total, tf.mul(clsConv, c.conversionClassWeight));
     parts['clsConv'] = clsConv;
-    parts['accConv'] = accuracy(logits, batch.targetIds);
+    parts['accConv'] = accuracy(logits, targets);
   }
   return { total, parts };
 }
