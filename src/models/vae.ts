@@ -16,7 +16,7 @@ import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } 
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
-import { estimateF0FromLogMel, harmonicTemplates } from './pitch.js';
+import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
@@ -59,6 +59,10 @@ export interface VaeConfig {
   readonly conversionClassWeight: number;
   /** Items of each batch (the first ones) decoded a second time with another voice for that term; 0 = all. */
   readonly conversionItems: number;
+  /** The second decoding's F0 is the target's mean plus a uniform offset in ±this, semitones, so the decoder learns any pitch. */
+  readonly conversionPitchRange: number;
+  /** Weight of the pitch loss on that decoding: 1 − correlation of its harmonic fine structure with the requested F0's template. */
+  readonly pitchWeight: number;
   /** Training crops, frames (a multiple of `downsample`). */
   readonly cropFrames: number;
   /** AdamW: peak learning rate (linear warmup, cosine decay to 10 %), warmup steps, weight decay, gradient-norm clip. */
@@ -87,6 +91,8 @@ export const DEFAULT_VAE_CONFIG: VaeConfig = Object.freeze({
   classifierWeight: 1,
   conversionClassWeight: 0.2,
   conversionItems: 4,
+  conversionPitchRange: 6,
+  pitchWeight: 1,
   cropFrames: 128,
   learningRate: 1e-3,
   warmupSteps: 100,
@@ -113,7 +119,7 @@ export function resolveVaeConfig(overrides: Partial<VaeConfig> = {}): VaeConfig 
   for (const key of ['f0ReferenceHz', 'f0ScaleNepers', 'learningRate', 'clipNorm'] as const) {
     if (!(config[key] > 0)) throw new ShapeMismatchError(`VaeConfig.${key} must be positive, received ${config[key]}`);
   }
-  for (const key of ['klWeight', 'classifierWeight', 'conversionClassWeight', 'weightDecay'] as const) {
+  for (const key of ['klWeight', 'classifierWeight', 'conversionClassWeight', 'weightDecay', 'conversionPitchRange', 'pitchWeight'] as const) {
     if (!(config[key] >= 0)) throw new ShapeMismatchError(`VaeConfig.${key} must be ≥ 0, received ${config[key]}`);
   }
   return config;
@@ -275,6 +281,7 @@ export class Vae extends Module {
   readonly decoder: VaeDecoder;
   readonly classifier: SpeakerClassifier;
   private readonly envelope: { matrix: tf.Tensor2D; bias: tf.Tensor1D } | null;
+  private readonly fine: { matrix: tf.Tensor2D; bias: tf.Tensor1D } | null;
 
   constructor(config: VaeConfig, speakerCount: number, rng: Rng, normalization: VaeNormalization = identityNormalization(config.mels)) {
     super();
@@ -290,6 +297,7 @@ export class Vae extends Module {
     this.decoder = this.child('decoder', new VaeDecoder(rng, config));
     this.classifier = this.child('classifier', new SpeakerClassifier(rng, config, speakerCount));
     this.envelope = config.envelopeCoefficients > 0 && config.envelopeCoefficients < config.mels ? envelopeProjection(config, normalization) : null;
+    this.fine = config.mels === MEL_CONFIG.melBins ? fineStructureProjection(normalization) : null;
   }
 
   /** Normalised mel → its normalised spectral envelope (fixed linear map; identity when envelopeCoefficients is 0). [B, T, mels]. */
@@ -324,8 +332,18 @@ export class Vae extends Module {
     return tf.tidy(() => this.decode(this.encode(x).mean, this.speakerVectors(speakerIds), f0));
   }
 
+  /**
+   * Normalised mel → the harmonic fine structure of its de-normalised log-mel in bins [1, PITCH_BINS), as the
+   * templates of `harmonicTemplates` measure it (log-mel minus its 20-coefficient cepstral envelope). [B, T, PITCH_BINS − 1].
+   */
+  fineStructureOf(x: tf.Tensor3D): tf.Tensor3D {
+    if (!this.fine) throw new ShapeMismatchError(`the pitch loss needs ${MEL_CONFIG.melBins} mel bins, the model has ${this.config.mels}`);
+    return tf.add(dense(x, this.fine.matrix, null), this.fine.bias) as tf.Tensor3D;
+  }
+
   override dispose(): void {
     if (this.envelope) tf.dispose([this.envelope.matrix, this.envelope.bias]);
+    if (this.fine) tf.dispose([this.fine.matrix, this.fine.bias]);
     super.dispose();
   }
 }
@@ -358,6 +376,33 @@ function envelopeProjection(config: VaeConfig, norm: VaeNormalization): { matrix
   }
   for (let j = 0; j < n; j++) bias[j] = (bias[j]! - norm.mean[j]!) / norm.std[j]!;
   return { matrix: tf.tensor2d(matrix, [n, n]), bias: tf.tensor1d(bias) };
+}
+
+/** Mel bins the pitch loss compares (harmonics are resolved by the mel filters up to about 2 kHz). */
+export const PITCH_BINS = 40;
+
+/** Normalised mel → fine structure in bins [1, PITCH_BINS): ((x·std + mean)·(I − P))[:, 1:PITCH_BINS], P the envelope map of pitch.ts. */
+function fineStructureProjection(norm: VaeNormalization): { matrix: tf.Tensor2D; bias: tf.Tensor1D } {
+  const n = norm.mean.length;
+  const k = FINE_STRUCTURE_COEFFICIENTS;
+  const basis = new Float64Array(k * n);
+  for (let q = 0; q < k; q++) {
+    const scale = q === 0 ? Math.sqrt(1 / n) : Math.sqrt(2 / n);
+    for (let i = 0; i < n; i++) basis[q * n + i] = scale * Math.cos((Math.PI * q * (i + 0.5)) / n);
+  }
+  const cols = PITCH_BINS - 1;
+  const matrix = new Float32Array(n * cols); // [in, out]
+  const bias = new Float32Array(cols);
+  for (let i = 0; i < n; i++) {
+    for (let j = 1; j < PITCH_BINS; j++) {
+      let p = 0;
+      for (let q = 0; q < k; q++) p += basis[q * n + i]! * basis[q * n + j]!;
+      const residual = (i === j ? 1 : 0) - p; // (I − P)[i, j]
+      matrix[i * cols + j - 1] = norm.std[i]! * residual;
+      bias[j - 1] = bias[j - 1]! + norm.mean[i]! * residual;
+    }
+  }
+  return { matrix: tf.tensor2d(matrix, [n, cols]), bias: tf.tensor1d(bias) };
 }
 
 /** A VAE with fresh weights (seed 0 unless given). */
@@ -454,6 +499,21 @@ function accuracy(logits: tf.Tensor2D, labels: Int32Array): tf.Scalar {
 }
 
 /**
+ * 1 − normalised correlation between the fine structure of `mel` (normalised, [B, T, mels]) and the harmonic templates
+ * carried in its pitch features `f0` ([B, T, 2 + mels]), averaged over voiced frames: low when harmonics sit at the requested F0.
+ */
+export function pitchLoss(model: Vae, mel: tf.Tensor3D, f0: tf.Tensor3D): tf.Scalar {
+  const [b, frames] = mel.shape;
+  const fine = model.fineStructureOf(mel); // [B, T, PITCH_BINS − 1]
+  const template = tf.slice(f0, [0, 0, 3], [b, frames, PITCH_BINS - 1]); // bins 1 … PITCH_BINS − 1 of the template
+  const voiced = tf.slice(f0, [0, 0, 1], [b, frames, 1]).reshape([b, frames]);
+  const dot = tf.sum(tf.mul(fine, template), 2);
+  const norms = tf.mul(tf.sqrt(tf.add(tf.sum(tf.square(fine), 2), 1e-6)), tf.sqrt(tf.add(tf.sum(tf.square(template), 2), 1e-6)));
+  const mismatch = tf.sub(1, tf.div(dot, norms)); // [B, T]
+  return tf.div(tf.sum(tf.mul(mismatch, voiced)), tf.add(tf.sum(voiced), 1e-6)) as tf.Scalar;
+}
+
+/**
  * The VAE loss: masked L1 reconstruction + β·KL (β annealed) + classifier CE on real mels (trains the classifier)
  * + CE of the mel decoded with another speaker's embedding and F0, classified as that speaker (ACVAE; classifier frozen there).
  */
@@ -494,6 +554,11 @@ export function vaeLoss(model: Vae, batch: VaeBatch, ctx: Pick<StepContext, 'ste
     total = tf.add(total, tf.mul(clsConv, c.conversionClassWeight));
     parts['clsConv'] = clsConv;
     parts['accConv'] = accuracy(logits, targets);
+    if (c.pitchWeight > 0) {
+      const pitch = pitchLoss(model, converted, f0Part);
+      total = tf.add(total, tf.mul(pitch, c.pitchWeight));
+      parts['pitch'] = pitch;
+    }
   }
   return { total, parts };
 }
@@ -562,7 +627,9 @@ export function vaeBatchSource(
         let target = speakers > 1 ? rng.int(speakers - 1) : 0;
         if (speakers > 1 && target >= u.speakerId) target++;
         targetIds[k] = target;
-        const shift = speakerLogF0[target]! - own;
+        // The target's mean, plus a random offset so the decoder also learns to render pitches outside a voice's range.
+        const offset = config.conversionPitchRange > 0 ? ((2 * rng.uniform() - 1) * config.conversionPitchRange * Math.LN2) / 12 : 0;
+        const shift = speakerLogF0[target]! - own + offset;
         targetF0.set(f0Features(cropped, width, config, shift, own), k * width * dims);
       });
       return {

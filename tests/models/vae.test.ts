@@ -6,6 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { logMelSpectrogram } from '../../src/audio/mel.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { ModelMismatchError } from '../../src/models/errors.js';
 import { saveModelFile } from '../../src/models/modelFile.js';
@@ -22,6 +23,7 @@ import {
   loadMelConverter,
   loadVae,
   meanLogF0,
+  pitchLoss,
   resolveVaeConfig,
   saveVae,
   speakerLogF0Means,
@@ -165,9 +167,31 @@ describe('VAE training', () => {
       const r = vaeLoss(model, batch, { step: 5, training: true, rng: new Rng(1) });
       return Object.fromEntries([['total', r.total], ...Object.entries(r.parts)].map(([k, v]) => [k, (v as tf.Scalar).dataSync()[0]!]));
     });
-    expect(Object.keys(values).sort()).toEqual(['accConv', 'accReal', 'clsConv', 'clsReal', 'kl', 'recon', 'total']);
+    expect(Object.keys(values).sort()).toEqual(['accConv', 'accReal', 'clsConv', 'clsReal', 'kl', 'pitch', 'recon', 'total']);
     for (const v of Object.values(values)) expect(Number.isFinite(v)).toBe(true);
     tf.dispose(batch as unknown as tf.TensorContainer);
+    model.dispose();
+  });
+});
+
+describe('pitch loss', () => {
+  it('is low when the harmonics of a mel sit at the requested F0 and high when they do not', () => {
+    // log-mel of a 150 Hz harmonic tone (1/h amplitudes), 1 s
+    const rate = MEL_CONFIG.sampleRateHz;
+    const samples = new Float32Array(rate);
+    for (let i = 0; i < rate; i++) for (let h = 1; h <= 30; h++) samples[i] += (0.1 * Math.sin((2 * Math.PI * 150 * h * i) / rate)) / h;
+    const mel = logMelSpectrogram(samples, MEL_CONFIG);
+    const frames = mel.frames - (mel.frames % 2);
+    const model = createVae(config, { speakers: 2 });
+    const loss = (f0Hz: number): number =>
+      tf.tidy(() => {
+        const x = tf.tensor3d(mel.data.subarray(0, frames * 80), [1, frames, 80]); // identity normalisation
+        const f0 = tf.tensor3d(f0Features(new Float32Array(frames).fill(f0Hz), frames, config), [1, frames, f0FeatureDims(config)]);
+        return pitchLoss(model, x, f0).dataSync()[0]!;
+      });
+    expect(loss(150)).toBeLessThan(0.3);
+    expect(loss(220)).toBeGreaterThan(loss(150) + 0.4);
+    expect(loss(112)).toBeGreaterThan(loss(150) + 0.4);
     model.dispose();
   });
 });
