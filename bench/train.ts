@@ -136,6 +136,7 @@ async function main(): Promise<void> {
   // Rounds alternate one thread and two-way so that load from other processes hits both alike; best round wins.
   const rounds = Number(process.env['BENCH_ROUNDS'] ?? 3);
   let one = { median: Infinity, best: Infinity };
+  let half = { median: Infinity, best: Infinity };
   let two = { median: Infinity, best: Infinity, shard: Number.NaN, mainShard: Number.NaN, workerShard: Number.NaN };
   let parallelError: string | undefined;
   for (let round = 0; round < rounds; round++) {
@@ -145,6 +146,13 @@ async function main(): Promise<void> {
     setup.model.dispose();
     await single.dispose();
     if (r1.median < one.median) one = r1;
+    // A two-way step cannot beat one thread doing half the batch alone: this bounds the speed-up before any overhead.
+    const halfSetup = createBenchSetup();
+    const halfTrainer = new Trainer<BenchBatch>({ ...halfSetup, batchSize: BATCH / 2, totalSteps: steps, seed: 1, optimizer: { learningRate: 1e-3, weightDecay: 0 } });
+    const rHalf = await timeTrainer(halfTrainer, warmup);
+    halfSetup.model.dispose();
+    await halfTrainer.dispose();
+    if (rHalf.median < half.median) half = rHalf;
     let roundTwo = 'failed';
     try {
       // The main thread's replica is the Trainer's own model; one worker thread holds the other.
@@ -171,7 +179,7 @@ async function main(): Promise<void> {
     } catch (err) {
       parallelError = (err as Error).message;
     }
-    console.log(`  round ${round + 1}/${rounds}: one thread ${(r1.median * 1000).toFixed(0)} ms/step, two-way ${roundTwo}`);
+    console.log(`  round ${round + 1}/${rounds}: one thread ${(r1.median * 1000).toFixed(0)} ms/step (half batch ${(rHalf.median * 1000).toFixed(0)} ms), two-way ${roundTwo}`);
   }
   const gflops = flops / one.median / 1e9;
   console.log(`(b) one thread: ${(one.median * 1000).toFixed(0)} ms/step median (best step ${(one.best * 1000).toFixed(0)} ms) = ${gflops.toFixed(1)} GFLOP/s effective, ${((100 * gflops) / peak).toFixed(0)}% of matMul peak`);
@@ -183,6 +191,10 @@ async function main(): Promise<void> {
         `shards: main ${(two.mainShard * 1000).toFixed(0)} ms, worker ${(two.workerShard * 1000).toFixed(0)} ms; overhead beyond the slower shard ${((two.median - two.shard) * 1000).toFixed(0)} ms/step`,
     );
     console.log(`speed-up: one thread ${(one.median * 1000).toFixed(0)} ms/step ÷ two-way ${(two.median * 1000).toFixed(0)} ms/step = ${speedup.toFixed(2)}x`);
+    console.log(
+      `bound: one thread on half the batch (${BATCH / 2} items) alone ${(half.median * 1000).toFixed(0)} ms/step, so two-way ≤ ${(one.median / half.median).toFixed(2)}x before overhead and two busy cores; ` +
+        `two-way reaches ${((100 * half.median) / two.median).toFixed(0)}% of that`,
+    );
   }
 
   const torch = torchReference(steps);
