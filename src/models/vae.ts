@@ -1009,15 +1009,27 @@ class NewSpeakerRow extends Module {
 /** Fine-tuning defaults: steps, batch, peak learning rate of the new row (Adam on one vector converges fast). */
 export const ADD_VOICE_DEFAULTS = Object.freeze({ steps: 200, batchSize: 8, learningRate: 1e-2 });
 
-/** Training material of a user voice: its clips' log-mels and F0 tracks (from the log-mels), as speaker `speakerId`. */
-async function userVoiceItems(name: string, home: string | undefined, speakerId: number): Promise<VaeUtterance[]> {
+/**
+ * Training material of a user voice as speaker `speakerId`: its clips' log-mels and F0 tracks (from the log-mels), cut
+ * into windows of `windowFrames` (the last one kept when at least half as long), so a single long recording still
+ * fills a batch with different crops.
+ */
+async function userVoiceItems(name: string, home: string | undefined, speakerId: number, windowFrames: number): Promise<VaeUtterance[]> {
   const audio = await loadVoiceAudio(name, { home });
-  return audio.clips.map((clip) => {
+  const items: VaeUtterance[] = [];
+  for (const clip of audio.clips) {
     const mel = logMelSpectrogram(clip, MEL_CONFIG);
     const f0 = estimateF0FromLogMel(mel);
-    const logF0 = meanLogF0(f0);
-    return { speakerId, mel: () => mel, f0Hz: () => f0, logF0Mean: () => logF0 };
-  });
+    for (let start = 0; start < mel.frames; start += windowFrames) {
+      const frames = Math.min(windowFrames, mel.frames - start);
+      if (frames < windowFrames / 2 && start > 0) break;
+      const piece: LogMel = { frames, mels: mel.mels, data: mel.data.subarray(start * mel.mels, (start + frames) * mel.mels) };
+      const pieceF0 = f0.subarray(start, start + frames);
+      const logF0 = meanLogF0(pieceF0);
+      items.push({ speakerId, mel: () => piece, f0Hz: () => pieceF0, logF0Mean: () => logF0 });
+    }
+  }
+  return items;
 }
 
 /**
@@ -1034,7 +1046,7 @@ export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVo
     if (voices.includes(name)) throw new InvalidArgumentError(`the VAE at ${basePath} already has voice "${name}"`, 'VOICE_EXISTS');
     const unknown = Object.keys(settings.config).filter((k) => k !== 'learningRate');
     if (unknown.length > 0) throw new ShapeMismatchError(`adding a voice takes only "learningRate" from the config, received ${unknown.join(', ')}`);
-    const items = await userVoiceItems(name, settings.home, voices.length);
+    const items = await userVoiceItems(name, settings.home, voices.length, 2 * model.config.cropFrames);
     const allF0 = new Float32Array(items.reduce((n, it) => n + it.f0Hz().length, 0));
     let at = 0;
     for (const it of items) {
@@ -1072,11 +1084,11 @@ export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVo
       checkpointEvery: settings.checkpointEvery,
       runDir: settings.runDir,
       resume: settings.resume,
-      runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, clips: items.length, config: config as unknown as JsonValue },
+      runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, windows: items.length, config: config as unknown as JsonValue },
       optimizer: { learningRate: warmupCosineSchedule({ peak: learningRate, warmupSteps: Math.min(20, settings.steps), totalSteps: settings.steps }), weightDecay: 0 },
     });
     const seconds = items.reduce((n, it) => n + it.mel().frames, 0) * (MEL_CONFIG.hopSamples / MEL_CONFIG.sampleRateHz);
-    settings.log(`vae: adding voice ${name} (${items.length} clips, ${seconds.toFixed(1)} s, mean F0 ${Math.exp(voiceLogF0).toFixed(0)} Hz) to ${basePath}; only its speaker row trains`);
+    settings.log(`vae: adding voice ${name} (${items.length} windows of ≤ ${2 * config.cropFrames} frames, ${seconds.toFixed(1)} s, mean F0 ${Math.exp(voiceLogF0).toFixed(0)} Hz) to ${basePath}; only its speaker row trains`);
     return {
       trainer,
       async finish(result, outPath, options) {

@@ -1,7 +1,7 @@
 // `timbre convert` with a tiny VAE model file: the output WAV, pitch options, and every user error exiting 2.
 
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -54,6 +54,19 @@ describe('timbre convert', () => {
     expect(again.stderr).toMatch(/^error: .*already exists.*--force/);
     const forced = await timbre('convert', speech, '--to', 'voice-a', '--model', model, '-o', out, '--force');
     expect(forced.code).toBe(0);
+  });
+
+  it('finds models by family or registry id: the one of the family that has the voice', async () => {
+    mkdirSync(join(dir, 'home', 'models', 'vae-tiny'), { recursive: true });
+    await writeTinyVae(join(dir, 'home', 'models', 'vae-tiny', 'model.timbre'));
+    const byFamily = await timbre('convert', speech, '--to', 'voice-c', '-o', join(dir, 'family.wav'));
+    expect(byFamily.stderr).toBe('');
+    expect(byFamily.stdout).toContain('(model user/vae-tiny)');
+    const byId = await timbre('convert', speech, '--to', 'voice-a', '--model', 'user/vae-tiny', '-o', join(dir, 'id.wav'));
+    expect(byId.code).toBe(0);
+    const unknown = await timbre('convert', speech, '--to', 'voice-a', '--model', 'wavenet', '-o', join(dir, 'u.wav'));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('user/vae-tiny');
   });
 
   it('exits 2 on an unknown voice, listing the known ones', async () => {

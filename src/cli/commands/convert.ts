@@ -24,7 +24,8 @@ export const MAX_CONVERT_SECONDS = 600;
 /** Vocoders `--vocoder` accepts. */
 export const CONVERT_VOCODERS = ['griffin-lim'] as const;
 
-const isModelPath = (value: string): boolean => value.endsWith('.timbre') || value.includes('/') || value.includes('\\');
+/** A `.timbre` file (or any existing file) is loaded directly; anything else is a registry id or family. */
+const isModelPath = (value: string): boolean => value.endsWith('.timbre') || existsSync(value);
 
 /** Loads the converter `--model` names: a `.timbre` file, a registry id (e.g. "user/vae-anna"), or a family ("vae"). */
 async function resolveConverter(model: string, voice: string): Promise<{ converter: MelConverter; id: string; registry?: ModelRegistry }> {
@@ -36,14 +37,16 @@ async function resolveConverter(model: string, voice: string): Promise<{ convert
   }
   const registry = new ModelRegistry();
   const models = await registry.list();
-  const exact = models.find((m) => m.id === model && m.available);
-  if (exact !== undefined) return { converter: await registry.converter(exact.id), id: exact.id, registry };
   const family = models.filter((m) => m.family === model);
+  // A family name picks the first of its models (shipped, then the user's) that has the voice; an id picks that model.
+  const exact = models.find((m) => m.id === model && m.available);
+  if (family.length === 0 && exact !== undefined) return { converter: await registry.converter(exact.id), id: exact.id, registry };
   if (family.length === 0) {
     const known = models.filter((m) => m.available).map((m) => m.id);
     throw new UsageError(`--model "${model}" is neither a model file, a model id nor a model family; available models: ${known.join(', ') || 'none'}`);
   }
-  const available = family.filter((m) => m.available);
+  const rank = (origin: string): number => (origin === 'shipped' ? 0 : origin === 'user' ? 1 : 2);
+  const available = family.filter((m) => m.available).sort((a, b) => rank(a.origin) - rank(b.origin));
   if (available.length === 0) throw new EngineError('MODEL_UNAVAILABLE', `no ${model} model can be used: ${family[0]!.unavailableReason ?? 'unavailable'}`, 'model');
   const chosen = available.find((m) => m.targetVoices.includes(voice) || m.targetVoices.includes('*'));
   if (chosen === undefined) {
