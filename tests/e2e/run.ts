@@ -252,8 +252,10 @@ async function main(): Promise<void> {
     await page.click('#cancel', { timeout: 10_000 });
     await page.waitForSelector('body:not([data-state="converting"])', { timeout: 60_000 });
     const status = (await page.textContent('#convert-status')) ?? '';
-    const cancelled = server.mode === 'stand-in' ? /Cancelled after 1 of/ : /Cancelled after [01] of/;
-    check(cancelled.test(status), `a second conversion can be started and cancelled ("${status}")`);
+    // The engine cancels between lanes; a single fast real lane may finish before Cancel lands. The
+    // stand-in run (slow lanes) is where cancelling mid-job is required.
+    const cancelled = server.mode === 'stand-in' ? /Cancelled after 1 of/ : /Cancelled after [01] of|Done/;
+    check(cancelled.test(status), `a second conversion can be started and cancelled or had finished ("${status}")`);
     await shot(page, '08-after-cancel.png');
     await trainingChecks(page, longSpeech, pageErrors);
     check(pageErrors.length === 0, `no page errors${pageErrors.length ? `: ${pageErrors.join(' | ')}` : ''}`);
