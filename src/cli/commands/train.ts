@@ -1,5 +1,6 @@
 // `timbre train <model>`: trains one model family on the corpus with the shared Trainer — one progress line
 // per log interval, a checkpoint every N steps, resume after a crash, Ctrl-C = checkpoint and stop — then writes its model file.
+// `timbre train vae --add-voice NAME` instead fine-tunes a VAE with one user voice (models/vae-NAME).
 
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
@@ -8,13 +9,16 @@ import { describeBackend, initBackend } from '../../models/backend.js';
 import { attachProgressPrinter, formatDuration } from '../../models/train.js';
 import { readModelFile } from '../../models/modelFile.js';
 import { timbrePaths } from '../../io/paths.js';
-import { TRAINERS, trainerEntry, type TrainRunSettings } from '../../engine/trainers.js';
+import { TRAINERS, trainerEntry, type TrainerDefaults, type TrainRunSettings } from '../../engine/trainers.js';
+import { listUserVoices } from '../../corpus/userVoices.js';
+import { CORPUS_VOICES } from '../../corpus/voices.js';
 import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 
 const USAGE = [
   'usage: timbre train <model> [--steps N] [--batch-size N] [--seed N] [--out FILE] [--force]',
   '                            [--fresh] [--workers 1|2] [--checkpoint-dir DIR] [--config FILE.json] [--home DIR]',
+  '       timbre train vae --add-voice NAME [--base FILE] [--steps N] [--batch-size N] [--out FILE] [--force] [--home DIR]',
   '  models:',
   ...Object.entries(TRAINERS).map(([name, e]) => `    ${name.padEnd(18)}${e.summary}`),
   '  --steps N            optimisation steps (default per model; speaker-encoder 600)',
@@ -27,6 +31,10 @@ const USAGE = [
   '  --config FILE.json   model config overrides (a preset naming only what differs)',
   '  --log-every N, --validate-every N, --checkpoint-every N   intervals in steps',
   '  --to VOICE, --from NAME|any   pair of cyclegan (output models/cyclegan-[NAME-]VOICE)',
+  '  --add-voice NAME     vae only: add user voice NAME to a trained VAE (only its speaker row trains; output and',
+  '                       run folder vae-NAME; default 200 steps, batch 8)',
+  '  --base FILE          with --add-voice: the VAE to extend (default TIMBRE_HOME/models/vae/model.timbre if',
+  '                       trained, else the shipped VAE)',
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
 ].join('\n');
 
@@ -40,6 +48,50 @@ function readConfigFile(path: string | undefined): Record<string, unknown> {
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new UsageError(`option --config: ${path} must hold a JSON object of config overrides`);
   return parsed as Record<string, unknown>;
+}
+
+/** The checked `--add-voice`/`--base` of a run, with the VAE to extend. */
+interface AddVoicePlan {
+  readonly voice: string;
+  readonly base: string;
+  readonly defaults: TrainerDefaults;
+}
+
+/**
+ * Checks `--add-voice NAME [--base FILE]` before anything loads: vae only, NAME an existing user voice, the base an
+ * existing VAE file without that voice. Default base as the engine picks it: the user's own VAE, else the shipped one.
+ */
+async function planAddVoice(model: string, voice: string | undefined, basePath: string | undefined, home: string | undefined): Promise<AddVoicePlan | undefined> {
+  if (voice === undefined) {
+    if (basePath !== undefined) throw new UsageError('timbre train: --base FILE goes with --add-voice NAME (the VAE that the voice is added to)');
+    return undefined;
+  }
+  if (model !== 'vae') throw new UsageError(`timbre train: --add-voice works only with the vae model (timbre train vae --add-voice ${voice}), not with ${model}`);
+  if (CORPUS_VOICES.some((v) => v.id === voice)) throw new UsageError(`timbre train: --add-voice ${voice}: that is a corpus voice, which the VAE trains on already; name a user voice (timbre voice add NAME FILE.wav makes one)`);
+  const users = (await listUserVoices(home !== undefined ? { home } : {})).map((v) => v.name);
+  if (!users.includes(voice)) {
+    throw new UsageError(`timbre train: --add-voice ${voice}: there is no user voice "${voice}"; user voices: ${users.join(', ') || 'none'} (timbre voice add NAME FILE.wav makes one)`);
+  }
+  const vae = await import('../../models/vae.js');
+  let base: string;
+  if (basePath !== undefined) {
+    base = resolve(basePath);
+    if (!existsSync(base)) throw new UsageError(`option --base: ${base} does not exist`);
+  } else {
+    const own = join(timbrePaths(home).models, 'vae', 'model.timbre');
+    base = existsSync(own) ? own : vae.shippedVaePath();
+    if (!existsSync(base)) throw new UsageError(`timbre train: there is no VAE to add voice "${voice}" to (looked for ${own} and ${base}); train one first (timbre train vae) or pass --base FILE`);
+  }
+  let header;
+  try {
+    ({ header } = await readModelFile(base));
+  } catch (err) {
+    throw new UsageError(`option --base: ${base} is not a readable model file (${(err as Error).message.split('\n')[0]})`);
+  }
+  if (header.kind !== vae.VAE_KIND) throw new UsageError(`option --base: ${base} is a "${header.kind}" model file, not a VAE`);
+  if (header.speakers.includes(voice)) throw new UsageError(`timbre train: the VAE at ${base} already has voice "${voice}"; pass another --base, or add the recordings under another name`);
+  const entry = TRAINERS.vae;
+  return { voice, base, defaults: { ...entry.defaults, steps: vae.ADD_VOICE_DEFAULTS.steps, batchSize: vae.ADD_VOICE_DEFAULTS.batchSize, validateEvery: 0 } };
 }
 
 /** Announces the checkpoint a run resumes from, or refuses one whose shared settings differ (naming them). */
@@ -78,6 +130,8 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     'checkpoint-every': { type: 'string' },
     to: { type: 'string' },
     from: { type: 'string' },
+    'add-voice': { type: 'string' },
+    base: { type: 'string' },
   });
   const [name, ...extra] = args.positionals;
   if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
@@ -88,7 +142,13 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
 
   const home = stringOption(args, 'home');
   const paths = timbrePaths(home);
-  const folder = entry.folder?.(stringOption(args, 'to'), stringOption(args, 'from')) ?? name;
+  const addVoice = await planAddVoice(name, stringOption(args, 'add-voice'), stringOption(args, 'base'), home);
+  if (addVoice !== undefined && (numberOption(args, 'workers', { min: 1, max: 2, integer: true }) ?? 1) > 1) {
+    throw new UsageError('timbre train: --add-voice trains one speaker row on one thread; leave out --workers');
+  }
+  const defaults = addVoice?.defaults ?? entry.defaults;
+  // Same folder as the engine's add-voice jobs, so the app and the CLI resume each other's runs.
+  const folder = addVoice !== undefined ? `vae-${addVoice.voice}` : (entry.folder?.(stringOption(args, 'to'), stringOption(args, 'from')) ?? name);
   const outPath = resolve(stringOption(args, 'out') ?? join(paths.models, folder, 'model.timbre'));
   const overwrite = flagOption(args, 'force');
   // Refuse before hours of training, not after.
@@ -98,18 +158,19 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   const intervals = { min: 0, max: 1_000_000, integer: true };
   const settings: TrainRunSettings = {
     home,
-    steps: numberOption(args, 'steps', { min: 1, max: 10_000_000, integer: true }) ?? entry.defaults.steps,
-    batchSize: numberOption(args, 'batch-size', { min: 1, max: 4096, integer: true }) ?? entry.defaults.batchSize,
+    steps: numberOption(args, 'steps', { min: 1, max: 10_000_000, integer: true }) ?? defaults.steps,
+    batchSize: numberOption(args, 'batch-size', { min: 1, max: 4096, integer: true }) ?? defaults.batchSize,
     seed: numberOption(args, 'seed', { min: 0, max: 2 ** 32 - 1, integer: true }) ?? 0,
     workers: numberOption(args, 'workers', { min: 1, max: 2, integer: true }) ?? 1,
     runDir,
     resume: !fresh,
-    logEvery: Math.max(1, numberOption(args, 'log-every', intervals) ?? entry.defaults.logEvery),
-    validateEvery: numberOption(args, 'validate-every', intervals) ?? entry.defaults.validateEvery,
-    checkpointEvery: numberOption(args, 'checkpoint-every', intervals) ?? entry.defaults.checkpointEvery,
+    logEvery: Math.max(1, numberOption(args, 'log-every', intervals) ?? defaults.logEvery),
+    validateEvery: numberOption(args, 'validate-every', intervals) ?? defaults.validateEvery,
+    checkpointEvery: numberOption(args, 'checkpoint-every', intervals) ?? defaults.checkpointEvery,
     config: readConfigFile(stringOption(args, 'config')),
     to: stringOption(args, 'to'),
     from: stringOption(args, 'from'),
+    ...(addVoice !== undefined ? { addVoice: addVoice.voice, base: addVoice.base } : {}),
     log: (line) => io.out(`${line}\n`),
   };
 
@@ -120,7 +181,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     await rm(join(runDir, 'checkpoint.timbre'), { force: true });
     await rm(join(runDir, 'losses.csv'), { force: true });
   }
-  settings.log(`training ${name}: ${settings.steps} steps, batch ${settings.batchSize}, seed ${settings.seed}, ${settings.workers} worker${settings.workers > 1 ? 's' : ''}; run folder ${runDir}`);
+  settings.log(`training ${addVoice !== undefined ? folder : name}: ${settings.steps} steps, batch ${settings.batchSize}, seed ${settings.seed}, ${settings.workers} worker${settings.workers > 1 ? 's' : ''}; run folder ${runDir}`);
   if (!fresh) await describeCheckpoint(runDir, settings);
   const run = await entry.prepare(settings);
   const offPrinter = attachProgressPrinter(run.trainer, settings.log);
