@@ -22,6 +22,18 @@ export interface GriffinLimOptions {
 
 /** Waveform whose STFT magnitude approximates `magnitudes` [frames × bins], bins = nFft/2 + 1. */
 export function griffinLim(magnitudes: Float32Array, frames: number, options: GriffinLimOptions = {}): Float32Array {
+  const steps = griffinLimSteps(magnitudes, frames, options);
+  for (;;) {
+    const next = steps.next();
+    if (next.done === true) return next.value;
+  }
+}
+
+/**
+ * `griffinLim` one iteration at a time: yields the number of iterations done after each, returns the waveform.
+ * A caller can pause (or stop) between iterations; run to the end it gives exactly `griffinLim`'s samples.
+ */
+export function* griffinLimSteps(magnitudes: Float32Array, frames: number, options: GriffinLimOptions = {}): Generator<number, Float32Array, void> {
   const config = options.config ?? MEL_CONFIG;
   const engine = new StftEngine(config);
   const bins = engine.fft.bins;
@@ -85,6 +97,7 @@ export function griffinLim(magnitudes: Float32Array, frames: number, options: Gr
         }
       }
     }
+    yield it + 1;
   }
   engine.synthesise(re, im, frames, signal, workLength);
   if (workLength === lengthSamples) return signal;
@@ -98,6 +111,38 @@ export function griffinLimFromLogMel(logMel: LogMel, options: Omit<GriffinLimOpt
   const config = options.config ?? MEL_CONFIG;
   const linear = logMelToLinearMagnitude(logMel, config);
   return griffinLim(linear, logMel.frames, { ...options, config });
+}
+
+/** Options of `griffinLimFromLogMelAsync`: those of `griffinLimFromLogMel`, a cancel signal and how often to yield. */
+export type GriffinLimAsyncOptions = Omit<GriffinLimOptions, 'config'> & {
+  config?: MelConfig;
+  /** Aborting it stops the reconstruction between two iterations; the promise rejects with `signal.reason`. */
+  signal?: AbortSignal | undefined;
+  /** Longest stretch of work between two returns to the event loop, ms; default 20. */
+  yieldEveryMs?: number;
+};
+
+/**
+ * `griffinLimFromLogMel` that returns to the event loop between iterations (at most every `yieldEveryMs`), so a cancel
+ * or a progress event gets through a long reconstruction; same samples as the synchronous version.
+ */
+export async function griffinLimFromLogMelAsync(logMel: LogMel, options: GriffinLimAsyncOptions = {}): Promise<Float32Array> {
+  const { signal, yieldEveryMs = 20, ...rest } = options;
+  checkNumber('yieldEveryMs', yieldEveryMs, 0, 60_000);
+  signal?.throwIfAborted();
+  const config = rest.config ?? MEL_CONFIG;
+  const linear = logMelToLinearMagnitude(logMel, config);
+  const steps = griffinLimSteps(linear, logMel.frames, { ...rest, config });
+  let lastYieldMs = performance.now();
+  for (;;) {
+    const next = steps.next();
+    if (next.done === true) return next.value;
+    if (performance.now() - lastYieldMs >= yieldEveryMs) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      lastYieldMs = performance.now();
+    }
+    signal?.throwIfAborted();
+  }
 }
 
 /** Small fast seeded PRNG (mulberry32) so results repeat across runs and platforms. */

@@ -5,6 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimbreInputError } from '../audio/errors.js';
+import { griffinLimFromLogMelAsync } from '../audio/griffinLim.js';
 import { timbrePaths } from '../io/paths.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import type { ConversionTarget } from '../models/converter.js';
@@ -30,7 +31,7 @@ import type {
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { defaultSearchDirs, ModelRegistry, PITCH_SHIFT_IN_MODEL } from './modelRegistry.js';
-import { convertLane, griffinLimVocoder, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
+import { convertLane, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
 import { createTrainingHost } from './training.js';
@@ -40,6 +41,14 @@ import { zipStore } from './zip.js';
 
 /** Version reported by `info()`. */
 export const ENGINE_VERSION = '0.1.0';
+
+/**
+ * The engine's default vocoder: `griffinLimVocoder`'s Griffin-Lim (same seed, same samples), run so that a job's cancel
+ * stops it between two iterations instead of after the whole reconstruction.
+ */
+export function cancellableGriffinLimVocoder(iterations = 32): Vocoder {
+  return (logMel, { lengthSamples, signal }) => griffinLimFromLogMelAsync(logMel, { iterations, lengthSamples, seed: 0, signal });
+}
 
 /** Options of `createEngine`; all optional. */
 export interface EngineOptions {
@@ -59,7 +68,7 @@ export interface EngineOptions {
   keepJobs?: number;
   /** Accept `{ kind: 'path' }` inputs; default true (the server turns it off). */
   allowPaths?: boolean;
-  /** Vocoder factory by Griffin-Lim iterations; default Griffin-Lim. */
+  /** Vocoder factory by Griffin-Lim iterations; default `cancellableGriffinLimVocoder`. */
   vocoder?: (griffinLimIterations: number) => Vocoder;
   /** Speaker similarity of a lane to its target; default the shipped speaker encoder (`./similarity.ts`); false = none. */
   speakerSimilarity?: SpeakerSimilarity | false;
@@ -129,7 +138,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const maxInputSeconds = options.maxInputSeconds ?? 300;
   const keepJobs = options.keepJobs ?? 4;
   const allowPaths = options.allowPaths ?? true;
-  const makeVocoder = options.vocoder ?? griffinLimVocoder;
+  const makeVocoder = options.vocoder ?? cancellableGriffinLimVocoder;
   const jobs = new Map<string, JobRecord>();
   let queue: Promise<unknown> = Promise.resolve();
   let destroyed = false;

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import type { ConversionJob, LaneResult } from '../../src/engine/api.js';
-import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { cancellableGriffinLimVocoder, createEngine, type Engine } from '../../src/engine/engine.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
-import { medianF0Hz } from '../../src/engine/pipeline.js';
+import { griffinLimVocoder, medianF0Hz, prepareSource } from '../../src/engine/pipeline.js';
 import { harmonicToneWav } from './fixtures.js';
 import { testPitchShiftConverter } from './testPitchShiftConverter.js';
 import { createVoiceSource } from '../../src/engine/voiceSource.js';
@@ -117,6 +117,77 @@ describe('engine', () => {
     expect(result.cancelled).toBe(true);
     expect(result.lanes).toHaveLength(1);
     expect(made.down.calls).toBeLessThanOrEqual(1);
+  });
+
+  it('cancels within a lane: the converting lane stops, reports cancelled (not an error), the next never starts', async () => {
+    const made = makeEngine({ stepDelayMs: 100 });
+    engine = made.engine;
+    const job = await engine.convert({
+      input: { kind: 'wav-bytes', bytes: harmonicToneWav({ seconds: 0.3 }) },
+      targetVoiceId: 'test-voice',
+      models: [{ modelId: 'stand-in-up' }, { modelId: 'stand-in-down' }],
+      griffinLimIterations: 4,
+    });
+    const stages: string[] = [];
+    const laneErrors: unknown[] = [];
+    let converted = 0;
+    job.on('laneError', (failure) => laneErrors.push(failure));
+    job.on('progress', (p) => {
+      stages.push(`${p.modelId}:${p.stage}`);
+      if (p.modelId === 'stand-in-up' && p.stage === 'converting') converted = Math.max(converted, p.fraction);
+      if (p.modelId === 'stand-in-up' && p.stage === 'converting' && p.fraction > 0) job.cancel(); // step 1 of the stand-in's 4
+    });
+    const result = await job.finished;
+    expect(result.cancelled).toBe(true);
+    expect(result.lanes).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(laneErrors).toEqual([]);
+    expect(converted).toBeLessThan(0.3); // stopped at its next step, not after its 4 steps (0.6)
+    expect(stages).not.toContain('stand-in-up:vocoding');
+    expect(stages).toContain('stand-in-up:cancelled');
+    expect(stages).toContain('stand-in-down:cancelled');
+    expect(made.up.calls).toBe(1);
+    expect(made.down.calls).toBe(0);
+  });
+
+  it('cancels while the default Griffin-Lim vocodes: it stops between iterations instead of finishing', async () => {
+    const made = makeEngine();
+    engine = made.engine;
+    const job = await engine.convert({
+      input: { kind: 'wav-bytes', bytes: harmonicToneWav({ seconds: 10 }) },
+      targetVoiceId: 'test-voice',
+      models: [{ modelId: 'stand-in-up' }],
+      griffinLimIterations: 200, // seconds of work on 10 s of audio
+    });
+    let vocodingAtMs = 0;
+    const stages: string[] = [];
+    job.on('progress', (p) => {
+      stages.push(p.stage);
+      if (p.stage === 'vocoding') {
+        vocodingAtMs = performance.now();
+        setTimeout(() => job.cancel(), 30); // fires only if the vocoder returns to the event loop
+      }
+    });
+    const result = await job.finished;
+    const vocodingMs = performance.now() - vocodingAtMs;
+    expect(result.cancelled).toBe(true);
+    expect(result.lanes).toEqual([]);
+    expect(result.failures).toEqual([]);
+    expect(stages).not.toContain('measuring');
+    expect(stages[stages.length - 1]).toBe('cancelled');
+    expect(vocodingMs).toBeLessThan(1500);
+  });
+
+  it('the default vocoder gives griffinLimVocoder\'s samples, and rejects once its signal aborts mid-way', async () => {
+    const { logMel, speech } = prepareSource(harmonicToneWav({ seconds: 0.5 }), { maxDurationSeconds: 10 });
+    const expected = await griffinLimVocoder(8)(logMel, { lengthSamples: speech.length });
+    const actual = await cancellableGriffinLimVocoder(8)(logMel, { lengthSamples: speech.length });
+    expect(Array.from(actual)).toEqual(Array.from(expected));
+
+    const long = prepareSource(harmonicToneWav({ seconds: 10 }), { maxDurationSeconds: 20 });
+    const controller = new AbortController();
+    setTimeout(() => controller.abort(), 30);
+    await expect(cancellableGriffinLimVocoder(200)(long.logMel, { lengthSamples: long.speech.length, signal: controller.signal })).rejects.toMatchObject({ name: 'AbortError' });
   });
 
   it('exports one lane as WAV, all lanes as a zip with metrics.json, and a self-contained report', async () => {
