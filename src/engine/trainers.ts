@@ -24,6 +24,8 @@ export interface TrainRunSettings {
   /** VAE fine-tuning: the user voice to add, and the VAE file it extends. */
   readonly addVoice?: string;
   readonly base?: string;
+  /** Warm start from this model file's weights (same architecture and data; VAE). */
+  readonly init?: string;
   readonly log: (line: string) => void;
 }
 

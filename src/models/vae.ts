@@ -765,6 +765,8 @@ export interface VaeTrainingSettings {
   readonly addVoice?: string;
   /** Model extended by `addVoice` (default: the shipped VAE). */
   readonly base?: string;
+  /** Warm start: a VAE file (same architecture, voices and corpus) whose weights this run starts from. */
+  readonly init?: string;
 }
 
 /** A prepared run: the trainer, then `finish` to write the model file (returns lines to print) and `dispose`. */
@@ -786,13 +788,24 @@ export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): P
 /** Prepares a training run on the corpus train split, all voices (or, with `addVoice`, the fine-tuning run of a user voice). */
 export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise<VaeTrainingRun> {
   if (settings.addVoice !== undefined) return prepareVaeAddVoice(settings as VaeTrainingSettings & { addVoice: string });
+  const overrides = vaeConfigOverrides(settings.config);
+  // A warm start continues with the KL weight at its final β (no second ramp from 0).
   const setupOptions: VaeSetupOptions = {
     ...(settings.corpusRoot !== undefined ? { corpusRoot: settings.corpusRoot } : settings.home !== undefined ? { home: settings.home } : {}),
-    config: vaeConfigOverrides(settings.config),
+    config: settings.init !== undefined ? { ...overrides, klAnnealSteps: 1 } : overrides,
     seed: settings.seed,
   };
   const setup = createVaeTrainingSetup(setupOptions);
   const { config } = setup;
+  if (settings.init !== undefined) {
+    try {
+      await warmStartVae(setup, settings.init);
+    } catch (err) {
+      setup.model.dispose();
+      throw err;
+    }
+    settings.log(`vae: starting from the weights of ${settings.init}`);
+  }
   const gradients =
     settings.workers > 1
       ? await createGradientPool({ module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers })
@@ -844,6 +857,7 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
               workers: settings.workers,
               trainHours: setup.trainHours,
               seconds: options.trainingSeconds,
+              ...(settings.init !== undefined ? { init: settings.init } : {}),
             },
           },
         },
@@ -857,6 +871,33 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
       setup.model.dispose();
     },
   };
+}
+
+/** Config fields that shape the network; a warm start needs them equal (the training-only fields may differ). */
+const VAE_ARCHITECTURE_FIELDS = [
+  'mels', 'channels', 'latentDims', 'speakerDims', 'kernelSize', 'downsample', 'encoderBlocks', 'decoderBlocks',
+  'envelopeCoefficients', 'classifierChannels', 'f0ReferenceHz', 'f0ScaleNepers',
+] as const satisfies readonly (keyof VaeConfig)[];
+
+/** Copies the weights of the VAE file at `path` into a fresh training setup; refuses another architecture, voice list or corpus. */
+async function warmStartVae(setup: VaeSetup, path: string): Promise<void> {
+  if (!existsSync(path)) throw new InvalidArgumentError(`--init: no model file at ${path}`);
+  const start = await loadVae(path);
+  try {
+    const differing = VAE_ARCHITECTURE_FIELDS.filter((k) => start.model.config[k] !== setup.config[k]);
+    if (differing.length > 0) {
+      throw new ShapeMismatchError(`--init ${path}: its ${differing.map((k) => `${k} ${start.model.config[k]} (this run ${setup.config[k]})`).join(', ')} differ; a warm start needs the same architecture`);
+    }
+    if (start.voices.join('\n') !== setup.voices.join('\n')) {
+      throw new ShapeMismatchError(`--init ${path}: its voices (${start.voices.join(', ')}) are not the corpus voices (${setup.voices.join(', ')})`);
+    }
+    if (start.trainingDataHash !== setup.corpusHash) {
+      throw new ShapeMismatchError(`--init ${path} was trained on corpus ${start.trainingDataHash.slice(0, 12)}…, this corpus is ${setup.corpusHash.slice(0, 12)}…; rebuild the same corpus or train from scratch`);
+    }
+    setup.model.setWeights(new Map(start.model.getWeights()), path);
+  } finally {
+    start.model.dispose();
+  }
 }
 
 /** Options of `trainVae`: the run settings with defaults, and where to write the model. */
