@@ -1,0 +1,188 @@
+// Conversion speed of the installed models on ~10 s of real speech: mel→mel (the model alone) and the full
+// `timbre convert` pipeline (WAV → log-mel → model → Griffin-Lim → WAV), as real-time factors measured in this one run.
+
+import { readFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { resample } from '../src/audio/resample.js';
+import { MEL_CONFIG } from '../src/audio/melConfig.js';
+import { decodeWav, encodeWav } from '../src/audio/wav.js';
+import { readCorpusManifest } from '../src/corpus/dataset.js';
+import { loadSentences } from '../src/corpus/sentences.js';
+import { assignSplits } from '../src/corpus/split.js';
+import { renderSentence } from '../src/corpus/synth.js';
+import { CORPUS_VOICES, corpusVoice } from '../src/corpus/voices.js';
+import type { ModelSettings } from '../src/engine/api.js';
+import { PITCH_SHIFT_IN_MODEL } from '../src/engine/modelRegistry.js';
+import { convertLane, griffinLimVocoder, prepareSource } from '../src/engine/pipeline.js';
+import { timbrePaths } from '../src/io/paths.js';
+import { describeBackend, initBackend } from '../src/models/backend.js';
+import type { MelConverter } from '../src/models/converter.js';
+
+/** Targets of the issue, real-time factor of mel→mel: seconds of compute per second of audio. */
+const TARGET_RTF = { vae: 0.05, cyclegan: 0.1 } as const;
+/** Voice of the input speech (a corpus voice that is no model's target here). */
+const SOURCE_VOICE = 'espeak-m3';
+/** Target of the VAE run (one of its corpus voices). */
+const VAE_TARGET = 'flite-slt';
+/** Shortest input, seconds: test-split utterances are joined until it is reached. */
+const MIN_INPUT_SECONDS = 10;
+/** Griffin-Lim iterations of the default vocoder, as `timbre convert` uses. */
+const VOCODER_ITERATIONS = 32;
+
+interface Input {
+  wav: Uint8Array;
+  seconds: number;
+  description: string;
+}
+
+/** Test-split utterances of SOURCE_VOICE from the corpus, joined to ≥ MIN_INPUT_SECONDS; espeak-ng renders them when there is no corpus. */
+async function loadInput(home: string | undefined): Promise<Input> {
+  const rate = MEL_CONFIG.sampleRateHz;
+  const clips: Float32Array[] = [];
+  let seconds = 0;
+  let description: string;
+  const root = timbrePaths(home).corpus;
+  let manifest: ReturnType<typeof readCorpusManifest> | undefined;
+  try {
+    manifest = readCorpusManifest(root);
+  } catch {
+    manifest = undefined;
+  }
+  const utterances = manifest?.utterances.filter((u) => u.voice === SOURCE_VOICE && u.split === 'test') ?? [];
+  if (utterances.length > 0) {
+    const used: string[] = [];
+    for (const u of utterances) {
+      if (seconds >= MIN_INPUT_SECONDS) break;
+      const decoded = decodeWav(new Uint8Array(await readFile(join(root, ...u.wav.path.split('/')))), { sourceName: u.wav.path });
+      clips.push(resample(decoded.samples, decoded.sampleRateHz, rate));
+      seconds += clips[clips.length - 1]!.length / rate;
+      used.push(u.sentence);
+    }
+    description = `${used.length} test-split utterances of ${SOURCE_VOICE} from the corpus (${used.join(', ')})`;
+  } else {
+    const sentences = loadSentences();
+    const splits = assignSplits(sentences.map((s) => s.id));
+    const used: string[] = [];
+    for (const sentence of sentences.filter((s) => splits.get(s.id) === 'test')) {
+      if (seconds >= MIN_INPUT_SECONDS) break;
+      const speech = await renderSentence(corpusVoice(SOURCE_VOICE), sentence.text);
+      clips.push(resample(speech.samples, speech.sampleRateHz, rate));
+      seconds += clips[clips.length - 1]!.length / rate;
+      used.push(sentence.id);
+    }
+    description = `${used.length} test-split sentences rendered now with espeak-ng as ${SOURCE_VOICE} (no built corpus at ${root}) (${used.join(', ')})`;
+  }
+  const joined = new Float32Array(clips.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const clip of clips) {
+    joined.set(clip, at);
+    at += clip.length;
+  }
+  return { wav: encodeWav(joined, rate), seconds: joined.length / rate, description };
+}
+
+interface Candidate {
+  family: 'vae' | 'cyclegan';
+  /** Model file that `load` reads. */
+  path: string;
+  target: string;
+  load(): Promise<MelConverter>;
+}
+
+/** The models `timbre eval` would load: the VAE (user's, else shipped) and every CycleGAN-VC generator cyclegan-<voice>. */
+async function candidates(home: string | undefined): Promise<{ found: Candidate[]; skipped: string[] }> {
+  const found: Candidate[] = [];
+  const skipped: string[] = [];
+  const vae = await import('../src/models/vae.js');
+  const userVae = join(timbrePaths(home).models, 'vae', 'model.timbre');
+  if (existsSync(userVae) || existsSync(vae.shippedVaePath())) {
+    found.push({ family: 'vae', path: existsSync(userVae) ? userVae : vae.shippedVaePath(), target: VAE_TARGET, load: () => vae.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });
+  } else skipped.push(`VAE: skipped, no model file at ${userVae} or ${vae.shippedVaePath()} (train one with: timbre train vae)`);
+  const cycleGan = await import('../src/models/cycleGan.js');
+  for (const voice of CORPUS_VOICES.map((v) => v.id)) {
+    const user = join(timbrePaths(home).models, `cyclegan-${voice}`, 'model.timbre');
+    const path = existsSync(user) ? user : cycleGan.shippedCycleGanPath(voice);
+    if (!existsSync(path)) continue;
+    found.push({ family: 'cyclegan', path, target: voice, load: () => cycleGan.loadEvalConverter({ home, targetVoices: [voice] }) });
+  }
+  if (!found.some((c) => c.family === 'cyclegan')) {
+    skipped.push(`CycleGAN-VC: skipped, no generator in ${timbrePaths(home).models}/cyclegan-<voice> or assets/models/cyclegan-<voice> (train one with: timbre train cyclegan --to VOICE)`);
+  }
+  return { found, skipped };
+}
+
+/** Median seconds of `repeats` runs of `fn` after one warm-up run. */
+async function timeMedian(repeats: number, fn: () => Promise<unknown>): Promise<number> {
+  await fn();
+  const times: number[] = [];
+  for (let i = 0; i < repeats; i++) {
+    const started = performance.now();
+    await fn();
+    times.push((performance.now() - started) / 1000);
+  }
+  times.sort((a, b) => a - b);
+  return times[Math.floor(times.length / 2)]!;
+}
+
+/** The settings `timbre convert` passes (no pitch options): the VAE renders the target's mean F0, others get none. */
+function convertSettings(family: Candidate['family']): ModelSettings {
+  return family === 'vae' ? ({ pitch: 'target', semitones: 0 } as ModelSettings) : { pitchShiftSemitones: 0 };
+}
+
+async function main(): Promise<void> {
+  const repeats = Number(process.env['BENCH_REPEATS'] ?? 5);
+  if (!Number.isInteger(repeats) || repeats < 1) throw new Error(`BENCH_REPEATS must be a whole number ≥ 1, got ${process.env['BENCH_REPEATS']}`);
+  const home = process.env['TIMBRE_HOME'];
+  const info = await initBackend();
+  console.log(describeBackend(info));
+  console.log(
+    `cores: ${availableParallelism()}; inference runs in this one process on ${info.threads} ${info.name} thread${info.threads === 1 ? '' : 's'}` +
+      (info.threads === 1 ? ' (neither the engine nor the pipeline splits a conversion across threads), so the second core is idle' : ''),
+  );
+  const input = await loadInput(home);
+  console.log(`input: ${input.seconds.toFixed(2)} s, ${input.description}`);
+  console.log(`each model: 1 warm-up, then median of ${repeats}; RTF = seconds ÷ ${input.seconds.toFixed(2)} s of audio`);
+  console.log(`(a) mel→mel = MelConverter.convert on the input's log-mel; (b) full = WAV bytes → prepareSource → convertLane with Griffin-Lim ${VOCODER_ITERATIONS} it (what timbre convert runs)`);
+
+  const source = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
+  const vocoder = griffinLimVocoder(VOCODER_ITERATIONS);
+  const { found, skipped } = await candidates(home);
+  const verdicts: string[] = [];
+  for (const candidate of found) {
+    let converter: MelConverter;
+    try {
+      converter = await candidate.load();
+    } catch (error) {
+      console.log(`${candidate.family} ${candidate.path}: skipped, cannot load (${(error as Error).message})`);
+      continue;
+    }
+    try {
+      const settings = convertSettings(candidate.family);
+      const target = { voiceId: candidate.target };
+      const { pitchShiftSemitones: _none, ...modelSettings } = settings;
+      const mel = await timeMedian(repeats, () => converter.convert(source.logMel, target, { settings: modelSettings }));
+      const full = await timeMedian(repeats, async () => {
+        const prepared = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
+        return convertLane(prepared, converter, target, settings, { vocoder, pitchShiftInModel: PITCH_SHIFT_IN_MODEL.includes(candidate.family) });
+      });
+      const melRtf = mel / input.seconds;
+      const fullRtf = full / input.seconds;
+      console.log(`${converter.label}${candidate.family === 'vae' ? ` → ${candidate.target}` : ''}  (${candidate.path})`);
+      console.log(`  (a) mel→mel: ${mel.toFixed(3)} s median, RTF ${melRtf.toFixed(4)}`);
+      console.log(`  (b) full pipeline: ${full.toFixed(3)} s median, RTF ${fullRtf.toFixed(4)} (of which analysis + vocoder + measuring ≈ ${(full - mel).toFixed(3)} s)`);
+      const limit = TARGET_RTF[candidate.family];
+      verdicts.push(`target ${candidate.family === 'vae' ? 'VAE' : `CycleGAN-VC → ${candidate.target}`} mel→mel RTF ≤ ${limit}: ${melRtf <= limit ? 'PASS' : 'FAIL'} (${melRtf.toFixed(4)})`);
+    } finally {
+      converter.dispose();
+    }
+  }
+  for (const line of skipped) console.log(line);
+  for (const line of verdicts) console.log(line);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
