@@ -121,9 +121,33 @@ function torchReference(steps: number): { seconds?: number; skipped?: string } {
   return { seconds: result.median_step_seconds };
 }
 
+/** Median one-thread step (seconds) measured in a child Node started without --single-threaded-gc, or the reason it failed. */
+function oneThreadWithoutGcFlag(): { seconds?: number; skipped?: string } {
+  const run = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--one-thread-only'], { encoding: 'utf8', env: process.env });
+  if (run.status !== 0) return { skipped: (run.stderr.trim().split('\n').pop() ?? '').trim() || `exit code ${String(run.status)}` };
+  return { seconds: (JSON.parse(run.stdout.trim().split('\n').pop()!) as { median: number }).median };
+}
+
+/** `--one-thread-only`: the child of `oneThreadWithoutGcFlag`, printing one JSON line. */
+async function oneThreadOnly(): Promise<void> {
+  await initBackend();
+  const steps = Number(process.env['BENCH_STEPS'] ?? 8);
+  let best = Infinity;
+  for (let round = 0; round < Number(process.env['BENCH_ROUNDS'] ?? 3); round++) {
+    const setup = createBenchSetup();
+    const single = new Trainer<BenchBatch>({ ...setup, batchSize: BATCH, totalSteps: steps, seed: 1, optimizer: { learningRate: 1e-3, weightDecay: 0 } });
+    best = Math.min(best, (await timeTrainer(single, 2)).median);
+    setup.model.dispose();
+    await single.dispose();
+  }
+  console.log(JSON.stringify({ median: best }));
+}
+
 async function main(): Promise<void> {
   const info = await initBackend();
   console.log(describeBackend(info));
+  const gcFlag = process.execArgv.includes('--single-threaded-gc');
+  console.log(`V8 garbage collector: ${gcFlag ? 'single-threaded (--single-threaded-gc, as data-parallel `timbre train` runs)' : 'default (parallel helper threads)'}`);
   const steps = Number(process.env['BENCH_STEPS'] ?? 8);
   const warmup = 2;
   const flops = 3 * referenceForwardFlops();
@@ -181,6 +205,14 @@ async function main(): Promise<void> {
     }
     console.log(`  round ${round + 1}/${rounds}: one thread ${(r1.median * 1000).toFixed(0)} ms/step (half batch ${(rHalf.median * 1000).toFixed(0)} ms), two-way ${roundTwo}`);
   }
+  // The speed-up is against the faster one-thread run: this process's, or one in a Node without the GC flag.
+  if (gcFlag) {
+    const plain = oneThreadWithoutGcFlag();
+    if (plain.seconds !== undefined) {
+      console.log(`  one thread in a Node with the default collector: ${(plain.seconds * 1000).toFixed(0)} ms/step (this process: ${(one.median * 1000).toFixed(0)} ms/step); the faster is the baseline`);
+      if (plain.seconds < one.median) one = { median: plain.seconds, best: Math.min(one.best, plain.seconds) };
+    } else console.log(`  one thread with the default collector: not measured (${plain.skipped})`);
+  }
   const gflops = flops / one.median / 1e9;
   console.log(`(b) one thread: ${(one.median * 1000).toFixed(0)} ms/step median (best step ${(one.best * 1000).toFixed(0)} ms) = ${gflops.toFixed(1)} GFLOP/s effective, ${((100 * gflops) / peak).toFixed(0)}% of matMul peak`);
   const speedup = one.median / two.median;
@@ -223,7 +255,7 @@ function isEntryScript(): boolean {
   }
 }
 if (isEntryScript()) {
-  main().catch((err: unknown) => {
+  (process.argv.includes('--one-thread-only') ? oneThreadOnly() : main()).catch((err: unknown) => {
     console.error(err);
     process.exit(1);
   });

@@ -115,7 +115,12 @@ export class AdamW {
    * The same update on host arrays, for data-parallel training where weights and gradients already live in JS:
    * updates `weights` in place and skips device round trips. Moments move to the host on first use.
    */
-  applyToArrays(weights: ReadonlyMap<string, Float32Array>, grads: ReadonlyMap<string, Float32Array>): { learningRate: number; gradNorm: number } {
+  applyToArrays(
+    weights: ReadonlyMap<string, Float32Array>,
+    grads: ReadonlyMap<string, Float32Array>,
+    /** Σ g² over all of `grads` when the caller already has it (skips that pass). */
+    gradSquaredSum?: number,
+  ): { learningRate: number; gradNorm: number } {
     const host = this.hostMoments();
     const step = ++this.step;
     const learningRate = this.schedule(step);
@@ -124,11 +129,13 @@ export class AdamW {
     const eps = this.options.epsilon ?? 1e-8;
     const weightDecay = this.options.weightDecay ?? 0.01;
     const decays = this.options.decays ?? ((_: string, p: tf.Variable) => p.rank >= 2);
-    let sumSquares = 0;
-    for (const name of this.params.keys()) {
-      const g = grads.get(name);
-      if (!g) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
-      for (let i = 0; i < g.length; i++) sumSquares += g[i]! * g[i]!;
+    for (const name of this.params.keys()) if (!grads.has(name)) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
+    let sumSquares = gradSquaredSum ?? 0;
+    if (gradSquaredSum === undefined) {
+      for (const name of this.params.keys()) {
+        const g = grads.get(name)!;
+        for (let i = 0; i < g.length; i++) sumSquares += g[i]! * g[i]!;
+      }
     }
     const gradNorm = Math.sqrt(sumSquares);
     const clip = this.options.clipNorm;

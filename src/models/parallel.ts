@@ -14,6 +14,7 @@ import { pathToFileURL } from 'node:url';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import type { BackendName } from './backend.js';
+import { assignFromArray, copyTensorInto } from './hostArrays.js';
 import { ShapeMismatchError } from './errors.js';
 import type { JsonValue } from './modelFile.js';
 import { Rng, type WeightMap } from './module.js';
@@ -118,31 +119,6 @@ export function layoutViews(buffer: SharedArrayBuffer, layout: ParameterLayout):
 
 function layoutTotal(layout: ParameterLayout): number {
   return layout.sizes.reduce((a, b) => a + b, 0);
-}
-
-/** Copies `values` into `variable` (wasm copies into its heap; other backends may keep the array, so they get their own). */
-export function assignFromArray(variable: tf.Variable, values: Float32Array): void {
-  const data = tf.getBackend() === 'wasm' ? values : values.slice();
-  tf.tidy(() => variable.assign(tf.tensor(data, variable.shape, 'float32')));
-}
-
-interface WasmInternals {
-  readonly wasm?: { readonly HEAPU8: Uint8Array };
-  readonly dataIdMap?: { get(dataId: object): { memoryOffset: number } | undefined };
-}
-
-/** Copies a float32 tensor's values into `target`; on wasm straight from its heap, so no 6 MB temporary per step (and no GC it would trigger). */
-export function copyTensorInto(tensor: tf.Tensor, target: Float32Array): void {
-  if (tf.getBackend() === 'wasm' && tensor.dtype === 'float32') {
-    const backend = tf.backend() as unknown as WasmInternals;
-    const info = backend.dataIdMap?.get(tensor.dataId);
-    const heap = backend.wasm?.HEAPU8; // read after any allocation: the heap's buffer changes when it grows
-    if (info && heap) {
-      target.set(new Float32Array(heap.buffer, info.memoryOffset, tensor.size));
-      return;
-    }
-  }
-  target.set(tensor.dataSync() as Float32Array);
 }
 
 /**
@@ -275,7 +251,7 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
     });
 
   const output = layout.sizes.map((size) => new Float32Array(size)); // averaged gradient, reused every step
-  const computeStep = async ({ step, indices, seed, weights }: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }) => {
+  const computeStep = async ({ step, indices, seed, weights, modelHoldsWeights }: { step: number; indices: readonly number[]; seed: number; weights: WeightMap; modelHoldsWeights?: boolean }) => {
     const arrays = layout.names.map((name, k) => {
       const w = weights.get(name);
       if (!w || w.data.length !== layout.sizes[k]) throw new ShapeMismatchError(`parallel: weights of "${name}" have ${w?.data.length ?? 0} values, expected ${layout.sizes[k]}`);
@@ -283,8 +259,11 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
     });
     const shards = splitShards(indices, replicas);
     const id = nextId++;
-    // Publish the weights before any worker starts; the store orders the copies before workers' loads.
-    arrays.forEach((a, k) => weightViews[k]!.set(a));
+    // Publish the weights before any worker starts (nothing to copy when the caller keeps them in our shared
+    // block, see `weightArrays`); the store orders the writes before workers' loads.
+    arrays.forEach((a, k) => {
+      if (a !== weightViews[k]) weightViews[k]!.set(a);
+    });
     Atomics.store(control, CONTROL_WEIGHTS, id);
     const remote = shards
       .slice(1)
@@ -294,7 +273,8 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
     const grads = output;
     let localLosses: Record<string, number>;
     try {
-      layout.names.forEach((name, k) => assignFromArray(localParams.get(name)!, arrays[k]!));
+      // A caller-supplied replica that is the caller's own model may already hold these weights.
+      if (!(modelHoldsWeights === true && !ownsLocal)) layout.names.forEach((name, k) => assignFromArray(localParams.get(name)!, arrays[k]!));
       localLosses = await shardGradient(local, localParams, { step, indices: shards[0]!, seed: shardSeed(seed, 0) }, grads);
     } catch (err) {
       await Promise.allSettled(remote); // no step may still be writing a shared block when the caller retries
@@ -307,22 +287,41 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
     const w0 = weightOf(0);
     const losses: Record<string, number> = {};
     for (const [k, v] of Object.entries(localLosses)) losses[k] = w0 * v;
+    // Σ g² of the averaged gradient, summed in the same pass (the optimizer's clipping needs it).
+    let gradSquaredSum = 0;
     grads.forEach((acc, k) => {
-      if (results.length === 0) return;
+      if (results.length === 0) {
+        for (let j = 0; j < acc.length; j++) gradSquaredSum += acc[j]! * acc[j]!;
+        return;
+      }
       // The first remote shard is fused with scaling the local one: one pass over the values for two replicas.
       const g1 = handles[0]!.grads[k]!;
       const w1 = weightOf(1);
+      if (results.length === 1) {
+        for (let j = 0; j < acc.length; j++) {
+          const g = w0 * acc[j]! + w1 * g1[j]!;
+          acc[j] = g;
+          gradSquaredSum += g * g;
+        }
+        return;
+      }
       for (let j = 0; j < acc.length; j++) acc[j] = w0 * acc[j]! + w1 * g1[j]!;
       for (let i = 1; i < results.length; i++) {
         const g = handles[i]!.grads[k]!;
         const w = weightOf(i + 1);
         for (let j = 0; j < acc.length; j++) acc[j] = acc[j]! + w * g[j]!;
       }
+      for (let j = 0; j < acc.length; j++) gradSquaredSum += acc[j]! * acc[j]!;
     });
     results.forEach((r, i) => {
       for (const [k, v] of Object.entries(r.losses)) losses[k] = (losses[k] ?? 0) + weightOf(i + 1) * v;
     });
-    return { grads: new Map(layout.names.map((name, k) => [name, grads[k]!] as const)), losses, workerSeconds: [localSeconds, ...results.map((r) => r.seconds)] };
+    return {
+      grads: new Map(layout.names.map((name, k) => [name, grads[k]!] as const)),
+      losses,
+      gradSquaredSum,
+      workerSeconds: [localSeconds, ...results.map((r) => r.seconds)],
+    };
   };
   // One step at a time: the shared blocks hold a single step's weights and gradients.
   let busy = false;
@@ -330,6 +329,7 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
   return {
     workers: replicas,
     backends,
+    weightArrays: new Map(layout.names.map((name, k) => [name, weightViews[k]!] as const)),
     async compute(req) {
       if (busy) throw new ShapeMismatchError('parallel: compute() was called while a step is in flight; await each step before the next');
       busy = true;

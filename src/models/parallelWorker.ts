@@ -4,7 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from './backend.js';
-import { assignFromArray, CONTROL_WEIGHTS, layoutViews, parameterLayout, shardGradient, type FromWorker, type ToWorker, type WorkerInit } from './parallel.js';
+import { assignFromArray } from './hostArrays.js';
+import { CONTROL_WEIGHTS, layoutViews, parameterLayout, shardGradient, type FromWorker, type ToWorker, type WorkerInit } from './parallel.js';
 import type { TrainingSetup } from './train.js';
 
 const init = workerData as WorkerInit;

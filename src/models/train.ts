@@ -9,6 +9,7 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { CheckpointMismatchError, InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { readModelFile, saveModelFile, writeAtomic, type JsonValue } from './modelFile.js';
 import { Rng, type Module, type WeightArray, type WeightMap } from './module.js';
+import { assignFromArray } from './hostArrays.js';
 import { AdamW, type AdamWOptions } from './optimizer.js';
 
 /** A loss function's result: the scalar to minimise and named parts to log (parts are not differentiated). */
@@ -43,9 +44,23 @@ export interface TrainingSetup<TBatch> {
 
 /** Gradients computed elsewhere (worker threads); weights are sent each step, gradients come back averaged. */
 export interface GradientProvider {
-  compute(request: { step: number; indices: readonly number[]; seed: number; weights: WeightMap }): Promise<{
+  /**
+   * Host arrays the provider reads each step's weights from (e.g. views of a block shared with workers), one per
+   * parameter. A Trainer keeps its weights in them and updates them in place, so no weights are copied per step.
+   */
+  readonly weightArrays?: ReadonlyMap<string, Float32Array>;
+  compute(request: {
+    step: number;
+    indices: readonly number[];
+    seed: number;
+    weights: WeightMap;
+    /** True when the caller's model (a provider's main-thread replica, when it is that model) already holds `weights`. */
+    modelHoldsWeights?: boolean;
+  }): Promise<{
     grads: Map<string, Float32Array>;
     losses: Record<string, number>;
+    /** Σ g² over every averaged gradient value, when the provider summed it while averaging (saves a pass). */
+    gradSquaredSum?: number;
     /** Seconds each worker spent on its shard (for overhead measurements). */
     workerSeconds?: number[];
   }>;
@@ -159,6 +174,8 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
   private validations: ValidationEvent[] = [];
   private permutation: { epoch: number; order: number[] } | undefined;
   private csvColumns: string[] | undefined;
+  /** Data-parallel runs: the weights in host arrays, equal to the model's variables between steps (unset: copy them first). */
+  private hostWeights: WeightMap | undefined;
 
   constructor(options: TrainerOptions<TBatch>) {
     super();
@@ -188,6 +205,7 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
       mkdirSync(runDir, { recursive: true });
       if (this.options.resume !== false) await this.tryResume(runDir);
     }
+    this.hostWeights = undefined; // the variables may have been set since the last run (resume, warm start)
     const logEvery = this.options.logEvery ?? 10;
     const validateEvery = this.options.validateEvery ?? 0;
     const checkpointEvery = this.options.checkpointEvery ?? 100;
@@ -278,12 +296,13 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     let grads: Map<string, tf.Tensor>;
     let lossTensors: tf.Scalar[] = [];
     if (this.options.gradients) {
-      // Data-parallel: weights and gradients already live in JS, so the update runs there too (no device round trip).
-      const weights = this.options.model.getWeights();
-      const res = await this.options.gradients.compute({ step, indices, seed, weights });
-      const host = new Map([...weights].map(([name, w]) => [name, w.data] as const));
-      const update = this.optimizer.applyToArrays(host, res.grads);
-      for (const [name, p] of this.params) tf.tidy(() => p.assign(tf.tensor(host.get(name)!, p.shape, 'float32')));
+      // Data-parallel: weights and gradients live in JS, so the update runs there too (no device round trip). The
+      // weights stay in host arrays (the provider's, when it offers them) between steps, updated in place.
+      const host = (this.hostWeights ??= this.copyWeightsToHost(this.options.gradients));
+      const res = await this.options.gradients.compute({ step, indices, seed, weights: host, modelHoldsWeights: true });
+      const arrays = new Map([...host].map(([name, w]) => [name, w.data] as const));
+      const update = this.optimizer.applyToArrays(arrays, res.grads, res.gradSquaredSum);
+      for (const [name, p] of this.params) assignFromArray(p, arrays.get(name)!);
       return { losses: res.losses, learningRate: update.learningRate, gradNorm: update.gradNorm };
     } else {
       const batch = await this.options.train.getBatch(indices);
@@ -310,6 +329,19 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     const losses: Record<string, number> = { total: values[0]! };
     this.partNameList.forEach((name, i) => (losses[name] = values[i + 1]!));
     return { losses, learningRate, gradNorm };
+  }
+
+  /** The model's current weights in host arrays: the provider's `weightArrays` when it has them, else new ones. */
+  private copyWeightsToHost(provider: GradientProvider): WeightMap {
+    const host: WeightMap = new Map();
+    for (const [name, w] of this.options.model.getWeights()) {
+      const target = provider.weightArrays?.get(name);
+      if (target && target.length === w.data.length) {
+        target.set(w.data);
+        host.set(name, { data: target, shape: w.shape });
+      } else host.set(name, w);
+    }
+    return host;
   }
 
   private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
