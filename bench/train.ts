@@ -131,12 +131,12 @@ function oneThreadWithoutGcFlag(): { seconds?: number; skipped?: string } {
 /** `--one-thread-only`: the child of `oneThreadWithoutGcFlag`, printing one JSON line. */
 async function oneThreadOnly(): Promise<void> {
   await initBackend();
-  const steps = Number(process.env['BENCH_STEPS'] ?? 8);
+  const steps = Number(process.env['BENCH_STEPS'] ?? 14);
   let best = Infinity;
   for (let round = 0; round < Number(process.env['BENCH_ROUNDS'] ?? 3); round++) {
     const setup = createBenchSetup();
     const single = new Trainer<BenchBatch>({ ...setup, batchSize: BATCH, totalSteps: steps, seed: 1, optimizer: { learningRate: 1e-3, weightDecay: 0 } });
-    best = Math.min(best, (await timeTrainer(single, 2)).median);
+    best = Math.min(best, (await timeTrainer(single, 4)).median);
     setup.model.dispose();
     await single.dispose();
   }
@@ -148,8 +148,9 @@ async function main(): Promise<void> {
   console.log(describeBackend(info));
   const gcFlag = process.execArgv.includes('--single-threaded-gc');
   console.log(`V8 garbage collector: ${gcFlag ? 'single-threaded (--single-threaded-gc, as data-parallel `timbre train` runs)' : 'default (parallel helper threads)'}`);
-  const steps = Number(process.env['BENCH_STEPS'] ?? 8);
-  const warmup = 2;
+  // Steady state, as in a real run of thousands of steps: a fresh worker thread's code needs a few steps to warm up.
+  const steps = Number(process.env['BENCH_STEPS'] ?? 14);
+  const warmup = 4;
   const flops = 3 * referenceForwardFlops();
   console.log(`reference net: B=${BATCH}, ${MELS} mels, T=${FRAMES}, Conv1d ${MELS}→${HIDDEN} k${KERNEL}, ${BLOCKS} residual ${HIDDEN}→${HIDDEN} k${KERNEL}, ${HIDDEN}→${MELS} k${KERNEL}; L1, Adam`);
   console.log(`FLOPs per training step (3 × forward): ${(flops / 1e9).toFixed(3)} GFLOP (forward ${(referenceForwardFlops() / 1e9).toFixed(3)})`);
