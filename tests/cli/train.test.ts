@@ -80,3 +80,17 @@ describe('timbre train --add-voice', () => {
     expect(twice.stderr).toContain('already has voice "anna"');
   });
 });
+
+describe('timbre train --init', () => {
+  it('refuses --init with another model, with --add-voice, and for a missing file', async () => {
+    const other = await timbre('train', 'cyclegan', '--to', 'flite-slt', '--init', base, '--home', home);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--init warm-starts a VAE run; "cyclegan" does not take it/);
+    const both = await timbre('train', 'vae', '--add-voice', 'anna', '--base', base, '--init', base, '--home', home);
+    expect(both.code).toBe(2);
+    expect(both.stderr).toMatch(/leave out --init/);
+    const missing = await timbre('train', 'vae', '--init', join(home, 'absent.timbre'), '--home', home);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/option --init: no model file at .*absent\.timbre/);
+  });
+});

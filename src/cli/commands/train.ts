@@ -35,6 +35,8 @@ const USAGE = [
   '                       run folder vae-NAME; default 200 steps, batch 8)',
   '  --base FILE          with --add-voice: the VAE to extend (default TIMBRE_HOME/models/vae/model.timbre if',
   '                       trained, else the shipped VAE)',
+  '  --init FILE          vae only: start from this VAE weights (same architecture and corpus; run folder vae-warm),',
+  '                       e.g. to train a finished model further with a new learning-rate schedule',
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
 ].join('\n');
 
@@ -112,6 +114,16 @@ async function describeCheckpoint(runDir: string, settings: TrainRunSettings): P
   settings.log(`resuming from ${path} at step ${step}/${settings.steps}`);
 }
 
+/** `--init FILE` (VAE only, not with --add-voice): the model file a new run starts from, resolved; undefined without it. */
+function planWarmStart(model: string, init: string | undefined, addingVoice: boolean): string | undefined {
+  if (init === undefined) return undefined;
+  if (model !== 'vae') throw new UsageError(`timbre train: --init warm-starts a VAE run; "${model}" does not take it`);
+  if (addingVoice) throw new UsageError('timbre train: --add-voice already starts from --base; leave out --init');
+  const path = resolve(init);
+  if (!existsSync(path)) throw new UsageError(`option --init: no model file at ${path}`);
+  return path;
+}
+
 async function train(argv: readonly string[], io: CliIo): Promise<number> {
   const args = parseCommandArgs('train', argv, {
     steps: { type: 'string' },
@@ -132,6 +144,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     from: { type: 'string' },
     'add-voice': { type: 'string' },
     base: { type: 'string' },
+    init: { type: 'string' },
   });
   const [name, ...extra] = args.positionals;
   if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
@@ -146,6 +159,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   if (addVoice !== undefined && (numberOption(args, 'workers', { min: 1, max: 2, integer: true }) ?? 1) > 1) {
     throw new UsageError('timbre train: --add-voice trains one speaker row on one thread; leave out --workers');
   }
+  const init = planWarmStart(name, stringOption(args, 'init'), addVoice !== undefined);
   const defaults = addVoice?.defaults ?? entry.defaults;
   // Same folder as the engine's add-voice jobs, so the app and the CLI resume each other's runs.
   const folder = addVoice !== undefined ? `vae-${addVoice.voice}` : (entry.folder?.(stringOption(args, 'to'), stringOption(args, 'from')) ?? name);
@@ -153,7 +167,8 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   const overwrite = flagOption(args, 'force');
   // Refuse before hours of training, not after.
   if (existsSync(outPath) && !overwrite) throw new UsageError(`${outPath} already exists; pass --force to overwrite it or --out to write elsewhere`);
-  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, folder));
+  // A warm-started run keeps its own run folder, so it never resumes (or clobbers) the run it starts from.
+  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, init !== undefined ? `${folder}-warm` : folder));
   const fresh = flagOption(args, 'fresh');
   const intervals = { min: 0, max: 1_000_000, integer: true };
   const settings: TrainRunSettings = {
@@ -171,6 +186,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     to: stringOption(args, 'to'),
     from: stringOption(args, 'from'),
     ...(addVoice !== undefined ? { addVoice: addVoice.voice, base: addVoice.base } : {}),
+    ...(init !== undefined ? { init } : {}),
     log: (line) => io.out(`${line}\n`),
   };
 
