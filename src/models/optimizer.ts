@@ -50,19 +50,33 @@ export interface UpdateInfo {
   readonly gradNorm: tf.Scalar;
 }
 
+/** `AdamWOptions` with every default filled in (the learning rate is the schedule, kept apart). */
+type AdamWSettings = Required<Omit<AdamWOptions, 'learningRate' | 'clipNorm'>> & { readonly clipNorm: number | undefined };
+
+function adamWSettings(options: AdamWOptions): AdamWSettings {
+  return {
+    beta1: options.beta1 ?? 0.9,
+    beta2: options.beta2 ?? 0.999,
+    epsilon: options.epsilon ?? 1e-8,
+    weightDecay: options.weightDecay ?? 0.01,
+    clipNorm: options.clipNorm,
+    decays: options.decays ?? ((_: string, p: tf.Variable) => p.rank >= 2),
+  };
+}
+
 /** AdamW over a fixed, named set of variables. */
 export class AdamW {
   private readonly params: ReadonlyMap<string, tf.Variable>;
   private readonly m = new Map<string, tf.Variable>();
   private readonly v = new Map<string, tf.Variable>();
   private readonly schedule: LearningRateSchedule;
-  private readonly options: AdamWOptions;
+  private readonly settings: AdamWSettings;
   /** Number of updates applied so far. */
   step = 0;
 
   constructor(params: ReadonlyMap<string, tf.Variable>, options: AdamWOptions) {
     this.params = params;
-    this.options = options;
+    this.settings = adamWSettings(options);
     this.schedule = typeof options.learningRate === 'number' ? constantSchedule(options.learningRate) : options.learningRate;
     for (const [name, p] of params) {
       this.m.set(name, tf.variable(tf.zerosLike(p), false));
@@ -81,15 +95,10 @@ export class AdamW {
     for (const name of this.params.keys()) if (!grads.has(name)) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
     const step = ++this.step;
     const learningRate = this.schedule(step);
-    const beta1 = this.options.beta1 ?? 0.9;
-    const beta2 = this.options.beta2 ?? 0.999;
-    const eps = this.options.epsilon ?? 1e-8;
-    const weightDecay = this.options.weightDecay ?? 0.01;
-    const decays = this.options.decays ?? ((_: string, p: tf.Variable) => p.rank >= 2);
+    const { beta1, beta2, epsilon: eps, weightDecay, decays, clipNorm: clip } = this.settings;
     const gradNorm = tf.tidy(() => {
       const squares = [...this.params.keys()].map((name) => tf.sum(tf.square(grads.get(name)!)));
       const norm = tf.sqrt(squares.length === 1 ? squares[0]! : tf.addN(squares)) as tf.Scalar;
-      const clip = this.options.clipNorm;
       // scale = min(1, clip / norm), kept on device so clipping costs no read-back
       const scale = clip === undefined ? null : tf.minimum(1, tf.div(clip, tf.add(norm, 1e-6)));
       const correction1 = 1 - Math.pow(beta1, step);
@@ -124,11 +133,7 @@ export class AdamW {
     const host = this.hostMoments();
     const step = ++this.step;
     const learningRate = this.schedule(step);
-    const beta1 = this.options.beta1 ?? 0.9;
-    const beta2 = this.options.beta2 ?? 0.999;
-    const eps = this.options.epsilon ?? 1e-8;
-    const weightDecay = this.options.weightDecay ?? 0.01;
-    const decays = this.options.decays ?? ((_: string, p: tf.Variable) => p.rank >= 2);
+    const { beta1, beta2, epsilon: eps, weightDecay, decays, clipNorm: clip } = this.settings;
     for (const name of this.params.keys()) if (!grads.has(name)) throw new ShapeMismatchError(`AdamW: no gradient for parameter "${name}"`);
     let sumSquares = gradSquaredSum ?? 0;
     if (gradSquaredSum === undefined) {
@@ -138,7 +143,6 @@ export class AdamW {
       }
     }
     const gradNorm = Math.sqrt(sumSquares);
-    const clip = this.options.clipNorm;
     const scale = clip === undefined ? 1 : Math.min(1, clip / (gradNorm + 1e-6));
     const c1 = 1 / (1 - Math.pow(beta1, step));
     const c2 = 1 / (1 - Math.pow(beta2, step));
