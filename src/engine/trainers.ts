@@ -2,22 +2,10 @@
 // "tiny" preset, and `prepare()` which returns a running Trainer. Shared by `timbre train` and the engine.
 
 import type { SpeakerEncoderConfig } from '../models/speakerEncoder.js';
-import type { TrainResult, TrainerEvents, TypedEmitter } from '../models/train.js';
+import type { TrainResult, TrainerEvents, TrainRunSettings as ModelTrainRunSettings, TypedEmitter } from '../models/train.js';
 
-/** The shared options of every trainer, resolved (defaults filled in). */
-export interface TrainRunSettings {
-  readonly home: string | undefined;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly workers: number;
-  readonly runDir: string;
-  readonly resume: boolean;
-  readonly logEvery: number;
-  readonly validateEvery: number;
-  readonly checkpointEvery: number;
-  /** Config overrides read from `--config FILE.json` (a preset naming only what differs). */
-  readonly config: Record<string, unknown>;
+/** The options every trainer is prepared with: the shared ones (`src/models/train.ts`) plus each family's own. */
+export interface TrainRunSettings extends ModelTrainRunSettings {
   /** `--to VOICE` / `--from NAME` of pairwise models (cyclegan); undefined elsewhere. */
   readonly to?: string | undefined;
   readonly from?: string | undefined;
@@ -26,7 +14,6 @@ export interface TrainRunSettings {
   readonly base?: string;
   /** Warm start from this model file's weights (same architecture and data; VAE). */
   readonly init?: string;
-  readonly log: (line: string) => void;
 }
 
 /** What a trainer entry hands back: the running Trainer and the step that writes the model file. */

@@ -16,7 +16,7 @@ import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
 import { init, Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult } from './train.js';
+import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the speaker encoder. */
 export const SPEAKER_ENCODER_KIND = 'speakerEncoder';
@@ -629,24 +629,9 @@ export function defaultSpeakerEncoderPath(home?: string): string {
 // ---------------------------------------------------------------------------------------------------------------
 // A whole training run, as `timbre train speaker-encoder` drives it.
 
-/** Settings of one training run (the shared `timbre train` options). */
-export interface SpeakerEncoderTrainingOptions {
-  readonly home?: string;
+/** Settings of one training run: the shared `timbre train` options, with the config typed. */
+export interface SpeakerEncoderTrainingOptions extends Omit<TrainRunSettings, 'config'> {
   readonly config?: Partial<SpeakerEncoderConfig>;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  /** 1: in-process; 2: data-parallel worker threads. */
-  readonly workers: number;
-  /** Folder of checkpoint.timbre and losses.csv. */
-  readonly runDir: string;
-  /** Continue from runDir's checkpoint when there is one. */
-  readonly resume: boolean;
-  readonly logEvery: number;
-  readonly validateEvery: number;
-  readonly checkpointEvery: number;
-  /** Notes for the user (judge progress, summary). */
-  readonly log: (line: string) => void;
 }
 
 /** Default run length and batch of `timbre train speaker-encoder`. */

@@ -85,6 +85,27 @@ export interface TrainerOptions<TBatch> extends TrainingSetup<TBatch> {
   readonly gradients?: GradientProvider;
 }
 
+/** The options `timbre train` resolves for every model family (defaults filled in); each family extends it. */
+export interface TrainRunSettings {
+  /** TIMBRE_HOME (undefined: the default). */
+  readonly home: string | undefined;
+  readonly steps: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  /** 1 = this thread; 2 = data-parallel over two worker threads. */
+  readonly workers: number;
+  /** Folder of checkpoint.timbre and losses.csv; the run resumes from it when `resume`. */
+  readonly runDir: string;
+  readonly resume: boolean;
+  readonly logEvery: number;
+  readonly validateEvery: number;
+  readonly checkpointEvery: number;
+  /** Config overrides read from `--config FILE.json` (a preset naming only what differs; unknown keys are refused). */
+  readonly config: Readonly<Record<string, unknown>>;
+  /** Notes for the user (setup summary, progress of post-training steps). */
+  readonly log: (line: string) => void;
+}
+
 /** Losses of one step or the mean over a log interval; `total` plus every part. */
 export type Losses = Readonly<Record<string, number>>;
 

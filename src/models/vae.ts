@@ -20,7 +20,7 @@ import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } 
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult } from './train.js';
+import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the VAE. */
 export const VAE_KIND = 'vae';
@@ -741,26 +741,10 @@ function decays(name: string, v: tf.Variable): boolean {
   return v.rank >= 2 && !name.startsWith('speakers.');
 }
 
-/** Settings of a training run (the shape `timbre train` hands every trainer). */
-export interface VaeTrainingSettings {
-  /** TIMBRE_HOME (undefined: the default). */
-  readonly home: string | undefined;
+/** Settings of a VAE training run: the shared `timbre train` options plus the VAE's own. */
+export interface VaeTrainingSettings extends TrainRunSettings {
   /** The corpus folder itself, instead of TIMBRE_HOME/corpus. */
   readonly corpusRoot?: string;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  /** 1 = this thread; 2 = data-parallel over two worker threads. */
-  readonly workers: number;
-  /** Checkpoint folder; the run resumes from it when `resume`. */
-  readonly runDir: string;
-  readonly resume: boolean;
-  readonly logEvery: number;
-  readonly validateEvery: number;
-  readonly checkpointEvery: number;
-  /** `VaeConfig` overrides (unknown keys are refused). */
-  readonly config: Readonly<Record<string, unknown>>;
-  readonly log: (line: string) => void;
   /** Fine-tune instead: add this user voice (TIMBRE_HOME/voices/NAME) to the model at `base`. */
   readonly addVoice?: string;
   /** Model extended by `addVoice` (default: the shipped VAE). */

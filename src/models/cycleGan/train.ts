@@ -25,6 +25,7 @@ import {
   type StepEvent,
   type TrainerEvents,
   type TrainResult,
+  type TrainRunSettings,
   type TrainingSetup,
 } from '../train.js';
 import {
@@ -504,24 +505,15 @@ export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
 }
 
 /** Run settings (as `timbre train` resolves them) plus the pair. */
-export interface CycleGanTrainingSettings {
-  readonly home: string | undefined;
+export interface CycleGanTrainingSettings extends TrainRunSettings {
+  /** The corpus folder itself, instead of TIMBRE_HOME/corpus. */
   readonly corpusRoot?: string;
-  readonly steps: number;
-  readonly batchSize: number;
-  readonly seed: number;
-  readonly workers: number;
-  readonly runDir: string;
-  readonly resume: boolean;
-  readonly logEvery: number;
-  readonly checkpointEvery: number;
   /** Overrides of `CycleGanConfig` and `CycleGanTrainConfig` keys (one flat preset object). */
-  readonly config: Record<string, unknown>;
+  readonly config: Readonly<Record<string, unknown>>;
   /** Target corpus voice (`--to`). */
   readonly to?: string | undefined;
   /** Source domain (`--from`): "any" (default), a corpus voice or a user voice. */
   readonly from?: string | undefined;
-  readonly log: (line: string) => void;
 }
 
 /** A prepared run: the trainer, the step that writes the model file, and cleanup (what `timbre train` drives). */
