@@ -61,7 +61,8 @@ export interface VoiceInfo {
 export type SettingSpec =
   | { key: 'steps'; label: string; kind: 'integer'; min: number; max: number; defaultValue: number }
   | { key: 'solver'; label: string; kind: 'choice'; choices: readonly DiffusionSolver[]; defaultValue: DiffusionSolver }
-  | { key: 'pitchShiftSemitones'; label: string; kind: 'number'; min: number; max: number; step: number; defaultValue: number };
+  | { key: 'pitchShiftSemitones'; label: string; kind: 'number'; min: number; max: number; step: number; defaultValue: number }
+  | { key: 'keepSourcePitch'; label: string; kind: 'boolean'; defaultValue: boolean };
 
 /** A model the app knows about; unavailable ones are listed too, with the reason, so the UI can show them disabled. */
 export interface ModelInfo {
@@ -87,8 +88,10 @@ export interface ModelSettings {
   solver?: DiffusionSolver;
   /** Seed of sampling noise; default 0 so conversions repeat. */
   seed?: number;
-  /** Shift of the converted voice, semitones in [−12, 12]; default 0. */
+  /** Shift of the converted voice, semitones in [−12, 12]; default 0 (after `keepSourcePitch`, when set). */
   pitchShiftSemitones?: number;
+  /** Keep the source's pitch instead of the target voice's range; default false. */
+  keepSourcePitch?: boolean;
 }
 
 /** The input of a conversion: WAV file bytes (every face) or a path (CLI and engine only; the server refuses it). */

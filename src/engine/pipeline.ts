@@ -11,7 +11,8 @@ import { decodeWav, encodeWav } from '../audio/wav.js';
 import type { ConversionTarget, MelConverter } from '../models/converter.js';
 import type { ModelSettings } from './api.js';
 import { CancelledError, EngineError } from './errors.js';
-import { shiftLogMelPitch } from './melShift.js';
+import { MAX_PITCH_SHIFT_SEMITONES, shiftLogMelPitch } from './melShift.js';
+import { estimateF0FromLogMel } from '../models/pitch.js';
 
 /** Turns a converted log-mel into samples at 22 050 Hz; Griffin-Lim now, a neural vocoder later. */
 export type Vocoder = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
@@ -80,6 +81,16 @@ function throwIfAborted(signal: AbortSignal | undefined): void {
   if (signal?.aborted) throw new CancelledError();
 }
 
+/** Semitones from the median F0 of `from` to that of `to` (both estimated on the log-mel, voiced frames); 0 if either is unvoiced. */
+export function semitonesBetween(from: LogMel, to: LogMel): number {
+  const median = (logMel: LogMel): number => {
+    const voiced = [...estimateF0FromLogMel(logMel)].filter((f) => f > 0).sort((a, b) => a - b);
+    return voiced.length === 0 ? Number.NaN : voiced[Math.floor(voiced.length / 2)]!;
+  };
+  const ratio = median(to) / median(from);
+  return Number.isFinite(ratio) && ratio > 0 ? 12 * Math.log2(ratio) : 0;
+}
+
 /** Runs one model over the prepared source; checks `signal` between stages and yields so cancels and progress get through. */
 export async function convertLane(
   source: PreparedSource,
@@ -90,7 +101,10 @@ export async function convertLane(
     vocoder: Vocoder;
     signal?: AbortSignal;
     onProgress?: (stage: LaneStage, fraction: number) => void;
-    /** The converter shifts pitch itself through `settings.semitones` (the VAE shifts its F0 conditioning); else the log-mel is warped after it. */
+    /**
+     * The converter sets pitch itself through `settings.semitones` and `settings.pitch` (the VAE renders the F0 it is
+     * given); else the log-mel is warped after it: by the source-to-output F0 ratio for `keepSourcePitch`, then the shift.
+     */
     pitchShiftInModel?: boolean;
   },
 ): Promise<LaneAudio> {
@@ -98,9 +112,9 @@ export async function convertLane(
   const report = options.onProgress ?? (() => {});
   throwIfAborted(options.signal);
   report('converting', 0);
-  const { pitchShiftSemitones = 0, ...rest } = settings;
-  const inModel = options.pitchShiftInModel === true && pitchShiftSemitones !== 0;
-  const modelSettings = inModel ? { ...rest, semitones: pitchShiftSemitones } : rest;
+  const { pitchShiftSemitones = 0, keepSourcePitch = false, ...rest } = settings;
+  const inModel = options.pitchShiftInModel === true;
+  const modelSettings = inModel ? { ...rest, semitones: pitchShiftSemitones, pitch: keepSourcePitch ? 'source' : 'target' } : rest;
   const converted = await converter.convert(source.logMel, target, {
     settings: modelSettings,
     signal: options.signal,
@@ -112,7 +126,8 @@ export async function convertLane(
       `${converter.label} returned a log-mel of ${converted.frames}×${converted.mels}, expected ${source.logMel.frames}×${source.logMel.mels}`,
     );
   }
-  const shifted = pitchShiftSemitones === 0 || inModel ? converted : shiftLogMelPitch(converted, pitchShiftSemitones);
+  const warp = inModel ? 0 : pitchShiftSemitones + (keepSourcePitch ? semitonesBetween(converted, source.logMel) : 0);
+  const shifted = warp === 0 ? converted : shiftLogMelPitch(converted, Math.max(-MAX_PITCH_SHIFT_SEMITONES, Math.min(MAX_PITCH_SHIFT_SEMITONES, warp)));
   throwIfAborted(options.signal);
   report('vocoding', 0.6);
   await yieldToEventLoop();

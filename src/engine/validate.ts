@@ -49,7 +49,7 @@ function optionalInteger(field: string, value: unknown, min: number, max: number
 export function validateSettings(field: string, value: unknown): ModelSettings {
   if (value === undefined) return {};
   if (!isRecord(value)) return fail(field, 'an object', value);
-  checkKeys(field, value, ['steps', 'solver', 'seed', 'pitchShiftSemitones']);
+  checkKeys(field, value, ['steps', 'solver', 'seed', 'pitchShiftSemitones', 'keepSourcePitch']);
   const out: ModelSettings = {};
   const steps = optionalInteger(`${field}.steps`, value.steps, 1, 100);
   if (steps !== undefined) out.steps = steps;
@@ -65,6 +65,10 @@ export function validateSettings(field: string, value: unknown): ModelSettings {
       fail(`${field}.pitchShiftSemitones`, `a number in [−${MAX_PITCH_SHIFT_SEMITONES}, ${MAX_PITCH_SHIFT_SEMITONES}]`, s);
     }
     out.pitchShiftSemitones = s as number;
+  }
+  if (value.keepSourcePitch !== undefined) {
+    if (typeof value.keepSourcePitch !== 'boolean') fail(`${field}.keepSourcePitch`, 'true or false', value.keepSourcePitch);
+    out.keepSourcePitch = value.keepSourcePitch as boolean;
   }
   return out;
 }

@@ -254,7 +254,11 @@ function settingControl(model: ModelInfo, spec: SettingSpec, index: number): HTM
   label.htmlFor = id;
   label.textContent = spec.label;
   let control: HTMLInputElement | HTMLSelectElement;
-  if (spec.kind === 'choice') {
+  if (spec.kind === 'boolean') {
+    control = document.createElement('input');
+    control.type = 'checkbox';
+    control.checked = spec.defaultValue;
+  } else if (spec.kind === 'choice') {
     control = document.createElement('select');
     for (const choice of spec.choices) control.append(new Option(choice === 'ml' ? 'ML (fast)' : 'Euler–Maruyama', choice));
     control.value = spec.defaultValue;
@@ -326,6 +330,10 @@ function readSelection(): { modelId: string; settings: ModelSettings }[] | strin
       if (!control) continue;
       if (spec.kind === 'choice') {
         settings.solver = control.value as 'ml' | 'euler';
+        continue;
+      }
+      if (spec.kind === 'boolean') {
+        if ((control as HTMLInputElement).checked) settings.keepSourcePitch = true;
         continue;
       }
       const value = Number(control.value);

@@ -32,7 +32,7 @@ describe('engine', () => {
     const diffvc = models.find((m) => m.id === 'diffvc')!;
     expect(diffvc.available).toBe(false);
     expect(diffvc.unavailableReason).toMatch(/no trained DiffVC model/);
-    expect(diffvc.settings.map((s) => s.key)).toEqual(['steps', 'solver', 'pitchShiftSemitones']);
+    expect(diffvc.settings.map((s) => s.key)).toEqual(['steps', 'solver', 'pitchShiftSemitones', 'keepSourcePitch']);
   });
 
   it('converts one input with two models: one lane each, valid WAVs at 22 050 Hz that differ from the source', async () => {
@@ -85,6 +85,27 @@ describe('engine', () => {
     const result = await job.finished;
     expect(result.lanes[0]!.f0MedianHz! / 150).toBeGreaterThan(0.9);
     expect(result.lanes[0]!.f0MedianHz! / 150).toBeLessThan(1.1);
+  });
+
+  it('keeps the source pitch when asked, then applies the shift', async () => {
+    ({ engine } = makeEngine());
+    const job = await engine.convert({
+      input: { kind: 'wav-bytes', bytes: harmonicToneWav({ f0Hz: 150, seconds: 0.6 }) },
+      targetVoiceId: 'test-voice',
+      models: [
+        { modelId: 'stand-in-up', settings: { keepSourcePitch: true } },
+        { modelId: 'stand-in-down', settings: { keepSourcePitch: true, pitchShiftSemitones: 2 } },
+      ],
+      griffinLimIterations: 8,
+    });
+    const [kept, shifted] = (await job.finished).lanes;
+    expect(kept!.f0MedianHz! / 150).toBeGreaterThan(0.95); // +4 st undone
+    expect(kept!.f0MedianHz! / 150).toBeLessThan(1.05);
+    expect(shifted!.f0MedianHz! / 150).toBeGreaterThan(1.12 * 0.95); // −3 st undone, then +2 st
+    expect(shifted!.f0MedianHz! / 150).toBeLessThan(1.12 * 1.05);
+    await expect(
+      engine.convert({ input: { kind: 'wav-bytes', bytes: harmonicToneWav({ seconds: 0.3 }) }, targetVoiceId: 'test-voice', models: [{ modelId: 'stand-in-up', settings: { keepSourcePitch: 'yes' } as never }] }),
+    ).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'models[0].settings.keepSourcePitch' });
   });
 
   it('refuses bad arguments before any work, with codes and fields', async () => {

@@ -8,12 +8,11 @@ import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
-import { ModelRegistry } from '../../engine/modelRegistry.js';
+import { ModelRegistry, PITCH_SHIFT_IN_MODEL } from '../../engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
 import { describeBackend, initBackend } from '../../models/backend.js';
 import type { MelConverter } from '../../models/converter.js';
-import type { VaeConversionSettings } from '../../models/vae.js';
 import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand } from '../command.js';
 
@@ -125,16 +124,13 @@ export const command: CliCommand = {
       if (!converter.targetVoices.includes('*') && !converter.targetVoices.includes(voice)) {
         throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; known voices: ${converter.targetVoices.join(', ')}`, 'to');
       }
-      let settings: ModelSettings;
-      if (converter.family === 'vae') {
-        // The VAE renders the F0 it is given: the source's own track, moved to the target's mean unless --keep-pitch.
-        const vae: VaeConversionSettings = { pitch: keepPitch ? 'source' : 'target', semitones };
-        settings = vae as ModelSettings;
-      } else {
-        if (keepPitch) throw new UsageError(`--keep-pitch is only supported with VAE models (model ${id} is ${converter.family})`);
-        settings = { pitchShiftSemitones: semitones };
-      }
-      const lane = await convertLane(source, converter, { voiceId: voice }, settings, { vocoder: griffinLimVocoder(32) });
+      // The VAE renders the F0 it is given (the source's own track, moved to the target's mean unless --keep-pitch);
+      // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
+      const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch };
+      const lane = await convertLane(source, converter, { voiceId: voice }, settings, {
+        vocoder: griffinLimVocoder(32),
+        pitchShiftInModel: PITCH_SHIFT_IN_MODEL.includes(converter.family),
+      });
       await writeWavFile(output, lane.samples, MEL_CONFIG.sampleRateHz, { overwrite });
       const peak = lane.samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
       io.out(
