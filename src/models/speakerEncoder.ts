@@ -16,7 +16,7 @@ import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
 import { init, Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { Trainer, trainingLoopOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the speaker encoder. */
 export const SPEAKER_ENCODER_KIND = 'speakerEncoder';
@@ -658,19 +658,13 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
     lossFn: setup.lossFn,
     train: setup.train,
     ...(setup.validation ? { validation: setup.validation } : {}),
-    batchSize: options.batchSize,
-    totalSteps: options.steps,
-    seed: options.seed,
+    ...trainingLoopOptions(options),
+    validateEvery: options.validateEvery,
     optimizer: {
       learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(options.steps / 10))), totalSteps: options.steps }),
       weightDecay: config.weightDecay,
       clipNorm: config.clipNorm,
     },
-    logEvery: options.logEvery,
-    validateEvery: options.validateEvery,
-    checkpointEvery: options.checkpointEvery,
-    runDir: options.runDir,
-    resume: options.resume,
     runConfig: { model: 'speaker-encoder', config: config as unknown as JsonValue, corpus: setup.corpusHash },
     ...(gradients ? { gradients } : {}),
   });

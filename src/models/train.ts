@@ -7,7 +7,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { CheckpointMismatchError, InvalidModelFileError, ShapeMismatchError } from './errors.js';
-import { readModelFile, saveModelFile, writeAtomic, type JsonValue } from './modelFile.js';
+import { readModelFile, saveModelFile, writeAtomic, type JsonValue, type ModelFileHeader } from './modelFile.js';
 import { Rng, type Module, type WeightArray, type WeightMap } from './module.js';
 import { assignFromArray } from './hostArrays.js';
 import { AdamW, type AdamWOptions } from './optimizer.js';
@@ -67,11 +67,10 @@ export interface GradientProvider {
   dispose(): Promise<void>;
 }
 
-/** Trainer settings; defaults: seed 0, logEvery 10, validateEvery 0 (never), checkpointEvery 100, resume true. */
-export interface TrainerOptions<TBatch> extends TrainingSetup<TBatch> {
+/** What every training loop is told; defaults: seed 0, logEvery 10, validateEvery 0 (never), checkpointEvery 100, resume true. */
+export interface TrainingLoopOptions {
   readonly batchSize: number;
   readonly totalSteps: number;
-  readonly optimizer: AdamWOptions;
   readonly seed?: number;
   readonly logEvery?: number;
   readonly validateEvery?: number;
@@ -83,6 +82,11 @@ export interface TrainerOptions<TBatch> extends TrainingSetup<TBatch> {
   /** Free-form description of the run saved in checkpoints (model config etc.); resuming requires it to match. */
   readonly runConfig?: { readonly [key: string]: JsonValue };
   readonly gradients?: GradientProvider;
+}
+
+/** Trainer settings: a training setup, the loop's options and the optimizer's. */
+export interface TrainerOptions<TBatch> extends TrainingSetup<TBatch>, TrainingLoopOptions {
+  readonly optimizer: AdamWOptions;
 }
 
 /** The options `timbre train` resolves for every model family (defaults filled in); each family extends it. */
@@ -106,8 +110,19 @@ export interface TrainRunSettings {
   readonly log: (line: string) => void;
 }
 
+/** The loop options a run's settings give; a trainer that validates adds `validateEvery: settings.validateEvery`. */
+export function trainingLoopOptions(
+  settings: Pick<TrainRunSettings, 'batchSize' | 'steps' | 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume'>,
+): TrainingLoopOptions & Required<Pick<TrainingLoopOptions, 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume'>> {
+  const { batchSize, steps: totalSteps, seed, logEvery, checkpointEvery, runDir, resume } = settings;
+  return { batchSize, totalSteps, seed, logEvery, checkpointEvery, runDir, resume };
+}
+
 /** Losses of one step or the mean over a log interval; `total` plus every part. */
 export type Losses = Readonly<Record<string, number>>;
+
+/** One row of a run's loss history: the mean losses of a log interval and its last step. */
+export type LossHistoryRow = Losses & { step: number };
 
 /** Payload of `step` and `log` events. */
 export interface StepEvent {
@@ -136,7 +151,7 @@ export interface CheckpointEvent {
 export interface TrainResult {
   readonly step: number;
   readonly totalSteps: number;
-  readonly history: readonly (Losses & { step: number })[];
+  readonly history: readonly LossHistoryRow[];
   readonly validation: readonly ValidationEvent[];
   readonly cancelled: boolean;
 }
@@ -180,33 +195,57 @@ export class TypedEmitter<E extends { [K in keyof E]: unknown[] }> {
   }
 }
 
-const CHECKPOINT_FILE = 'checkpoint.timbre';
-const LOSSES_FILE = 'losses.csv';
+/** File names inside a run folder. */
+export const CHECKPOINT_FILE = 'checkpoint.timbre';
+export const LOSSES_FILE = 'losses.csv';
 
-/** Runs training steps for a `TrainingSetup`, resumable from its run folder. */
-export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
-  readonly options: TrainerOptions<TBatch>;
-  private readonly params: Map<string, tf.Variable>;
-  private readonly optimizer: AdamW;
-  private readonly rng: Rng;
-  private stepCount = 0;
-  private cancelRequested = false;
-  private history: (Losses & { step: number })[] = [];
-  private validations: ValidationEvent[] = [];
-  private permutation: { epoch: number; order: number[] } | undefined;
-  private csvColumns: string[] | undefined;
-  /** Data-parallel runs: the weights in host arrays, equal to the model's variables between steps (unset: copy them first). */
-  private hostWeights: WeightMap | undefined;
+/** What one training step reports. */
+export interface StepOutcome {
+  readonly losses: Losses;
+  readonly learningRate: number;
+  readonly gradNorm: number;
+}
 
-  constructor(options: TrainerOptions<TBatch>) {
+/** The header fields a trainer's checkpoint sets itself; the rest (kind, settings, mel config) is common. */
+export interface CheckpointContents {
+  readonly trainingDataHash: string;
+  readonly validationMetrics: { [key: string]: number };
+  readonly extra: { [key: string]: JsonValue };
+}
+
+/** What a checkpoint records of the log, so a resumed run continues its history and losses.csv. */
+export interface SavedLog {
+  readonly step: number;
+  readonly history: LossHistoryRow[];
+  readonly validation?: ValidationEvent[];
+  readonly csvColumns: string[] | null;
+}
+
+/** Checkpoint tensors: the model's weights as `param:NAME`, then each optimizer moment map under its prefix (`m:NAME`). */
+export function checkpointWeights(model: Module, moments: readonly (readonly [prefix: string, ReadonlyMap<string, WeightArray>])[]): Map<string, WeightArray> {
+  const weights = new Map<string, WeightArray>();
+  for (const [name, w] of model.getWeights()) weights.set(`param:${name}`, w);
+  for (const [prefix, map] of moments) for (const [name, w] of map) weights.set(`${prefix}${name}`, w);
+  return weights;
+}
+
+/**
+ * The step loop every trainer shares: log intervals, losses.csv, periodic and final checkpoints, cancel and progress
+ * events. A trainer supplies its step and what its checkpoint holds.
+ */
+export abstract class TrainingLoop<O extends TrainingLoopOptions> extends TypedEmitter<TrainerEvents> {
+  readonly options: O;
+  protected stepCount = 0;
+  protected cancelRequested = false;
+  protected history: LossHistoryRow[] = [];
+  protected validations: ValidationEvent[] = [];
+  protected csvColumns: string[] | undefined;
+
+  constructor(options: O) {
     super();
     if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new ShapeMismatchError(`batchSize must be a positive integer, received ${options.batchSize}`);
     if (!(Number.isInteger(options.totalSteps) && options.totalSteps >= 1)) throw new ShapeMismatchError(`totalSteps must be a positive integer, received ${options.totalSteps}`);
-    if (options.train.size < 1) throw new ShapeMismatchError(`the training set is empty`);
     this.options = options;
-    this.params = options.model.namedParameters();
-    this.optimizer = new AdamW(this.params, options.optimizer);
-    this.rng = new Rng(options.seed ?? 0);
   }
 
   /** Steps completed so far (after a resume, the checkpoint's step). */
@@ -226,7 +265,6 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
       mkdirSync(runDir, { recursive: true });
       if (this.options.resume !== false) await this.tryResume(runDir);
     }
-    this.hostWeights = undefined; // the variables may have been set since the last run (resume, warm start)
     const logEvery = this.options.logEvery ?? 10;
     const validateEvery = this.options.validateEvery ?? 0;
     const checkpointEvery = this.options.checkpointEvery ?? 100;
@@ -250,7 +288,7 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
         if (runDir) await this.appendCsv(runDir, step, mean, learningRate);
         this.emit('log', { ...event, losses: mean });
       }
-      if (validateEvery > 0 && step % validateEvery === 0 && this.options.validation) await this.validate(step);
+      if (validateEvery > 0 && step % validateEvery === 0) await this.validateAt(step);
       if (runDir && checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
         await this.writeCheckpoint(runDir);
         lastCheckpoint = step;
@@ -261,6 +299,133 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     const result: TrainResult = { step: this.stepCount, totalSteps, history: [...this.history], validation: [...this.validations], cancelled };
     this.emit(cancelled ? 'cancelled' : 'done', result);
     return result;
+  }
+
+  /** Runs training step `step` (1-based) and returns its losses. */
+  protected abstract trainStep(step: number): Promise<StepOutcome>;
+
+  /** Called every `validateEvery` steps; trainers without a validation set keep this no-op. */
+  protected async validateAt(_step: number): Promise<void> {}
+
+  /** Writes runDir/checkpoint.timbre (via `saveCheckpoint`). */
+  protected abstract writeCheckpoint(runDir: string): Promise<void>;
+
+  /** Restores the state of runDir/checkpoint.timbre when there is one (via `readCheckpoint` and `restoreLog`). */
+  protected abstract tryResume(runDir: string): Promise<void>;
+
+  private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
+    const path = join(runDir, LOSSES_FILE);
+    if (!this.csvColumns) {
+      this.csvColumns = Object.keys(losses);
+      await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n`, { overwrite: true });
+    }
+    const row = [step, ...this.csvColumns.map((c) => losses[c] ?? Number.NaN), learningRate].map(String).join(',');
+    await appendFile(path, `${row}\n`);
+  }
+
+  /** The settings a checkpoint must share with the run that resumes it. */
+  protected checkpointHyperparameters(): { [key: string]: JsonValue } {
+    // batchSize/totalSteps/seed first: `timbre train` reads them to explain a refused resume.
+    return { batchSize: this.options.batchSize, totalSteps: this.options.totalSteps, seed: this.options.seed ?? 0, run: this.options.runConfig ?? null };
+  }
+
+  /** Saves `weights` and `contents` as runDir/checkpoint.timbre (temp file, then moved into place) and emits `checkpoint`. */
+  protected async saveCheckpoint(runDir: string, contents: CheckpointContents, weights: ReadonlyMap<string, WeightArray>): Promise<void> {
+    const path = join(runDir, CHECKPOINT_FILE);
+    await saveModelFile(
+      path,
+      {
+        kind: 'checkpoint',
+        kindVersion: 1,
+        melConfig: MEL_CONFIG,
+        hyperparameters: this.checkpointHyperparameters(),
+        speakers: [],
+        normalization: null,
+        trainingDataHash: contents.trainingDataHash,
+        validationMetrics: contents.validationMetrics,
+        extra: contents.extra,
+      },
+      weights,
+      { overwrite: true },
+    );
+    this.emit('checkpoint', { step: this.stepCount, path });
+  }
+
+  /**
+   * Reads runDir/checkpoint.timbre (undefined when there is none); `checkKind` refuses another trainer's file, and
+   * settings other than this run's are refused with a message ending in `advice`.
+   */
+  protected async readCheckpoint(
+    runDir: string,
+    checkKind: (header: ModelFileHeader, path: string) => void,
+    advice: string,
+  ): Promise<{ path: string; header: ModelFileHeader; pick: (prefix: string) => WeightMap } | undefined> {
+    const path = join(runDir, CHECKPOINT_FILE);
+    let file: Awaited<ReturnType<typeof readModelFile>>;
+    try {
+      file = await readModelFile(path);
+    } catch (err) {
+      if (err instanceof InvalidModelFileError && /ENOENT/.test(err.message)) return undefined;
+      throw err;
+    }
+    const { header, weights } = file;
+    checkKind(header, path);
+    const expected = JSON.stringify(this.checkpointHyperparameters());
+    if (JSON.stringify(header.hyperparameters) !== expected) {
+      throw new CheckpointMismatchError(`${path} was written by a run with settings ${JSON.stringify(header.hyperparameters)}, this run has ${expected}; ${advice}`);
+    }
+    const pick = (prefix: string): WeightMap => {
+      const out: WeightMap = new Map();
+      for (const [name, w] of weights) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), w);
+      return out;
+    };
+    return { path, header, pick };
+  }
+
+  /**
+   * Takes the step, history and csv columns of a checkpoint and drops losses.csv rows written after it (a crash between
+   * log and checkpoint would duplicate them); with `rebuildMissingCsv`, a missing losses.csv is written again from the history.
+   */
+  protected async restoreLog(runDir: string, saved: SavedLog, rebuildMissingCsv: boolean): Promise<void> {
+    this.stepCount = saved.step;
+    this.history = [...saved.history];
+    if (saved.validation) this.validations = [...saved.validation];
+    this.csvColumns = saved.csvColumns ?? undefined;
+    const path = join(runDir, LOSSES_FILE);
+    const text = await readFile(path, 'utf8').catch(() => undefined);
+    if (text === undefined) {
+      if (rebuildMissingCsv && this.csvColumns) {
+        const rows = this.history.map((h) => [h.step, ...this.csvColumns!.map((c) => h[c] ?? Number.NaN), ''].join(','));
+        await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n${rows.map((r) => `${r}\n`).join('')}`, { overwrite: true });
+      }
+      return;
+    }
+    const [header, ...rows] = text.split('\n').filter((l) => l.length > 0);
+    const kept = rows.filter((r) => Number(r.split(',')[0]) <= saved.step);
+    if (kept.length !== rows.length) await writeAtomic(path, [header, ...kept].map((l) => `${l}\n`).join(''), { overwrite: true });
+  }
+}
+
+/** Runs training steps for a `TrainingSetup`, resumable from its run folder. */
+export class Trainer<TBatch> extends TrainingLoop<TrainerOptions<TBatch>> {
+  private readonly params: Map<string, tf.Variable>;
+  private readonly optimizer: AdamW;
+  private readonly rng: Rng;
+  private permutation: { epoch: number; order: number[] } | undefined;
+  /** Data-parallel runs: the weights in host arrays, equal to the model's variables between steps (unset: copy them first). */
+  private hostWeights: WeightMap | undefined;
+
+  constructor(options: TrainerOptions<TBatch>) {
+    super(options);
+    if (options.train.size < 1) throw new ShapeMismatchError(`the training set is empty`);
+    this.params = options.model.namedParameters();
+    this.optimizer = new AdamW(this.params, options.optimizer);
+    this.rng = new Rng(options.seed ?? 0);
+  }
+
+  override async run(): Promise<TrainResult> {
+    this.hostWeights = undefined; // the variables may have been set since the last run (resume, warm start)
+    return super.run();
   }
 
   /** Mean losses over the validation set (no gradients, in order, full batches plus the remainder). */
@@ -311,7 +476,7 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     return this.permutation.order.slice(position, position + batchSize);
   }
 
-  private async trainStep(step: number): Promise<{ losses: Losses; learningRate: number; gradNorm: number }> {
+  protected async trainStep(step: number): Promise<StepOutcome> {
     const indices = this.batchIndices(step);
     const seed = this.rng.nextUint32();
     let grads: Map<string, tf.Tensor>;
@@ -365,41 +530,15 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
     return host;
   }
 
-  private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
-    const path = join(runDir, LOSSES_FILE);
-    if (!this.csvColumns) {
-      this.csvColumns = Object.keys(losses);
-      await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n`, { overwrite: true });
-    }
-    const row = [step, ...this.csvColumns.map((c) => losses[c] ?? Number.NaN), learningRate].map(String).join(',');
-    await appendFile(path, `${row}\n`);
+  protected override async validateAt(step: number): Promise<void> {
+    if (this.options.validation) await this.validate(step);
   }
 
-  private checkpointHyperparameters(): { [key: string]: JsonValue } {
-    return {
-      batchSize: this.options.batchSize,
-      totalSteps: this.options.totalSteps,
-      seed: this.options.seed ?? 0,
-      run: this.options.runConfig ?? null,
-    };
-  }
-
-  private async writeCheckpoint(runDir: string): Promise<void> {
-    const weights = new Map<string, WeightArray>();
-    for (const [name, w] of this.options.model.getWeights()) weights.set(`param:${name}`, w);
+  protected async writeCheckpoint(runDir: string): Promise<void> {
     const state = this.optimizer.getState();
-    for (const [name, w] of state.m) weights.set(`m:${name}`, w);
-    for (const [name, w] of state.v) weights.set(`v:${name}`, w);
-    const path = join(runDir, CHECKPOINT_FILE);
-    await saveModelFile(
-      path,
+    await this.saveCheckpoint(
+      runDir,
       {
-        kind: 'checkpoint',
-        kindVersion: 1,
-        melConfig: MEL_CONFIG,
-        hyperparameters: this.checkpointHyperparameters(),
-        speakers: [],
-        normalization: null,
         trainingDataHash: '',
         validationMetrics: this.validations.length > 0 ? { ...this.validations[this.validations.length - 1]!.losses } : {},
         extra: {
@@ -411,57 +550,25 @@ export class Trainer<TBatch> extends TypedEmitter<TrainerEvents> {
           csvColumns: this.csvColumns ?? null,
         },
       },
-      weights,
-      { overwrite: true },
+      checkpointWeights(this.options.model, [['m:', state.m], ['v:', state.v]]),
     );
-    this.emit('checkpoint', { step: this.stepCount, path });
   }
 
-  private async tryResume(runDir: string): Promise<void> {
-    const path = join(runDir, CHECKPOINT_FILE);
-    let file: Awaited<ReturnType<typeof readModelFile>>;
-    try {
-      file = await readModelFile(path);
-    } catch (err) {
-      if (err instanceof InvalidModelFileError && /ENOENT/.test(err.message)) return;
-      throw err;
-    }
-    const { header, weights } = file;
-    if (header.kind !== 'checkpoint') throw new CheckpointMismatchError(`${path} is a "${header.kind}" file, not a training checkpoint`);
-    const expected = JSON.stringify(this.checkpointHyperparameters());
-    if (JSON.stringify(header.hyperparameters) !== expected) {
-      throw new CheckpointMismatchError(`${path} was written by a run with settings ${JSON.stringify(header.hyperparameters)}, this run has ${expected}; use a new run folder or the same settings`);
-    }
-    const pick = (prefix: string): WeightMap => {
-      const out: WeightMap = new Map();
-      for (const [name, w] of weights) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), w);
-      return out;
-    };
+  protected async tryResume(runDir: string): Promise<void> {
+    const checkpoint = await this.readCheckpoint(
+      runDir,
+      (header, path) => {
+        if (header.kind !== 'checkpoint') throw new CheckpointMismatchError(`${path} is a "${header.kind}" file, not a training checkpoint`);
+      },
+      'use a new run folder or the same settings',
+    );
+    if (!checkpoint) return;
+    const { path, header, pick } = checkpoint;
     this.options.model.setWeights(pick('param:'), path);
-    const extra = header.extra as unknown as { step: number; optimizerStep: number; rngState: (number | null)[]; history: (Losses & { step: number })[]; validation: ValidationEvent[]; csvColumns: string[] | null };
+    const extra = header.extra as unknown as { step: number; optimizerStep: number; rngState: (number | null)[]; history: LossHistoryRow[]; validation: ValidationEvent[]; csvColumns: string[] | null };
     this.optimizer.setState({ step: extra.optimizerStep, m: pick('m:'), v: pick('v:') });
     this.rng.setState(extra.rngState.map((v) => v ?? Number.NaN));
-    this.stepCount = extra.step;
-    this.history = [...extra.history];
-    this.validations = [...extra.validation];
-    this.csvColumns = extra.csvColumns ?? undefined;
-    await this.truncateCsv(runDir, extra.step);
-  }
-
-  /** Drops log rows written after the checkpoint (a crash between log and checkpoint would duplicate them). */
-  private async truncateCsv(runDir: string, step: number): Promise<void> {
-    const path = join(runDir, LOSSES_FILE);
-    const text = await readFile(path, 'utf8').catch(() => undefined);
-    if (text === undefined) {
-      if (this.csvColumns) {
-        const rows = this.history.map((h) => [h.step, ...this.csvColumns!.map((c) => h[c] ?? Number.NaN), ''].join(','));
-        await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n${rows.map((r) => `${r}\n`).join('')}`, { overwrite: true });
-      }
-      return;
-    }
-    const [header, ...rows] = text.split('\n').filter((l) => l.length > 0);
-    const kept = rows.filter((r) => Number(r.split(',')[0]) <= step);
-    if (kept.length !== rows.length) await writeAtomic(path, [header, ...kept].map((l) => `${l}\n`).join(''), { overwrite: true });
+    await this.restoreLog(runDir, extra, true);
   }
 }
 

@@ -20,7 +20,7 @@ import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } 
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { Trainer, trainingLoopOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the VAE. */
 export const VAE_KIND = 'vae';
@@ -799,14 +799,8 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
     lossFn: setup.lossFn,
     train: setup.train,
     ...(setup.validation ? { validation: setup.validation } : {}),
-    batchSize: settings.batchSize,
-    totalSteps: settings.steps,
-    seed: settings.seed,
-    logEvery: settings.logEvery,
+    ...trainingLoopOptions(settings),
     validateEvery: settings.validateEvery,
-    checkpointEvery: settings.checkpointEvery,
-    runDir: settings.runDir,
-    resume: settings.resume,
     runConfig: { model: 'vae', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices] },
     optimizer: {
       learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(settings.steps / 10))), totalSteps: settings.steps }),
@@ -1102,13 +1096,7 @@ export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVo
         const recon = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(out, batch.mel)), batch.mask)), tf.mul(tf.sum(batch.mask), config.mels)) as tf.Scalar;
         return { total: recon, parts: { recon } };
       },
-      batchSize: settings.batchSize,
-      totalSteps: settings.steps,
-      seed: settings.seed,
-      logEvery: settings.logEvery,
-      checkpointEvery: settings.checkpointEvery,
-      runDir: settings.runDir,
-      resume: settings.resume,
+      ...trainingLoopOptions(settings),
       runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, windows: items.length, config: config as unknown as JsonValue },
       optimizer: { learningRate: warmupCosineSchedule({ peak: learningRate, warmupSteps: Math.min(20, settings.steps), totalSteps: settings.steps }), weightDecay: 0 },
     });

@@ -2,9 +2,6 @@
 // loop with separate generator/discriminator AdamW, checkpoints of all nets + both optimizers, resume, losses.csv.
 
 import * as tf from '@tensorflow/tfjs';
-import { appendFile, readFile } from 'node:fs/promises';
-import { mkdirSync } from 'node:fs';
-import { join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
@@ -13,17 +10,19 @@ import { manifestHash } from '../../corpus/manifest.js';
 import { createRng } from '../../corpus/rng.js';
 import { voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
-import { CheckpointMismatchError, InvalidModelFileError, ShapeMismatchError } from '../errors.js';
-import { readModelFile, saveModelFile, writeAtomic, type JsonValue } from '../modelFile.js';
-import { Rng, type WeightArray, type WeightMap } from '../module.js';
+import { CheckpointMismatchError } from '../errors.js';
+import type { JsonValue } from '../modelFile.js';
+import { Rng } from '../module.js';
 import { AdamW, type LearningRateSchedule } from '../optimizer.js';
 import { createGradientPool } from '../parallel.js';
 import {
-  TypedEmitter,
+  checkpointWeights,
+  trainingLoopOptions,
+  TrainingLoop,
   type GradientProvider,
-  type Losses,
-  type StepEvent,
-  type TrainerEvents,
+  type LossHistoryRow,
+  type StepOutcome,
+  type TrainingLoopOptions,
   type TrainResult,
   type TrainRunSettings,
   type TrainingSetup,
@@ -255,47 +254,27 @@ export function cycleGanSchedule(peak: number, totalSteps: number, decayFrom: nu
   return (step) => (step <= start ? peak : peak * (1 - 0.9 * Math.min(1, (step - start) / Math.max(1, totalSteps - start))));
 }
 
-/** Options of `CycleGanTrainer`. */
-export interface CycleGanTrainerOptions {
+/** Options of `CycleGanTrainer`: its setup and the loop's options (no validation). */
+export interface CycleGanTrainerOptions extends Omit<TrainingLoopOptions, 'validateEvery'> {
   readonly setup: CycleGanTrainingSetup;
   /** Items per step; each item is one crop of each domain. */
   readonly batchSize: number;
-  readonly totalSteps: number;
-  readonly seed?: number;
-  readonly logEvery?: number;
-  readonly checkpointEvery?: number;
-  /** Folder of checkpoint.timbre and losses.csv; nothing is written without it. */
-  readonly runDir?: string;
-  readonly resume?: boolean;
-  /** Saved in checkpoints; a resume requires it to match. */
-  readonly runConfig?: { readonly [key: string]: JsonValue };
   /** Gradients from a pool of replicas (data-parallel); default: computed here, one item at a time. */
   readonly gradients?: GradientProvider;
 }
-
-const CHECKPOINT_FILE = 'checkpoint.timbre';
-const LOSSES_FILE = 'losses.csv';
 
 /**
  * The GAN loop: one joint gradient per step (generators see frozen discriminators, discriminators see detached
  * fakes), then the generator AdamW and the discriminator AdamW each update their own nets.
  */
-export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
-  readonly options: CycleGanTrainerOptions;
+export class CycleGanTrainer extends TrainingLoop<CycleGanTrainerOptions> {
   private readonly genParams: Map<string, tf.Variable>;
   private readonly discParams: Map<string, tf.Variable>;
   private readonly optG: AdamW;
   private readonly optD: AdamW;
-  private stepCount = 0;
-  private cancelRequested = false;
-  private history: (Losses & { step: number })[] = [];
-  private csvColumns: string[] | undefined;
 
   constructor(options: CycleGanTrainerOptions) {
-    super();
-    if (!(Number.isInteger(options.batchSize) && options.batchSize >= 1)) throw new ShapeMismatchError(`batchSize must be a positive integer, received ${options.batchSize}`);
-    if (!(Number.isInteger(options.totalSteps) && options.totalSteps >= 1)) throw new ShapeMismatchError(`totalSteps must be a positive integer, received ${options.totalSteps}`);
-    this.options = options;
+    super(options);
     const all = options.setup.model.namedParameters();
     this.genParams = new Map([...all].filter(([name]) => !CycleGan.isDiscriminatorParameter(name)));
     this.discParams = new Map([...all].filter(([name]) => CycleGan.isDiscriminatorParameter(name)));
@@ -303,57 +282,6 @@ export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
     const common = { beta1: t.beta1, beta2: 0.999, weightDecay: 0 };
     this.optG = new AdamW(this.genParams, { ...common, learningRate: cycleGanSchedule(t.learningRateG, options.totalSteps, t.decayFrom) });
     this.optD = new AdamW(this.discParams, { ...common, learningRate: cycleGanSchedule(t.learningRateD, options.totalSteps, t.decayFrom) });
-  }
-
-  /** Steps completed (after a resume, the checkpoint's step). */
-  get step(): number {
-    return this.stepCount;
-  }
-
-  /** Stops after the current step; a checkpoint is written and `cancelled` emitted. */
-  cancel(): void {
-    this.cancelRequested = true;
-  }
-
-  /** Trains to `totalSteps` (or cancel), resuming from the run folder's checkpoint when there is one. */
-  async run(): Promise<TrainResult> {
-    const { runDir, totalSteps } = this.options;
-    if (runDir) {
-      mkdirSync(runDir, { recursive: true });
-      if (this.options.resume !== false) await this.tryResume(runDir);
-    }
-    const logEvery = this.options.logEvery ?? 10;
-    const checkpointEvery = this.options.checkpointEvery ?? 100;
-    const started = performance.now();
-    const startStep = this.stepCount;
-    let interval: { sums: Record<string, number>; count: number } = { sums: {}, count: 0 };
-    let lastCheckpoint = this.stepCount;
-    while (this.stepCount < totalSteps && !this.cancelRequested) {
-      const step = this.stepCount + 1;
-      const { losses, learningRate, gradNorm } = await this.trainStep(step);
-      this.stepCount = step;
-      for (const [k, v] of Object.entries(losses)) interval.sums[k] = (interval.sums[k] ?? 0) + v;
-      interval.count++;
-      const stepsPerSecond = (step - startStep) / Math.max(1e-9, (performance.now() - started) / 1000);
-      const event: StepEvent = { step, totalSteps, losses, learningRate, gradNorm, stepsPerSecond, etaSeconds: (totalSteps - step) / stepsPerSecond };
-      this.emit('step', event);
-      if (step % logEvery === 0 || step === totalSteps || this.cancelRequested) {
-        const mean = Object.fromEntries(Object.entries(interval.sums).map(([k, v]) => [k, v / interval.count]));
-        interval = { sums: {}, count: 0 };
-        this.history.push({ step, ...mean });
-        if (runDir) await this.appendCsv(runDir, step, mean, learningRate);
-        this.emit('log', { ...event, losses: mean });
-      }
-      if (runDir && checkpointEvery > 0 && step % checkpointEvery === 0 && step < totalSteps) {
-        await this.writeCheckpoint(runDir);
-        lastCheckpoint = step;
-      }
-    }
-    if (runDir && lastCheckpoint !== this.stepCount) await this.writeCheckpoint(runDir);
-    const cancelled = this.stepCount < totalSteps;
-    const result: TrainResult = { step: this.stepCount, totalSteps, history: [...this.history], validation: [], cancelled };
-    this.emit(cancelled ? 'cancelled' : 'done', result);
-    return result;
   }
 
   /** Frees both optimizers' state and the listeners (not the model) and stops worker threads. */
@@ -364,7 +292,7 @@ export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
     await this.options.gradients?.dispose();
   }
 
-  private async trainStep(step: number): Promise<{ losses: Losses; learningRate: number; gradNorm: number }> {
+  protected async trainStep(step: number): Promise<StepOutcome> {
     const { batchSize, setup } = this.options;
     const indices = Array.from({ length: batchSize }, (_, i) => (step - 1) * batchSize + i);
     const seed = mixSeed(this.options.seed ?? 0, step);
@@ -418,37 +346,12 @@ export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
     return { grads: sums, losses };
   }
 
-  private async appendCsv(runDir: string, step: number, losses: Losses, learningRate: number): Promise<void> {
-    const path = join(runDir, LOSSES_FILE);
-    if (!this.csvColumns) {
-      this.csvColumns = Object.keys(losses);
-      await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n`, { overwrite: true });
-    }
-    const row = [step, ...this.csvColumns.map((c) => losses[c] ?? Number.NaN), learningRate].map(String).join(',');
-    await appendFile(path, `${row}\n`);
-  }
-
-  private hyperparameters(): { [key: string]: JsonValue } {
-    // batchSize/totalSteps/seed first: `timbre train` reads them to explain a refused resume.
-    return { batchSize: this.options.batchSize, totalSteps: this.options.totalSteps, seed: this.options.seed ?? 0, run: this.options.runConfig ?? null };
-  }
-
-  private async writeCheckpoint(runDir: string): Promise<void> {
-    const weights = new Map<string, WeightArray>();
-    for (const [name, w] of this.options.setup.model.getWeights()) weights.set(`param:${name}`, w);
+  protected async writeCheckpoint(runDir: string): Promise<void> {
     const g = this.optG.getState();
     const d = this.optD.getState();
-    for (const [prefix, map] of [['mG:', g.m], ['vG:', g.v], ['mD:', d.m], ['vD:', d.v]] as const) for (const [name, w] of map) weights.set(`${prefix}${name}`, w);
-    const path = join(runDir, CHECKPOINT_FILE);
-    await saveModelFile(
-      path,
+    await this.saveCheckpoint(
+      runDir,
       {
-        kind: 'checkpoint',
-        kindVersion: 1,
-        melConfig: MEL_CONFIG,
-        hyperparameters: this.hyperparameters(),
-        speakers: [],
-        normalization: null,
         trainingDataHash: this.options.setup.corpusHash,
         validationMetrics: {},
         extra: {
@@ -460,47 +363,27 @@ export class CycleGanTrainer extends TypedEmitter<TrainerEvents> {
           csvColumns: this.csvColumns ?? null,
         },
       },
-      weights,
-      { overwrite: true },
+      checkpointWeights(this.options.setup.model, [['mG:', g.m], ['vG:', g.v], ['mD:', d.m], ['vD:', d.v]]),
     );
-    this.emit('checkpoint', { step: this.stepCount, path });
   }
 
-  private async tryResume(runDir: string): Promise<void> {
-    const path = join(runDir, CHECKPOINT_FILE);
-    let file: Awaited<ReturnType<typeof readModelFile>>;
-    try {
-      file = await readModelFile(path);
-    } catch (err) {
-      if (err instanceof InvalidModelFileError && /ENOENT/.test(err.message)) return;
-      throw err;
-    }
-    const { header, weights } = file;
-    const extra = (header.extra ?? {}) as { family?: string; step: number; optimizerStepG: number; optimizerStepD: number; history: (Losses & { step: number })[]; csvColumns: string[] | null };
-    if (header.kind !== 'checkpoint' || extra.family !== 'cyclegan') throw new CheckpointMismatchError(`${path} is not a CycleGAN-VC training checkpoint; use another run folder or --fresh`);
-    const expected = JSON.stringify(this.hyperparameters());
-    if (JSON.stringify(header.hyperparameters) !== expected) {
-      throw new CheckpointMismatchError(`${path} was written by a run with settings ${JSON.stringify(header.hyperparameters)}, this run has ${expected}; use a new run folder, the same settings, or --fresh`);
-    }
-    const pick = (prefix: string): WeightMap => {
-      const out: WeightMap = new Map();
-      for (const [name, w] of weights) if (name.startsWith(prefix)) out.set(name.slice(prefix.length), w);
-      return out;
-    };
+  protected async tryResume(runDir: string): Promise<void> {
+    const checkpoint = await this.readCheckpoint(
+      runDir,
+      (header, path) => {
+        if (header.kind !== 'checkpoint' || (header.extra as { family?: string } | undefined)?.family !== 'cyclegan') {
+          throw new CheckpointMismatchError(`${path} is not a CycleGAN-VC training checkpoint; use another run folder or --fresh`);
+        }
+      },
+      'use a new run folder, the same settings, or --fresh',
+    );
+    if (!checkpoint) return;
+    const { path, header, pick } = checkpoint;
+    const extra = header.extra as unknown as { step: number; optimizerStepG: number; optimizerStepD: number; history: LossHistoryRow[]; csvColumns: string[] | null };
     this.options.setup.model.setWeights(pick('param:'), path);
     this.optG.setState({ step: extra.optimizerStepG, m: pick('mG:'), v: pick('vG:') });
     this.optD.setState({ step: extra.optimizerStepD, m: pick('mD:'), v: pick('vD:') });
-    this.stepCount = extra.step;
-    this.history = [...extra.history];
-    this.csvColumns = extra.csvColumns ?? undefined;
-    // Drop log rows written after the checkpoint (a kill between log and checkpoint would duplicate them).
-    const csv = join(runDir, LOSSES_FILE);
-    const text = await readFile(csv, 'utf8').catch(() => undefined);
-    if (text !== undefined) {
-      const [head, ...rows] = text.split('\n').filter((l) => l.length > 0);
-      const kept = rows.filter((r) => Number(r.split(',')[0]) <= extra.step);
-      if (kept.length !== rows.length) await writeAtomic(csv, [head, ...kept].map((l) => `${l}\n`).join(''), { overwrite: true });
-    }
+    await this.restoreLog(runDir, extra, false);
   }
 }
 
@@ -566,13 +449,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
       : undefined;
   const trainer = new CycleGanTrainer({
     setup,
-    batchSize: settings.batchSize,
-    totalSteps: settings.steps,
-    seed: settings.seed,
-    logEvery: settings.logEvery,
-    checkpointEvery: settings.checkpointEvery,
-    runDir: settings.runDir,
-    resume: settings.resume,
+    ...trainingLoopOptions(settings),
     runConfig: {
       model: 'cyclegan',
       source: setup.domainA.name,
