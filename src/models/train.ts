@@ -384,9 +384,9 @@ export abstract class TrainingLoop<O extends TrainingLoopOptions> extends TypedE
 
   /**
    * Takes the step, history and csv columns of a checkpoint and drops losses.csv rows written after it (a crash between
-   * log and checkpoint would duplicate them); with `rebuildMissingCsv`, a missing losses.csv is written again from the history.
+   * log and checkpoint would duplicate them); a missing losses.csv is written again from the history.
    */
-  protected async restoreLog(runDir: string, saved: SavedLog, rebuildMissingCsv: boolean): Promise<void> {
+  protected async restoreLog(runDir: string, saved: SavedLog): Promise<void> {
     this.stepCount = saved.step;
     this.history = [...saved.history];
     if (saved.validation) this.validations = [...saved.validation];
@@ -394,7 +394,7 @@ export abstract class TrainingLoop<O extends TrainingLoopOptions> extends TypedE
     const path = join(runDir, LOSSES_FILE);
     const text = await readFile(path, 'utf8').catch(() => undefined);
     if (text === undefined) {
-      if (rebuildMissingCsv && this.csvColumns) {
+      if (this.csvColumns) {
         const rows = this.history.map((h) => [h.step, ...this.csvColumns!.map((c) => h[c] ?? Number.NaN), ''].join(','));
         await writeAtomic(path, `step,${this.csvColumns.join(',')},learning_rate\n${rows.map((r) => `${r}\n`).join('')}`, { overwrite: true });
       }
@@ -568,7 +568,7 @@ export class Trainer<TBatch> extends TrainingLoop<TrainerOptions<TBatch>> {
     const extra = header.extra as unknown as { step: number; optimizerStep: number; rngState: (number | null)[]; history: LossHistoryRow[]; validation: ValidationEvent[]; csvColumns: string[] | null };
     this.optimizer.setState({ step: extra.optimizerStep, m: pick('m:'), v: pick('v:') });
     this.rng.setState(extra.rngState.map((v) => v ?? Number.NaN));
-    await this.restoreLog(runDir, extra, true);
+    await this.restoreLog(runDir, extra);
   }
 }
 

@@ -383,7 +383,7 @@ export class CycleGanTrainer extends TrainingLoop<CycleGanTrainerOptions> {
     this.options.setup.model.setWeights(pick('param:'), path);
     this.optG.setState({ step: extra.optimizerStepG, m: pick('mG:'), v: pick('vG:') });
     this.optD.setState({ step: extra.optimizerStepD, m: pick('mD:'), v: pick('vD:') });
-    await this.restoreLog(runDir, extra, false);
+    await this.restoreLog(runDir, extra);
   }
 }
 
