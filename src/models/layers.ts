@@ -39,8 +39,11 @@ function axisGeometry(size: number, kernel: number, stride: number, dilation: nu
   return { kernel, stride, dilation, before, after: total - before, out };
 }
 
-/** im2col: [B, Hp, Wp, C] (already padded) → [B, Ho, Wo, kh·kw·C], tap-major to match filter [kh, kw, C, Cout]. */
-function im2col(xp: tf.Tensor4D, gh: AxisGeometry, gw: AxisGeometry): tf.Tensor4D {
+/**
+ * im2col: [B, Hp, Wp, C] (already padded) → [B, Ho, Wo, kh·kw·C], tap-major to match filter [kh, kw, C, Cout];
+ * `reversed` lists the taps last to first (the input gradient's rotated filter then needs no reordering).
+ */
+function im2col(xp: tf.Tensor4D, gh: AxisGeometry, gw: AxisGeometry, reversed = false): tf.Tensor4D {
   const [batch, , , channels] = xp.shape;
   const taps: tf.Tensor4D[] = [];
   for (let i = 0; i < gh.kernel; i++) {
@@ -55,6 +58,7 @@ function im2col(xp: tf.Tensor4D, gh: AxisGeometry, gw: AxisGeometry): tf.Tensor4
       }
     }
   }
+  if (reversed) taps.reverse();
   return taps.length === 1 ? taps[0]! : tf.concat(taps, 3);
 }
 
@@ -91,13 +95,13 @@ function columnSums(x: tf.Tensor2D): tf.Tensor1D {
   return tf.matMul(tf.ones([1, x.shape[0]]), x).reshape([x.shape[1]]);
 }
 
-/** Filter [kh, kw, Cin, Cout] rotated 180° with in/out swapped → [kh·kw·Cout, Cin]; slices + concat, as wasm's Reverse is slow. */
-function flipFilter(w: tf.Tensor4D): tf.Tensor2D {
+/**
+ * Filter [kh, kw, Cin, Cout] with in/out swapped per tap → [kh·kw·Cout, Cin]. With the input gradient's im2col taps
+ * in reverse order this is the 180°-rotated filter, so no reordering copy (wasm's Reverse is slow).
+ */
+function swapFilterChannels(w: tf.Tensor4D): tf.Tensor2D {
   const [kh, kw, cin, cout] = w.shape;
-  const taps = kh * kw;
-  const w3 = w.reshape([taps, cin, cout]); // [taps, Cin, Cout]
-  const reversed = taps === 1 ? w3 : tf.concat(Array.from({ length: taps }, (_, t) => tf.slice(w3, [taps - 1 - t, 0, 0], [1, cin, cout])), 0);
-  return tf.transpose(reversed, [0, 2, 1]).reshape([taps * cout, cin]) as tf.Tensor2D;
+  return tf.transpose(w.reshape([kh * kw, cin, cout]), [0, 2, 1]).reshape([kh * kw * cout, cin]) as tf.Tensor2D;
 }
 
 /** The shared conv core on [B, H, W, C] activations with filter [kh, kw, Cin, Cout] and optional bias [Cout]. */
@@ -128,10 +132,10 @@ function convCore(x: tf.Tensor4D, w: tf.Tensor4D, b: tf.Tensor1D | null, gh: Axi
     const rightG = width + gw.before - gw.out;
     if (gh.stride === 1 && gw.stride === 1 && topG >= 0 && leftG >= 0 && bottomG >= 0 && rightG >= 0) {
       // Stride 1: dx is a convolution of dy with the flipped, in/out-swapped filter: again im2col + one plain matMul.
-      const wf = flipFilter(wS); // [kh·kw·Cout, Cin]
+      const wf = swapFilterChannels(wS); // [kh·kw·Cout, Cin], taps in filter order
       const gH = { ...gh, stride: 1, out: height };
       const gW = { ...gw, stride: 1, out: width };
-      const dcols = im2col(padSpatial(dy, topG, bottomG, leftG, rightG), gH, gW).reshape([batch * height * width, kh * kw * cout]) as tf.Tensor2D;
+      const dcols = im2col(padSpatial(dy, topG, bottomG, leftG, rightG), gH, gW, true).reshape([batch * height * width, kh * kw * cout]) as tf.Tensor2D;
       return tf.matMul(dcols, wf).reshape([batch, height, width, cin]) as tf.Tensor4D;
     }
     // Strided: col2im. dcols = dy · Wᵀ, spread back with zeros between outputs, each tap added at its offset.
