@@ -48,7 +48,7 @@ export interface TrainerEntry {
 }
 
 /** Names of the trainers, in the order they are listed. */
-export type TrainerName = 'speaker-encoder' | 'vae' | 'cyclegan';
+export type TrainerName = 'speaker-encoder' | 'vae' | 'cyclegan' | 'diffvc';
 
 /** The trainers, one line per model family (loaded on demand). */
 export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
@@ -71,6 +71,12 @@ export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
     needsTarget: true,
     prepare: async (s) => (await import('../models/cycleGan/train.js')).prepareCycleGanTraining(s),
     tinyConfig: { genChannels: [4, 4, 4], genEdgeKernel: [3, 3], residualChannels: 8, residualBlocks: 1, discChannels: [4, 4], cropFrames: 16, maxMaskFrames: 6 },
+  },
+  diffvc: {
+    summary: 'DiffVC: average-voice encoder (first 25 % of steps), then the score decoder on speaker-encoder d-vectors',
+    defaults: { steps: 3000, batchSize: 16, logEvery: 25, validateEvery: 500, checkpointEvery: 100 },
+    prepare: async (s) => (await import('../models/diffVc/train.js')).prepareDiffVcTraining(s),
+    tinyConfig: { encoderChannels: 8, encoderBlocks: 1, decoderChannels: 8, decoderMults: [1, 2], decoderBlocks: 1, normGroups: 2, timeDims: 8, condDims: 8, cropFrames: 16, warmupSteps: 2, encoderLearningRate: 1e-2, learningRate: 1e-2 },
   },
   // more model families are registered here, one line each
 };

@@ -1,0 +1,271 @@
+// DiffVC training on the corpus train split, one run in two stages: the average-voice encoder first (MSE to the
+// corpus's DTW-averaged targets), then the score network with that encoder frozen. Also the data-parallel factory.
+
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { InvalidArgumentError } from '../../audio/errors.js';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { manifestHash } from '../../corpus/manifest.js';
+import { ShapeMismatchError } from '../errors.js';
+import type { JsonValue } from '../modelFile.js';
+import { Rng } from '../module.js';
+import { warmupCosineSchedule, type LearningRateSchedule } from '../optimizer.js';
+import { createGradientPool } from '../parallel.js';
+import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
+import { Trainer, trainingLoopOptions, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
+import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from '../diffVc.js';
+
+/** JSON options of the training-setup factory (what every data-parallel worker builds from). */
+export interface DiffVcSetupOptions {
+  /** TIMBRE_HOME holding the corpus (default `timbreHome()`), or the corpus folder itself. */
+  readonly home?: string;
+  readonly corpusRoot?: string;
+  /** Config overrides on top of `DEFAULT_DIFFVC_CONFIG`. */
+  readonly config?: Partial<DiffVcConfig>;
+  /** Unit d-vector of every corpus voice (computed once by `prepareDiffVcTraining`). */
+  readonly speakerVectors: { readonly [voice: string]: readonly number[] };
+  /** Steps 1 … encoderSteps train the encoder, the rest the decoder. */
+  readonly encoderSteps: number;
+  /** Weight-initialisation seed (default 0). */
+  readonly seed?: number;
+  /** Validation crops drawn from the validation split (default 32). */
+  readonly validationItems?: number;
+}
+
+/** What a DiffVC run needs besides the trainer. */
+export interface DiffVcSetup extends TrainingSetup<DiffVcBatch> {
+  readonly model: DiffVc;
+  readonly config: DiffVcConfig;
+  readonly voices: readonly string[];
+  readonly trainSet: CorpusDataset;
+  readonly corpusHash: string;
+  readonly trainHours: number;
+  readonly objective: DiffVcObjective;
+}
+
+/** Deterministic seed of a batch from its item indices (so a resumed run crops the same way). */
+function indicesSeed(indices: readonly number[], salt: number): number {
+  let h = (0x811c9dc5 ^ salt) >>> 0;
+  for (const i of indices) h = Math.imul(h ^ (i + 0x9e3779b9), 0x01000193) >>> 0;
+  return h;
+}
+
+/** Random crops of `cropFrames` of utterances with their average-voice targets and their voice's d-vector. */
+export function diffVcBatchSource(
+  dataset: CorpusDataset,
+  items: readonly DatasetUtterance[],
+  options: { config: DiffVcConfig; normalization: DiffVcNormalization; speakerVectors: DiffVcSetupOptions['speakerVectors']; salt?: number },
+): BatchSource<DiffVcBatch> {
+  const { config, normalization } = options;
+  const mels = config.mels;
+  const width = config.cropFrames;
+  const dims = config.speakerDims;
+  const floor = Math.log(MEL_CONFIG.logFloor);
+  return {
+    size: items.length,
+    getBatch(indices) {
+      const rng = new Rng(indicesSeed(indices, options.salt ?? 0));
+      const b = indices.length;
+      const mel = new Float32Array(b * width * mels);
+      const average = new Float32Array(b * width * mels);
+      const mask = new Float32Array(b * width);
+      const speaker = new Float32Array(b * dims);
+      indices.forEach((index, k) => {
+        const u = items[index]!;
+        const full = dataset.mel(u.voice, u.sentence);
+        const avg = dataset.averageMel(u.voice, u.sentence);
+        const frames = Math.min(full.frames, avg.frames);
+        const length = Math.min(width, frames);
+        const start = frames > width ? rng.int(frames - width + 1) : 0;
+        for (let t = 0; t < width; t++) {
+          const base = (k * width + t) * mels;
+          for (let m = 0; m < mels; m++) {
+            const x = t < length ? full.data[(start + t) * mels + m]! : floor;
+            const y = t < length ? avg.data[(start + t) * mels + m]! : floor;
+            mel[base + m] = (x - normalization.mean[m]!) / normalization.std[m]!;
+            average[base + m] = (y - normalization.mean[m]!) / normalization.std[m]!;
+          }
+          mask[k * width + t] = t < length ? 1 : 0;
+        }
+        const vector = options.speakerVectors[u.voice];
+        if (vector === undefined || vector.length !== dims) throw new ShapeMismatchError(`no ${dims}-dim d-vector for voice ${u.voice}`);
+        speaker.set(vector, k * dims);
+      });
+      return {
+        mel: tf.tensor3d(mel, [b, width, mels]),
+        average: tf.tensor3d(average, [b, width, mels]),
+        mask: tf.tensor3d(mask, [b, width, 1]),
+        speaker: tf.tensor2d(speaker, [b, dims]),
+      };
+    },
+  };
+}
+
+/** Builds model, loss and data of a run on the corpus train split, all voices (also the workers' factory). */
+export function createDiffVcTrainingSetup(options: DiffVcSetupOptions): DiffVcSetup {
+  const config = resolveDiffVcConfig(options.config);
+  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
+  const trainSet = openCorpusDataset({ ...where, split: 'train' });
+  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
+  const voices = trainSet.manifest.voices.map((v) => v.id);
+  const stats = trainSet.melStats();
+  const normalization: DiffVcNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const model = new DiffVc(config, new Rng(options.seed ?? 0), normalization);
+  const validationItems = new Rng(7).shuffleInPlace([...validationSet.utterances]).slice(0, options.validationItems ?? 32);
+  const common = { config, normalization, speakerVectors: options.speakerVectors };
+  const objective = new DiffVcObjective(model, options.encoderSteps);
+  return {
+    objective,
+    model,
+    config,
+    voices,
+    trainSet,
+    corpusHash: manifestHash(trainSet.manifest),
+    trainHours: trainSet.utterances.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
+    train: diffVcBatchSource(trainSet, trainSet.utterances, common),
+    ...(validationItems.length > 0 ? { validation: diffVcBatchSource(validationSet, validationItems, { ...common, salt: 1 }) } : {}),
+    lossFn: (batch: DiffVcBatch, ctx: StepContext) => objective.loss(batch, ctx),
+  };
+}
+
+/** Steps of the encoder stage in a run of `steps`. */
+export function encoderStepsOf(config: Pick<DiffVcConfig, 'encoderFraction'>, steps: number): number {
+  return Math.round(config.encoderFraction * steps);
+}
+
+/** Warmup + cosine per stage: the encoder's over its steps, then the decoder's from a fresh warmup. */
+export function twoStageSchedule(config: DiffVcConfig, steps: number, encoderSteps: number): LearningRateSchedule {
+  const warm = (n: number): number => Math.min(config.warmupSteps, Math.max(1, Math.floor(n / 10)));
+  const first = warmupCosineSchedule({ peak: config.encoderLearningRate, warmupSteps: warm(encoderSteps), totalSteps: Math.max(1, encoderSteps) });
+  const second = warmupCosineSchedule({ peak: config.learningRate, warmupSteps: warm(steps - encoderSteps), totalSteps: Math.max(1, steps - encoderSteps) });
+  return (step) => (step <= encoderSteps ? first(step) : second(step - encoderSteps));
+}
+
+/** Settings of a DiffVC run: the shared `timbre train` options plus the corpus folder and the speaker encoder. */
+export interface DiffVcTrainingSettings extends TrainRunSettings {
+  /** The corpus folder itself, instead of TIMBRE_HOME/corpus. */
+  readonly corpusRoot?: string;
+  /** Speaker-encoder file whose d-vectors condition the decoder (default: the user's, else the shipped one). */
+  readonly speakerEncoder?: string;
+}
+
+/** A prepared run: the trainer, then `finish` to write the model file (returns lines to print) and `dispose`. */
+export interface DiffVcTrainingRun {
+  readonly trainer: Trainer<DiffVcBatch>;
+  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/** Checks config overrides from a preset: only `DiffVcConfig` keys with values of the default's type. */
+export function diffVcConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<DiffVcConfig> {
+  for (const [key, value] of Object.entries(config)) {
+    if (!(key in DEFAULT_DIFFVC_CONFIG)) throw new ShapeMismatchError(`DiffVC config has no field "${key}"; fields: ${Object.keys(DEFAULT_DIFFVC_CONFIG).join(', ')}`);
+    const expected = DEFAULT_DIFFVC_CONFIG[key as keyof DiffVcConfig];
+    if (Array.isArray(expected) !== Array.isArray(value) || typeof value !== typeof expected) {
+      throw new ShapeMismatchError(`DiffVC config field "${key}" must be ${Array.isArray(expected) ? 'an array of numbers' : 'a number'}, received ${JSON.stringify(value)}`);
+    }
+  }
+  return config as Partial<DiffVcConfig>;
+}
+
+/**
+ * Unit d-vector of every corpus voice from the speaker encoder at `path`: its judge's centroids when the judge knows
+ * every voice, else centroids of `centroidUtterances` train-split utterances per voice embedded now.
+ */
+export async function corpusSpeakerVectors(path: string, trainSet: CorpusDataset, log: (line: string) => void): Promise<{ vectors: Record<string, number[]>; dims: number; trainingDataHash: string }> {
+  if (!existsSync(path)) throw new InvalidArgumentError(`no speaker encoder at ${path}; train one with: timbre train speaker-encoder`);
+  const { encoder, judge, trainingDataHash } = await loadSpeakerEncoder(path);
+  try {
+    const voices = trainSet.manifest.voices.map((v) => v.id);
+    const known = voices.every((v) => judge.voices.includes(v));
+    if (!known) log(`diffvc: the speaker encoder's judge lacks some corpus voices; embedding ${encoder.config.centroidUtterances} train utterances per voice`);
+    const source = known ? judge : buildSpeakerJudge(encoder, trainSet);
+    return { vectors: Object.fromEntries(voices.map((v) => [v, [...source.centroid(v)]])), dims: encoder.config.embeddingDims, trainingDataHash };
+  } finally {
+    encoder.dispose();
+  }
+}
+
+/** Prepares a two-stage run (encoder for `encoderFraction` of the steps, then decoder) on the corpus train split. */
+export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): Promise<DiffVcTrainingRun> {
+  const overrides = diffVcConfigOverrides(settings.config);
+  const where = settings.corpusRoot !== undefined ? { corpusRoot: settings.corpusRoot } : settings.home !== undefined ? { home: settings.home } : {};
+  const speakerEncoderPath = settings.speakerEncoder ?? defaultSpeakerEncoderPath(settings.home);
+  const speakers = await corpusSpeakerVectors(speakerEncoderPath, openCorpusDataset({ ...where, split: 'train' }), settings.log);
+  const config = resolveDiffVcConfig({ ...overrides, speakerDims: speakers.dims });
+  const encoderSteps = encoderStepsOf(config, settings.steps);
+  const setupOptions: DiffVcSetupOptions = { ...where, config: { ...overrides, speakerDims: speakers.dims }, speakerVectors: speakers.vectors, encoderSteps, seed: settings.seed };
+  const setup = createDiffVcTrainingSetup(setupOptions);
+  let gradients;
+  try {
+    gradients =
+      settings.workers > 1
+        ? await createGradientPool({ module: import.meta.url, factory: 'createDiffVcTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers, local: setup })
+        : undefined;
+  } catch (err) {
+    setup.model.dispose();
+    throw err;
+  }
+  const trainer = new Trainer<DiffVcBatch>({
+    model: setup.model,
+    lossFn: setup.lossFn,
+    train: setup.train,
+    ...(setup.validation ? { validation: setup.validation } : {}),
+    ...trainingLoopOptions(settings),
+    validateEvery: settings.validateEvery,
+    runConfig: { model: 'diffvc', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices], speakerEncoder: speakers.trainingDataHash, encoderSteps },
+    optimizer: {
+      learningRate: twoStageSchedule(config, settings.steps, encoderSteps),
+      weightDecay: config.weightDecay,
+      clipNorm: config.clipNorm,
+      decays: (name, v) => v.rank >= 2 && !name.startsWith('encoder.'), // stage 1 is short; the encoder needs no decay
+    },
+    ...(gradients ? { gradients } : {}),
+  });
+  settings.log(
+    `diffvc: encoder ${setup.model.encoder.parameterCount()} + decoder ${setup.model.decoder.parameterCount()} parameters, ${setup.voices.length} voices, ` +
+      `${setup.trainHours.toFixed(2)} h of train-split speech, crops of ${config.cropFrames} frames; steps 1–${encoderSteps} train the encoder, ${encoderSteps + 1}–${settings.steps} the decoder`,
+  );
+  return {
+    trainer,
+    async finish(result, outPath, options) {
+      if (result.cancelled) return [];
+      setup.objective.settle();
+      const lastValidation = result.validation[result.validation.length - 1];
+      const vectors = new Float32Array(setup.voices.length * config.speakerDims);
+      setup.voices.forEach((v, i) => vectors.set(speakers.vectors[v]!, i * config.speakerDims));
+      await saveDiffVc(
+        outPath,
+        {
+          model: setup.model,
+          voices: setup.voices,
+          speakerVectors: vectors,
+          trainingDataHash: setup.corpusHash,
+          validationMetrics: lastValidation ? { ...lastValidation.losses } : {},
+          extra: {
+            speakerEncoder: { path: speakerEncoderPath, trainingDataHash: speakers.trainingDataHash },
+            training: {
+              command: options.command,
+              steps: result.totalSteps,
+              encoderSteps,
+              batchSize: settings.batchSize,
+              seed: settings.seed,
+              workers: settings.workers,
+              trainHours: setup.trainHours,
+              seconds: options.trainingSeconds,
+            },
+          },
+        },
+        { overwrite: options.overwrite },
+      );
+      const losses = lastValidation ? Object.entries(lastValidation.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      return [`diffvc: validation ${losses}; voices ${setup.voices.join(', ')}`];
+    },
+    async dispose() {
+      await trainer.dispose();
+      setup.objective.dispose();
+      setup.model.dispose();
+    },
+  };
+}
