@@ -297,6 +297,16 @@ describe('DiffVC model file and converter', () => {
     converter.dispose();
   });
 
+  it('converts a long input in chunks, progress running over all of them', async () => {
+    const converter = await loadMelConverter(path);
+    const fractions: number[] = [];
+    const out = await converter.convert(sourceMel(1100), { voiceId: 'voice-b' }, { settings: { steps: 2 }, onProgress: (f) => fractions.push(f) });
+    expect(out.frames).toBe(1100);
+    expect(out.data.every(Number.isFinite)).toBe(true);
+    expect(fractions).toEqual([0.25, 0.5, 0.75, 1]);
+    converter.dispose();
+  });
+
   it('refuses unknown voices, bad settings, and uses a given embedding for a voice it does not list', async () => {
     const converter = await loadMelConverter(path);
     const src = sourceMel(8);
