@@ -17,7 +17,7 @@ import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
 /** Model-file kind and architecture version of DiffVC. */
 export const DIFFVC_KIND = 'diffvc';
-export const DIFFVC_KIND_VERSION = 1;
+export const DIFFVC_KIND_VERSION = 2;
 
 /** Every hyperparameter of DiffVC, its SDE and its training; saved in the model file. */
 export interface DiffVcConfig {
@@ -409,7 +409,13 @@ export class DiffVc extends Module {
     if (speaker.rank !== 2 || speaker.shape[0] !== xt.shape[0] || speaker.shape[1] !== this.config.speakerDims) {
       throw new ShapeMismatchError(`DiffVC: speaker vectors must be [${xt.shape[0]}, ${this.config.speakerDims}], received [${speaker.shape.join(', ')}]`);
     }
-    return this.decoder.forward(xt, mean, t, speaker);
+    // Skip path: √λ_t·(x_t − μ) is the best linear guess of the noise when X_0 − μ has unit variance (exact as t → 1),
+    // so the U-Net learns only the correction. Without it a briefly trained net shrinks ε̂ at large t and the
+    // reverse SDE, whose first steps multiply x_t − μ by ≈4.6, diverges.
+    const { betaMin, betaMax } = this.config;
+    const lambda = tf.sub(1, tf.exp(tf.neg(tf.mul(t, tf.add(betaMin, tf.mul(t, 0.5 * (betaMax - betaMin)))))));
+    const skip = tf.mul(tf.sub(xt, mean), tf.sqrt(lambda).reshape([-1, 1, 1]));
+    return tf.add(skip, this.decoder.forward(xt, mean, t, speaker)) as tf.Tensor3D;
   }
 
   /** Score ∇ log p_t(x_t) = −ε̂ / √(1 − γ(0,t)²) at one time t for the whole batch. */
