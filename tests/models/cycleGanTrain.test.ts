@@ -87,7 +87,7 @@ describe('timbre train cyclegan', () => {
     const evalConverter = await loadEvalConverter({ home, targetVoices: ['espeak-f2'] });
     expect(evalConverter.targetVoices).toEqual(['espeak-f2']);
     evalConverter.dispose();
-    await expect(loadEvalConverter({ home, targetVoices: ['espeak-f2', 'flite-slt'] })).rejects.toThrow(/no CycleGAN-VC generator for flite-slt/);
+    await expect(loadEvalConverter({ home, targetVoices: ['espeak-f2', 'flite-awb'] })).rejects.toThrow(/no CycleGAN-VC generator for flite-awb/);
   });
 
   it('names a dedicated pair folder after --from, and refuses a missing or unknown --to with exit 2', async () => {
