@@ -22,17 +22,19 @@ export function needsTrainingRelaunch(argv: readonly string[], execArgv: readonl
 }
 
 /**
- * Runs this same command in a child Node with the flag and returns its exit code. The child gets its own process
- * group, so a terminal's Ctrl-C reaches it once, forwarded from here (a second Ctrl-C still aborts at once); if this
- * process dies, the child notices its IPC channel closing and stops as if killed with it.
+ * Runs this same command in a child Node with the flag and returns its exit code. On POSIX the child gets its own
+ * process group, so a terminal's Ctrl-C reaches it once, forwarded from here (a second Ctrl-C still aborts at once);
+ * on Windows, where a detached child would open a console of its own, the shared console delivers Ctrl-C to both.
+ * If this process dies, the child notices its IPC channel closing and stops as if killed with it.
  */
 export function relaunchForTraining(): Promise<number> {
+  const ownGroup = process.platform !== 'win32';
   const child = spawn(process.execPath, [...process.execArgv, TRAINING_GC_FLAG, ...process.argv.slice(1)], {
     stdio: ['inherit', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, [MARK]: '1' },
-    detached: true,
+    detached: ownGroup,
   });
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
+  const signals: NodeJS.Signals[] = ownGroup ? ['SIGINT', 'SIGTERM', 'SIGHUP'] : ['SIGTERM'];
   const forward = (signal: NodeJS.Signals): void => {
     child.kill(signal);
   };
