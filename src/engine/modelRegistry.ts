@@ -2,10 +2,9 @@
 // TIMBRE_HOME/models/, loaded by their family's module; plus converters registered in-process.
 
 import { open, readdir, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { MelConverter } from '../models/converter.js';
-import { timbrePaths } from '../io/paths.js';
+import { shippedModelsDir, timbrePaths } from '../io/paths.js';
 import type { ModelFamily, ModelInfo, SettingSpec } from './api.js';
 import { EngineError } from './errors.js';
 import { MAX_PITCH_SHIFT_SEMITONES } from './melShift.js';
@@ -114,17 +113,10 @@ interface Entry {
   load?: () => Promise<MelConverter>;
 }
 
-/** Repository root (two levels above src/engine, three above dist/src/engine). */
-function repoRoot(): string {
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  return here.includes(`${join('dist', 'src', 'engine')}`) ? resolve(up2, '..') : up2;
-}
-
 /** Default search folders: shipped assets, then the user's models. */
 export function defaultSearchDirs(): { dir: string; origin: 'shipped' | 'user' }[] {
   return [
-    { dir: join(repoRoot(), 'assets', 'models'), origin: 'shipped' },
+    { dir: shippedModelsDir(), origin: 'shipped' },
     { dir: timbrePaths().models, origin: 'user' },
   ];
 }

@@ -2,7 +2,8 @@
 // One root, `TIMBRE_HOME`, defaulting to the operating system's per-user application-data folder.
 
 import { homedir, platform } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The data root: `$TIMBRE_HOME`, else the OS app-data folder + `timbre`. */
 export function timbreHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -29,4 +30,16 @@ export function timbrePaths(root: string = timbreHome()) {
     checkpoints: join(root, 'checkpoints'),
     conversions: join(root, 'conversions'),
   } as const;
+}
+
+/** The shipped weights, `assets/models` of the install (two folders above src/io, three above dist/src/io). */
+export function shippedModelsDir(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  const up2 = resolve(here, '..', '..');
+  return join(here.includes(join('dist', 'src', 'io')) ? resolve(up2, '..') : up2, 'assets', 'models');
+}
+
+/** The shipped model file of a model folder, e.g. `assets/models/vae/model.timbre`. */
+export function shippedModelPath(folder: string): string {
+  return join(shippedModelsDir(), folder, 'model.timbre');
 }

@@ -3,13 +3,12 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import type { LogMel } from '../audio/mel.js';
 import { checkLogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
-import { timbrePaths } from '../io/paths.js';
+import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionProgress, ConversionSettings, ConversionTarget, MelConverter } from './converter.js';
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
@@ -542,16 +541,9 @@ export class CycleGanVoiceSet implements MelConverter {
   }
 }
 
-/** Repository root (two levels above src/models, three above dist/src/models). */
-function repoRoot(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  return here.includes(join('dist', 'src', 'models')) ? resolve(up2, '..') : up2;
-}
-
 /** The shipped generator of `voice`: `assets/models/cyclegan-<voice>/model.timbre`. */
 export function shippedCycleGanPath(voice: string): string {
-  return join(repoRoot(), 'assets', 'models', `cyclegan-${voice}`, 'model.timbre');
+  return shippedModelPath(`cyclegan-${voice}`);
 }
 
 /** `timbre eval --model cyclegan`: the any-voice generator of every target (TIMBRE_HOME/models first, then shipped). */

@@ -2,16 +2,14 @@
 // turns N(X̄, I) back into a target voice's mel by the reverse SDE, solved by Euler–Maruyama or the fast ML solver.
 
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { checkLogMel, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
-import { timbrePaths } from '../io/paths.js';
+import { shippedModelPath } from '../io/paths.js';
 import type { ConversionSettings, ConversionTarget, DiffusionSolver, MelConverter, ModelFamily } from './converter.js';
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d } from './layers.js';
+import { loadInstalledConverter } from './installed.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
@@ -787,22 +785,10 @@ export async function loadMelConverter(modelPath: string): Promise<DiffVcConvert
 
 /** The DiffVC `timbre eval` scores: TIMBRE_HOME/models/diffvc/model.timbre when present, else the shipped one. */
 export async function loadEvalConverter(context: { readonly home: string | undefined; readonly targetVoices: readonly string[] }): Promise<DiffVcConverter> {
-  const user = join(timbrePaths(context.home).models, 'diffvc', 'model.timbre');
-  const path = existsSync(user) ? user : shippedDiffVcPath();
-  if (!existsSync(path)) throw new InvalidModelFileError(`no DiffVC model file at ${user} or ${path}; train one with: timbre train diffvc`);
-  const converter = await loadMelConverter(path);
-  const missing = context.targetVoices.filter((v) => !converter.targetVoices.includes(v));
-  if (missing.length > 0) {
-    converter.dispose();
-    throw new InvalidArgumentError(`the DiffVC at ${path} cannot produce ${missing.join(', ')}; it has: ${converter.targetVoices.join(', ')}`, 'VOICE_NOT_FOUND');
-  }
-  return converter;
+  return loadInstalledConverter({ folder: 'diffvc', label: 'DiffVC', trainCommand: 'timbre train diffvc', load: loadMelConverter }, context);
 }
 
 /** The shipped model file, `assets/models/diffvc/model.timbre` (from src/models or dist/src/models). */
 export function shippedDiffVcPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  const root = here.includes(join('dist', 'src', 'models')) ? resolve(up2, '..') : up2;
-  return join(root, 'assets', 'models', 'diffvc', 'model.timbre');
+  return shippedModelPath('diffvc');
 }

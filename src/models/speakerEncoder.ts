@@ -3,13 +3,12 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { dirname, join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { checkLogMel, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
-import { timbrePaths } from '../io/paths.js';
+import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
 import { Conv1d, Dense, GroupNorm } from './layers.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
@@ -609,10 +608,7 @@ export async function loadSpeakerEncoder(path: string): Promise<LoadedSpeakerEnc
 
 /** The shipped model file, `assets/models/speaker-encoder/model.timbre` (from src/models or dist/src/models). */
 export function shippedSpeakerEncoderPath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  const root = here.includes(join('dist', 'src', 'models')) ? resolve(up2, '..') : up2;
-  return join(root, 'assets', 'models', 'speaker-encoder', 'model.timbre');
+  return shippedModelPath('speaker-encoder');
 }
 
 /** The user's trained speaker encoder, `TIMBRE_HOME/models/speaker-encoder/model.timbre`. */

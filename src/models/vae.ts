@@ -3,18 +3,18 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { checkLogMel, logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
 import { loadVoiceAudio } from '../corpus/userVoices.js';
-import { timbrePaths } from '../io/paths.js';
+import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } from './converter.js';
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
+import { loadInstalledConverter } from './installed.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
 import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
@@ -1317,22 +1317,10 @@ export async function loadMelConverter(modelPath: string): Promise<VaeConverter>
 
 /** The VAE `timbre eval` scores: the user's trained TIMBRE_HOME/models/vae/model.timbre when present, else the shipped one. */
 export async function loadEvalConverter(context: { readonly home: string | undefined; readonly targetVoices: readonly string[] }): Promise<VaeConverter> {
-  const user = join(timbrePaths(context.home).models, 'vae', 'model.timbre');
-  const path = existsSync(user) ? user : shippedVaePath();
-  if (!existsSync(path)) throw new InvalidModelFileError(`no VAE model file at ${user} or ${path}; train one with: timbre train vae`);
-  const converter = await loadMelConverter(path);
-  const missing = context.targetVoices.filter((v) => !converter.targetVoices.includes(v));
-  if (missing.length > 0) {
-    converter.dispose();
-    throw new InvalidArgumentError(`the VAE at ${path} cannot produce ${missing.join(', ')}; it has: ${converter.targetVoices.join(', ')}`, 'VOICE_NOT_FOUND');
-  }
-  return converter;
+  return loadInstalledConverter({ folder: 'vae', label: 'VAE', trainCommand: 'timbre train vae', load: loadMelConverter }, context);
 }
 
 /** The shipped model file, `assets/models/vae/model.timbre` (from src/models or dist/src/models). */
 export function shippedVaePath(): string {
-  const here = dirname(fileURLToPath(import.meta.url));
-  const up2 = resolve(here, '..', '..');
-  const root = here.includes(join('dist', 'src', 'models')) ? resolve(up2, '..') : up2;
-  return join(root, 'assets', 'models', 'vae', 'model.timbre');
+  return shippedModelPath('vae');
 }
