@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
 import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan.js';
-import { createCycleGanTrainingSetup } from '../../src/models/cycleGan/train.js';
+import { createCycleGanTrainingSetup, prepareCycleGanTraining } from '../../src/models/cycleGan/train.js';
+import { readModelFile } from '../../src/models/modelFile.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { timbre } from '../cli/helpers.js';
 import { useWasm } from './helpers.js';
@@ -88,6 +89,42 @@ describe('timbre train cyclegan', () => {
     expect(evalConverter.targetVoices).toEqual(['espeak-f2']);
     evalConverter.dispose();
     await expect(loadEvalConverter({ home, targetVoices: ['espeak-f2', 'flite-awb'] })).rejects.toThrow(/no CycleGAN-VC generator for flite-awb/);
+
+    // --init: a new run in its own folder starts from the checkpoint's nets (all four), not from fresh weights.
+    const checkpoint = join(runDir, 'checkpoint.timbre');
+    const warmSettings = {
+      home, steps: 1, batchSize: 1, seed: 0, workers: 1, runDir: join(home, 'warm-direct'), resume: false, logEvery: 1, validateEvery: 0,
+      checkpointEvery: 0, config: TINY, to: 'espeak-f2', log: () => {},
+    };
+    const warmRun = await prepareCycleGanTraining({ ...warmSettings, init: checkpoint });
+    const { weights } = await readModelFile(checkpoint);
+    const started = new Map(warmRun.setup.model.getWeights());
+    expect(started.size).toBeGreaterThan(4);
+    for (const [name, w] of started) expect(Array.from(w.data)).toEqual(Array.from(weights.get(`param:${name}`)!.data));
+    await warmRun.dispose();
+    const coldRun = await prepareCycleGanTraining(warmSettings);
+    const [name, cold] = [...coldRun.setup.model.getWeights()].find(([, w]) => w.data.length > 8)!;
+    expect(Array.from(cold.data)).not.toEqual(Array.from(weights.get(`param:${name}`)!.data));
+    await coldRun.dispose();
+
+    const warm = await timbre(...args, '--steps', '1', '--init', checkpoint, '--out', join(home, 'warm.timbre'));
+    expect(warm.stderr).toBe('');
+    expect(warm.code).toBe(0);
+    expect(warm.stdout).toContain(`starting from the nets of ${checkpoint}`);
+    expect(existsSync(join(home, 'checkpoints', 'cyclegan-espeak-f2-warm', 'checkpoint.timbre'))).toBe(true);
+    const warmModel = await loadCycleGanModel(join(home, 'warm.timbre'));
+    expect(warmModel.info.training?.['init']).toBe(checkpoint);
+    warmModel.generator.dispose();
+    // A model file is not a checkpoint; another pair's checkpoint is refused naming the pair; other families refuse --init.
+    const notCheckpoint = await timbre(...args, '--steps', '1', '--fresh', '--init', out, '--out', join(home, 'warm2.timbre'));
+    expect(notCheckpoint.code).toBe(2);
+    expect(notCheckpoint.stderr).toMatch(/not a CycleGAN-VC training checkpoint/);
+    const otherPair = await timbre('train', 'cyclegan', '--to', 'flite-slt', '--home', home, '--config', preset, '--steps', '1', '--init', checkpoint, '--out', join(home, 'warm3.timbre'));
+    expect(otherPair.code).toBe(2);
+    expect(otherPair.stderr).toMatch(/target espeak-f2 \(this run flite-slt\)/);
+    const encoder = await timbre('train', 'speaker-encoder', '--home', home, '--steps', '1', '--init', checkpoint);
+    expect(encoder.code).toBe(2);
+    expect(encoder.stderr).toMatch(/--init warm-starts a vae or cyclegan run/);
   });
 
   it('names a dedicated pair folder after --from, and refuses a missing or unknown --to with exit 2', async () => {

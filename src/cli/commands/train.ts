@@ -35,8 +35,9 @@ const USAGE = [
   '                       run folder vae-NAME; default 200 steps, batch 8)',
   '  --base FILE          with --add-voice: the VAE to extend (default TIMBRE_HOME/models/vae/model.timbre if',
   '                       trained, else the shipped VAE)',
-  '  --init FILE          vae only: start from this VAE weights (same architecture and corpus; run folder vae-warm),',
-  '                       e.g. to train a finished model further with a new learning-rate schedule',
+  '  --init FILE          vae: start from this VAE model file; cyclegan: from the nets of this training checkpoint',
+  '                       (TIMBRE_HOME/checkpoints/cyclegan-VOICE/checkpoint.timbre) of the same pair. Same architecture',
+  '                       and corpus; run folder <model>-warm. Trains a finished model further with a new schedule',
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
 ].join('\n');
 
@@ -114,10 +115,10 @@ async function describeCheckpoint(runDir: string, settings: TrainRunSettings): P
   settings.log(`resuming from ${path} at step ${step}/${settings.steps}`);
 }
 
-/** `--init FILE` (VAE only, not with --add-voice): the model file a new run starts from, resolved; undefined without it. */
+/** `--init FILE` (VAE or CycleGAN-VC, not with --add-voice): the file a new run starts from, resolved; undefined without it. */
 function planWarmStart(model: string, init: string | undefined, addingVoice: boolean): string | undefined {
   if (init === undefined) return undefined;
-  if (model !== 'vae') throw new UsageError(`timbre train: --init warm-starts a VAE run; "${model}" does not take it`);
+  if (model !== 'vae' && model !== 'cyclegan') throw new UsageError(`timbre train: --init warm-starts a vae or cyclegan run; "${model}" does not take it`);
   if (addingVoice) throw new UsageError('timbre train: --add-voice already starts from --base; leave out --init');
   const path = resolve(init);
   if (!existsSync(path)) throw new UsageError(`option --init: no model file at ${path}`);

@@ -10,9 +10,10 @@ import { manifestHash } from '../../corpus/manifest.js';
 import { createRng } from '../../corpus/rng.js';
 import { voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
-import { CheckpointMismatchError } from '../errors.js';
-import type { JsonValue } from '../modelFile.js';
-import { Rng } from '../module.js';
+import { existsSync } from 'node:fs';
+import { CheckpointMismatchError, ShapeMismatchError } from '../errors.js';
+import { readModelFile, type JsonValue } from '../modelFile.js';
+import { Rng, type WeightMap } from '../module.js';
 import { AdamW, type LearningRateSchedule } from '../optimizer.js';
 import { createGradientPool } from '../parallel.js';
 import {
@@ -397,6 +398,8 @@ export interface CycleGanTrainingSettings extends TrainRunSettings {
   readonly to?: string | undefined;
   /** Source domain (`--from`): "any" (default), a corpus voice or a user voice. */
   readonly from?: string | undefined;
+  /** `--init`: a training checkpoint of the same pair and architecture whose nets (not optimiser state) this run starts from. */
+  readonly init?: string;
 }
 
 /** A prepared run: the trainer, the step that writes the model file, and cleanup (what `timbre train` drives). */
@@ -423,6 +426,29 @@ function splitOverrides(config: Record<string, unknown>): { config: Partial<Cycl
   return { config: model as Partial<CycleGanConfig>, train: train as Partial<CycleGanTrainConfig> };
 }
 
+/**
+ * Copies the generators and discriminators of a CycleGAN-VC training checkpoint into a fresh setup (optimiser state
+ * and schedule start anew); refuses another pair, architecture or corpus, naming what differs.
+ */
+async function warmStartCycleGan(setup: CycleGanTrainingSetup, path: string): Promise<void> {
+  if (!existsSync(path)) throw new InvalidArgumentError(`--init: no checkpoint file at ${path}`);
+  const { header, weights } = await readModelFile(path);
+  const run = (header.hyperparameters as { run?: { model?: string; source?: string; target?: string; config?: JsonValue; corpus?: string } | null }).run;
+  if (header.kind !== 'checkpoint' || (header.extra as { family?: string } | undefined)?.family !== 'cyclegan' || !run) {
+    throw new InvalidArgumentError(`--init ${path}: not a CycleGAN-VC training checkpoint (kind "${header.kind}"); pass the checkpoint.timbre of an earlier run of this pair`);
+  }
+  const differences = [
+    run.source !== setup.domainA.name ? `source ${String(run.source)} (this run ${setup.domainA.name})` : '',
+    run.target !== setup.domainB.name ? `target ${String(run.target)} (this run ${setup.domainB.name})` : '',
+    JSON.stringify(run.config) !== JSON.stringify(setup.config) ? 'the network config' : '',
+    run.corpus !== setup.corpusHash ? `corpus ${String(run.corpus).slice(0, 12)}… (this corpus ${setup.corpusHash.slice(0, 12)}…)` : '',
+  ].filter((d) => d !== '');
+  if (differences.length > 0) throw new ShapeMismatchError(`--init ${path}: its ${differences.join(', ')} differ; a warm start needs the same pair, architecture and corpus`);
+  const nets: WeightMap = new Map();
+  for (const [name, w] of weights) if (name.startsWith('param:')) nets.set(name.slice('param:'.length), w);
+  setup.model.setWeights(nets, path);
+}
+
 /** Prepares `timbre train cyclegan --to VOICE [--from NAME|any]`: setup, optional worker pool, trainer. */
 export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings): Promise<CycleGanTrainingRun> {
   if (settings.to === undefined || settings.to === '') throw new InvalidArgumentError('cyclegan needs a target voice: --to VOICE (a corpus voice id)');
@@ -437,6 +463,15 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
     steps: settings.steps,
   };
   const setup = await createCycleGanTrainingSetup(setupOptions);
+  if (settings.init !== undefined) {
+    try {
+      await warmStartCycleGan(setup, settings.init);
+    } catch (err) {
+      setup.model.dispose();
+      throw err;
+    }
+    settings.log(`cyclegan: starting from the nets of ${settings.init}`);
+  }
   // Replicas (main thread + workers) each take batchSize / workers items in one backward pass.
   const workers = Math.min(settings.workers, settings.batchSize);
   if (settings.workers > 1 && settings.batchSize % settings.workers !== 0) {
@@ -484,6 +519,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
           validationMetrics: {},
           training: {
             command: options.command,
+            ...(settings.init !== undefined ? { init: settings.init } : {}),
             steps: result.totalSteps,
             batchSize: settings.batchSize,
             seed: settings.seed,
