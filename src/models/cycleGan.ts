@@ -11,7 +11,7 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionProgress, ConversionSettings, ConversionTarget, MelConverter } from './converter.js';
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
-import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from './modelFile.js';
 import { Conv1d, Conv2d, conv2d, glu, GroupNorm, pixelShuffle2d } from './layers.js';
 import { Module, Rng, type WeightArray } from './module.js';
 
@@ -355,13 +355,27 @@ export interface CycleGanModelInfo {
   readonly training?: { readonly [key: string]: JsonValue };
 }
 
-/** Label shown in the UI, e.g. "CycleGAN-VC (any → flite-slt)". */
-export function cycleGanLabel(sourceDomain: string, targetVoice: string): string {
-  return `CycleGAN-VC (${sourceDomain} → ${targetVoice})`;
+/** Label shown in the UI, e.g. "CycleGAN-VC (any → flite-slt)", or "(any ↔ flite-slt)" when the file converts both ways. */
+export function cycleGanLabel(sourceDomain: string, targetVoice: string, bothWays = false): string {
+  return `CycleGAN-VC (${sourceDomain} ${bothWays ? '↔' : '→'} ${targetVoice})`;
 }
 
-/** Writes the A→B generator (weights only) with its config, domains and normalisation to a `.timbre` file. */
-export async function saveCycleGanModel(path: string, generator: CycleGanGenerator, info: CycleGanModelInfo, options: { overwrite?: boolean } = {}): Promise<void> {
+/** Prefix of the inverse (target → source) generator's tensors in a model file that holds both directions. */
+const INVERSE_PREFIX = 'inverse.';
+
+/** What `saveCycleGanModel` writes besides the forward generator. */
+export interface CycleGanSaveOptions {
+  readonly overwrite?: boolean;
+  /** The pair's target → source generator, stored under `inverse.*` so the file converts both ways. */
+  readonly inverse?: CycleGanGenerator;
+  /** Weight precision in the file (default float16: inference weights, half the bytes; checkpoints keep float32). */
+  readonly storage?: WeightStorage;
+}
+
+/** Writes the A→B generator (and, given `inverse`, the B→A one) with config, domains and normalisation to a `.timbre` file. */
+export async function saveCycleGanModel(path: string, generator: CycleGanGenerator, info: CycleGanModelInfo, options: CycleGanSaveOptions = {}): Promise<void> {
+  const weights = new Map(generator.getWeights());
+  if (options.inverse) for (const [name, w] of options.inverse.getWeights()) weights.set(`${INVERSE_PREFIX}${name}`, w);
   await saveModelFile(
     path,
     {
@@ -374,16 +388,16 @@ export async function saveCycleGanModel(path: string, generator: CycleGanGenerat
       trainingDataHash: info.trainingDataHash,
       validationMetrics: info.validationMetrics ?? {},
       extra: {
-        label: cycleGanLabel(info.sourceDomain, info.targetVoice),
-        targetVoices: [info.targetVoice],
+        label: cycleGanLabel(info.sourceDomain, info.targetVoice, options.inverse !== undefined),
+        targetVoices: options.inverse ? [info.targetVoice, info.sourceDomain] : [info.targetVoice],
         sourceDomain: info.sourceDomain,
         sourceVoices: [...info.sourceVoices],
         targetVoice: info.targetVoice,
         training: info.training ?? {},
       },
     },
-    generator.getWeights(),
-    { overwrite: options.overwrite ?? false },
+    weights,
+    { overwrite: options.overwrite ?? false, storage: options.storage ?? 'float16' },
   );
 }
 
@@ -400,8 +414,11 @@ function configFromHeader(h: { readonly [key: string]: JsonValue }, path: string
   return config;
 }
 
-/** Reads a CycleGAN-VC model file (refusing other kinds, versions and feature configs) into a generator. */
-export async function loadCycleGanModel(path: string): Promise<{ generator: CycleGanGenerator; info: CycleGanModelInfo }> {
+/**
+ * Reads a CycleGAN-VC model file (refusing other kinds, versions and feature configs) into its forward generator and,
+ * when the file holds one, its inverse generator (null otherwise).
+ */
+export async function loadCycleGanModel(path: string): Promise<{ generator: CycleGanGenerator; inverse: CycleGanGenerator | null; info: CycleGanModelInfo }> {
   const { header, weights } = await loadModelFile(path, { kind: CYCLE_GAN_KIND, kindVersion: CYCLE_GAN_KIND_VERSION, melConfig: MEL_CONFIG });
   const config = configFromHeader(header.hyperparameters, path);
   const norm = header.normalization as { mean?: unknown; std?: unknown } | null;
@@ -414,15 +431,25 @@ export async function loadCycleGanModel(path: string): Promise<{ generator: Cycl
   if (typeof extra.targetVoice !== 'string' || typeof extra.sourceDomain !== 'string') {
     throw new ModelMismatchError(`model file ${path}: lacks the source domain or target voice of the CycleGAN-VC pair; re-train it`);
   }
+  const forwardWeights = new Map<string, WeightArray>();
+  const inverseWeights = new Map<string, WeightArray>();
+  for (const [name, w] of weights) {
+    if (name.startsWith(INVERSE_PREFIX)) inverseWeights.set(name.slice(INVERSE_PREFIX.length), w);
+    else forwardWeights.set(name, w);
+  }
   const generator = new CycleGanGenerator(new Rng(0), config);
+  const inverse = inverseWeights.size > 0 ? new CycleGanGenerator(new Rng(0), config) : null;
   try {
-    generator.setWeights(weights as ReadonlyMap<string, WeightArray>, path);
+    generator.setWeights(forwardWeights, path);
+    inverse?.setWeights(inverseWeights, `${path} (inverse generator)`);
   } catch (err) {
     generator.dispose();
+    inverse?.dispose();
     throw err;
   }
   return {
     generator,
+    inverse,
     info: {
       config,
       sourceDomain: extra.sourceDomain,
@@ -440,28 +467,33 @@ export async function loadCycleGanModel(path: string): Promise<{ generator: Cycl
 export const MAX_CONVERT_CHUNK_FRAMES = 1024;
 const CHUNK_OVERLAP = 32;
 
-/** A trained A→B generator as the engine's `MelConverter`; `convert` maps raw log-mels [frames × mels] to the target voice. */
+/**
+ * A trained A→B generator as the engine's `MelConverter`; `convert` maps raw log-mels [frames × mels] to the target
+ * voice, or, when the file holds the inverse generator too, back to the source domain (target id = the source domain).
+ */
 export class CycleGanConverter implements MelConverter {
   readonly family = 'cyclegan' as const;
   readonly label: string;
   readonly targetVoices: readonly string[];
   readonly info: CycleGanModelInfo;
   private generator: CycleGanGenerator | null;
+  private inverse: CycleGanGenerator | null;
 
-  constructor(generator: CycleGanGenerator, info: CycleGanModelInfo) {
+  constructor(generator: CycleGanGenerator, info: CycleGanModelInfo, inverse: CycleGanGenerator | null = null) {
     this.generator = generator;
+    this.inverse = inverse;
     this.info = info;
-    this.label = cycleGanLabel(info.sourceDomain, info.targetVoice);
-    this.targetVoices = [info.targetVoice];
+    this.label = cycleGanLabel(info.sourceDomain, info.targetVoice, inverse !== null);
+    this.targetVoices = inverse !== null ? [info.targetVoice, info.sourceDomain] : [info.targetVoice];
   }
 
   /** Source log-mel [frames × mels] (natural log, unnormalised) → the target voice's log-mel of the same size. */
   async convert(source: LogMel, target: ConversionTarget, options: { settings?: ConversionSettings; onProgress?: ConversionProgress; signal?: AbortSignal } = {}): Promise<LogMel> {
-    const generator = this.generator;
-    if (generator === null) throw new ModelMismatchError(`${this.label} was disposed; load the model again`);
+    if (this.generator === null) throw new ModelMismatchError(`${this.label} was disposed; load the model again`);
     checkLogMel(source, this.info.config.mels);
-    if (target.voiceId !== this.info.targetVoice) {
-      throw new ModelMismatchError(`${this.label} converts only to "${this.info.targetVoice}", received target "${target.voiceId}"; pick a CycleGAN-VC model trained for that voice`);
+    const generator = target.voiceId === this.info.targetVoice ? this.generator : target.voiceId === this.info.sourceDomain ? this.inverse : null;
+    if (generator === null) {
+      throw new ModelMismatchError(`${this.label} converts only to ${this.targetVoices.map((v) => `"${v}"`).join(' or ')}, received target "${target.voiceId}"; pick a CycleGAN-VC model trained for that voice`);
     }
     const throwIfAborted = () => {
       if (options.signal?.aborted) throw options.signal.reason instanceof Error ? options.signal.reason : new Error('conversion cancelled');
@@ -498,17 +530,19 @@ export class CycleGanConverter implements MelConverter {
     return { frames, mels, data: out };
   }
 
-  /** Frees the generator's weights. */
+  /** Frees the generators' weights. */
   dispose(): void {
     this.generator?.dispose();
+    this.inverse?.dispose();
     this.generator = null;
+    this.inverse = null;
   }
 }
 
 /** The model registry's entry point: loads a `.timbre` CycleGAN-VC generator as a converter. */
 export async function loadMelConverter(modelPath: string): Promise<CycleGanConverter> {
-  const { generator, info } = await loadCycleGanModel(modelPath);
-  return new CycleGanConverter(generator, info);
+  const { generator, inverse, info } = await loadCycleGanModel(modelPath);
+  return new CycleGanConverter(generator, info, inverse);
 }
 
 /** Several single-target generators behind one converter, chosen by the target voice (eval converts to several). */

@@ -1,7 +1,9 @@
 // The one file format of every Timbre model and training checkpoint (`*.timbre`): a preamble, a JSON
-// header and 64-byte-aligned little-endian float32 blobs, with a CRC32 so truncation and bit flips are refused.
+// header and 64-byte-aligned little-endian float32 (or, where the writer asks, float16) blobs, with a CRC32 so
+// truncation and bit flips are refused.
 
 import { readFile } from 'node:fs/promises';
+import { getFloat16, setFloat16 } from '@petamoriken/float16';
 import { writeFileAtomic } from '../io/atomicWrite.js';
 import { MEL_CONFIG, sameMelConfig, type MelConfig } from '../audio/melConfig.js';
 import { InvalidModelFileError, ModelMismatchError } from './errors.js';
@@ -14,13 +16,20 @@ const MAGIC = 'TIMBREMF';
 const PREAMBLE_BYTES = 32; // magic 8 + formatVersion u32 + headerBytes u32 + dataBytes u64 + crc32 u32 + reserved u32
 const ALIGN = 64;
 
+/** How a file stores its weights: float32 (exact; checkpoints) or float16 (half the bytes; for shipped inference weights). */
+export type WeightStorage = 'float32' | 'float16';
+
 /** One tensor's entry in the header: byte offset from the start of the data section. */
 export interface TensorEntry {
   readonly name: string;
   readonly shape: readonly number[];
-  readonly dtype: 'float32';
+  readonly dtype: WeightStorage;
   readonly offset: number;
 }
+
+/** Largest magnitude float16 holds. */
+const FLOAT16_MAX = 65504;
+const BYTES_PER_VALUE: Readonly<Record<WeightStorage, number>> = { float32: 4, float16: 2 };
 
 /** JSON-safe values for free-form header fields. */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
@@ -62,15 +71,23 @@ export interface ExpectedModel {
 const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 const alignUp = (n: number): number => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Serialises a model file to bytes (the browser-safe half of `saveModelFile`). */
-export function encodeModelFile(metadata: ModelFileMetadata, weights: ReadonlyMap<string, WeightArray>): Uint8Array {
+/**
+ * Serialises a model file to bytes (the browser-safe half of `saveModelFile`). `storage` 'float16' rounds every
+ * weight to half precision (refusing a value beyond ±65504 or not finite, naming its tensor); reading gives float32.
+ */
+export function encodeModelFile(metadata: ModelFileMetadata, weights: ReadonlyMap<string, WeightArray>, options: { storage?: WeightStorage } = {}): Uint8Array {
+  const dtype = options.storage ?? 'float32';
+  if (dtype !== 'float32' && dtype !== 'float16') throw new InvalidModelFileError(`weight storage must be float32 or float16, got ${String(dtype)}`);
   const tensors: TensorEntry[] = [];
   let dataBytes = 0;
   for (const [name, w] of weights) {
     const count = w.shape.reduce((a, b) => a * b, 1);
     if (count !== w.data.length) throw new InvalidModelFileError(`tensor "${name}" has shape [${w.shape.join(', ')}] but ${w.data.length} values`);
-    tensors.push({ name, shape: [...w.shape], dtype: 'float32', offset: dataBytes });
-    dataBytes = alignUp(dataBytes + count * 4);
+    if (dtype === 'float16' && !w.data.every((v) => Math.abs(v) <= FLOAT16_MAX)) {
+      throw new InvalidModelFileError(`tensor "${name}" holds a value float16 cannot store (beyond ±${FLOAT16_MAX} or not finite); save it as float32`);
+    }
+    tensors.push({ name, shape: [...w.shape], dtype, offset: dataBytes });
+    dataBytes = alignUp(dataBytes + count * BYTES_PER_VALUE[dtype]);
   }
   const header: ModelFileHeader = {
     format: 'timbre-model',
@@ -87,7 +104,8 @@ export function encodeModelFile(metadata: ModelFileMetadata, weights: ReadonlyMa
   let i = 0;
   for (const w of weights.values()) {
     const offset = dataStart + tensors[i++]!.offset;
-    if (LITTLE_ENDIAN) out.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
+    if (dtype === 'float16') for (let j = 0; j < w.data.length; j++) setFloat16(view, offset + 2 * j, w.data[j]!, true);
+    else if (LITTLE_ENDIAN) out.set(new Uint8Array(w.data.buffer, w.data.byteOffset, w.data.byteLength), offset);
     else for (let j = 0; j < w.data.length; j++) view.setFloat32(offset + 4 * j, w.data[j]!, true);
   }
   for (let j = 0; j < MAGIC.length; j++) out[j] = MAGIC.charCodeAt(j);
@@ -124,10 +142,15 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model file'): { hea
   const weights: WeightMap = new Map();
   for (const t of header.tensors as readonly TensorEntry[]) {
     const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.dtype !== 'float32' || t.offset % 4 !== 0 || t.offset + count * 4 > dataBytes) throw bad(`tensor "${t.name}" lies outside the data section`);
+    if (t.dtype !== 'float32' && t.dtype !== 'float16') throw bad(`tensor "${t.name}" has dtype ${String(t.dtype)}; this build reads float32 and float16`);
+    const size = BYTES_PER_VALUE[t.dtype];
+    if (t.offset % size !== 0 || t.offset + count * size > dataBytes) throw bad(`tensor "${t.name}" lies outside the data section`);
     const base = dataStart + t.offset;
     let data: Float32Array;
-    if (LITTLE_ENDIAN && (bytes.byteOffset + base) % 4 === 0) {
+    if (t.dtype === 'float16') {
+      data = new Float32Array(count);
+      for (let j = 0; j < count; j++) data[j] = getFloat16(view, base + 2 * j, true);
+    } else if (LITTLE_ENDIAN && (bytes.byteOffset + base) % 4 === 0) {
       data = new Float32Array(bytes.buffer.slice(bytes.byteOffset + base, bytes.byteOffset + base + count * 4));
     } else {
       data = new Float32Array(count);
@@ -143,14 +166,14 @@ export async function writeAtomic(path: string, data: Uint8Array | string, optio
   await writeFileAtomic(path, data, options);
 }
 
-/** Saves weights + metadata as one `.timbre` file, atomically. */
+/** Saves weights + metadata as one `.timbre` file, atomically (float32 unless `storage` says float16). */
 export async function saveModelFile(
   path: string,
   metadata: ModelFileMetadata,
   weights: ReadonlyMap<string, WeightArray>,
-  options: { overwrite: boolean } = { overwrite: false },
+  options: { overwrite: boolean; storage?: WeightStorage } = { overwrite: false },
 ): Promise<void> {
-  await writeAtomic(path, encodeModelFile(metadata, weights), options);
+  await writeAtomic(path, encodeModelFile(metadata, weights, options.storage !== undefined ? { storage: options.storage } : {}), { overwrite: options.overwrite });
 }
 
 /** Reads a `.timbre` file without checking its kind (for listings and tools). */

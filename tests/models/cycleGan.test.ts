@@ -2,7 +2,8 @@
 // (losses move, both nets update, no tensor leaks), bit-exact resume, model-file round trip and refusals.
 
 import * as tf from '@tensorflow/tfjs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { f16round } from '@petamoriken/float16';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,8 +246,9 @@ describe('CycleGAN-VC model file and converter', () => {
   it('round-trips the generator and converts raw log-mels of any length without leaking tensors', async () => {
     const path = join(tempDir(), 'model.timbre');
     const g = new CycleGanGenerator(new Rng(6), TINY);
-    await saveCycleGanModel(path, g, info());
-    const { generator, info: loaded } = await loadCycleGanModel(path);
+    await saveCycleGanModel(path, g, info(), { storage: 'float32' });
+    const { generator, inverse, info: loaded } = await loadCycleGanModel(path);
+    expect(inverse).toBeNull();
     expect(loaded.targetVoice).toBe('voice-b');
     expect(loaded.sourceDomain).toBe('any');
     expect(loaded.config).toEqual(TINY);
@@ -276,6 +278,42 @@ describe('CycleGAN-VC model file and converter', () => {
     await expect(converter.convert(source, { voiceId: 'voice-b' }, { signal: controller.signal })).rejects.toThrow('stop');
     converter.dispose();
     await expect(converter.convert(source, { voiceId: 'voice-b' })).rejects.toThrow(/disposed/);
+  });
+
+  it('stores both generators in float16 by default (half the bytes), and converts back to the source domain with the inverse', async () => {
+    const dir = tempDir();
+    const forward = new CycleGanGenerator(new Rng(6), TINY);
+    const backward = new CycleGanGenerator(new Rng(7), TINY);
+    await saveCycleGanModel(join(dir, 'both-ways-32.timbre'), forward, info(), { inverse: backward, storage: 'float32' });
+    await saveCycleGanModel(join(dir, 'both-ways.timbre'), forward, info(), { inverse: backward });
+    // Half the weight bytes (this tiny net's 64-byte tensor alignment and header keep it above one half).
+    const bytes32 = statSync(join(dir, 'both-ways-32.timbre')).size;
+    const bytes16 = statSync(join(dir, 'both-ways.timbre')).size;
+    expect(bytes16 / bytes32).toBeLessThan(0.65);
+    const loaded = await loadCycleGanModel(join(dir, 'both-ways.timbre'));
+    for (const [from, to] of [[forward, loaded.generator], [backward, loaded.inverse!]] as const) {
+      const original = from.getWeights();
+      for (const [name, w] of to.getWeights()) expect(Array.from(w.data)).toEqual(Array.from(original.get(name)!.data, (v) => f16round(v)));
+    }
+    loaded.generator.dispose();
+    loaded.inverse!.dispose();
+
+    const converter = await loadMelConverter(join(dir, 'both-ways.timbre'));
+    expect(converter.targetVoices).toEqual(['voice-b', 'any']);
+    expect(converter.label).toBe('CycleGAN-VC (any ↔ voice-b)');
+    const source = syntheticMel(0, 3, 24);
+    const there = await converter.convert(source, { voiceId: 'voice-b' });
+    const back = await converter.convert(source, { voiceId: 'any' });
+    expect(Array.from(there.data)).not.toEqual(Array.from(back.data));
+    // The inverse direction is exactly the inverse generator (compared with a one-way float16 file of it).
+    await saveCycleGanModel(join(dir, 'inverse-only.timbre'), backward, info());
+    const inverseOnly = await loadMelConverter(join(dir, 'inverse-only.timbre'));
+    expect(Array.from((await inverseOnly.convert(source, { voiceId: 'voice-b' })).data)).toEqual(Array.from(back.data));
+    await expect(converter.convert(source, { voiceId: 'voice-c' })).rejects.toThrow(/converts only to "voice-b" or "any"/);
+    inverseOnly.dispose();
+    converter.dispose();
+    forward.dispose();
+    backward.dispose();
   });
 
   it('a voice set dispatches on the target voice', async () => {

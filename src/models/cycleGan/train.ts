@@ -531,7 +531,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
             finalLosses: (last ?? {}) as unknown as JsonValue,
           },
         },
-        { overwrite: options.overwrite },
+        { overwrite: options.overwrite, inverse: setup.model.genBA },
       );
       const losses = last ? Object.entries(last).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
       return [`cyclegan ${setup.domainA.name} → ${setup.domainB.name}: last losses ${losses}`];
