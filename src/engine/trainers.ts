@@ -2,7 +2,7 @@
 // "tiny" preset, and `prepare()` which returns a running Trainer. Shared by `timbre train` and the engine.
 
 import type { SpeakerEncoderConfig } from '../models/speakerEncoder.js';
-import type { TrainResult, TrainerEvents, TrainRunSettings as ModelTrainRunSettings, TypedEmitter } from '../models/train.js';
+import type { FinishOptions, TrainResult, TrainerEvents, TrainRunSettings as ModelTrainRunSettings, TypedEmitter } from '../models/train.js';
 
 /** The options every trainer is prepared with: the shared ones (`src/models/train.ts`) plus each family's own. */
 export interface TrainRunSettings extends ModelTrainRunSettings {
@@ -12,7 +12,7 @@ export interface TrainRunSettings extends ModelTrainRunSettings {
   /** VAE fine-tuning: the user voice to add, and the VAE file it extends. */
   readonly addVoice?: string;
   readonly base?: string;
-  /** Warm start from this model file's weights (same architecture and data; VAE). */
+  /** Warm start (same architecture and data): a VAE model file, or a CycleGAN-VC training checkpoint of the pair. */
   readonly init?: string;
 }
 
@@ -20,7 +20,7 @@ export interface TrainRunSettings extends ModelTrainRunSettings {
 export interface TrainingRun {
   readonly trainer: TypedEmitter<TrainerEvents> & { run(): Promise<TrainResult>; cancel(): void };
   /** After a full run: writes the model file at `outPath`; returns summary lines to print. */
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
+  finish(result: TrainResult, outPath: string, options: FinishOptions): Promise<string[]>;
   dispose(): Promise<void>;
 }
 

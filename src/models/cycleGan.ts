@@ -11,6 +11,7 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionProgress, ConversionSettings, ConversionTarget, MelConverter } from './converter.js';
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
+import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
 import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from './modelFile.js';
 import { Conv1d, Conv2d, conv2d, glu, GroupNorm, pixelShuffle2d } from './layers.js';
 import { Module, Rng, type WeightArray } from './module.js';
@@ -335,10 +336,7 @@ export function fillInFramesMask(rng: Rng, batch: number, frames: number, mels: 
 }
 
 /** Per-bin normalisation of log-mels: (x − mean) / std; both [mels]. */
-export interface CycleGanNormalization {
-  readonly mean: Float32Array;
-  readonly std: Float32Array;
-}
+export type CycleGanNormalization = MelNormalization;
 
 /** What a CycleGAN-VC model file says about its generator besides the weights. */
 export interface CycleGanModelInfo {
@@ -384,7 +382,7 @@ export async function saveCycleGanModel(path: string, generator: CycleGanGenerat
       melConfig: MEL_CONFIG,
       hyperparameters: { ...info.config } as unknown as { [key: string]: JsonValue },
       speakers: [info.sourceDomain, info.targetVoice],
-      normalization: { mean: [...info.normalization.mean], std: [...info.normalization.std] },
+      normalization: normalizationToJson(info.normalization),
       trainingDataHash: info.trainingDataHash,
       validationMetrics: info.validationMetrics ?? {},
       extra: {
@@ -421,12 +419,8 @@ function configFromHeader(h: { readonly [key: string]: JsonValue }, path: string
 export async function loadCycleGanModel(path: string): Promise<{ generator: CycleGanGenerator; inverse: CycleGanGenerator | null; info: CycleGanModelInfo }> {
   const { header, weights } = await loadModelFile(path, { kind: CYCLE_GAN_KIND, kindVersion: CYCLE_GAN_KIND_VERSION, melConfig: MEL_CONFIG });
   const config = configFromHeader(header.hyperparameters, path);
-  const norm = header.normalization as { mean?: unknown; std?: unknown } | null;
-  const mean = Array.isArray(norm?.mean) ? Float32Array.from(norm.mean as number[]) : undefined;
-  const std = Array.isArray(norm?.std) ? Float32Array.from(norm.std as number[]) : undefined;
-  if (!mean || !std || mean.length !== config.mels || std.length !== config.mels || std.some((s) => !(s > 0))) {
-    throw new ModelMismatchError(`model file ${path}: normalisation must hold ${config.mels} means and positive stds; re-train it`);
-  }
+  const normalization = normalizationFromJson(header.normalization, config.mels);
+  if (normalization === null) throw new ModelMismatchError(`model file ${path}: normalisation must hold ${config.mels} means and positive stds; re-train it`);
   const extra = (header.extra ?? {}) as { sourceDomain?: unknown; sourceVoices?: unknown; targetVoice?: unknown; training?: unknown };
   if (typeof extra.targetVoice !== 'string' || typeof extra.sourceDomain !== 'string') {
     throw new ModelMismatchError(`model file ${path}: lacks the source domain or target voice of the CycleGAN-VC pair; re-train it`);
@@ -455,7 +449,7 @@ export async function loadCycleGanModel(path: string): Promise<{ generator: Cycl
       sourceDomain: extra.sourceDomain,
       sourceVoices: Array.isArray(extra.sourceVoices) ? extra.sourceVoices.filter((v): v is string => typeof v === 'string') : [],
       targetVoice: extra.targetVoice,
-      normalization: { mean, std },
+      normalization,
       trainingDataHash: header.trainingDataHash,
       validationMetrics: header.validationMetrics,
       training: (extra.training ?? {}) as { [key: string]: JsonValue },

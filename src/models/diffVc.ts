@@ -10,7 +10,9 @@ import type { ConversionSettings, ConversionTarget, DiffusionSolver, MelConverte
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d } from './layers.js';
 import { loadInstalledConverter } from './installed.js';
-import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import type { JsonValue } from './modelFile.js';
+import { identityNormalization, type MelNormalization } from './melNormalization.js';
+import { loadVoiceModelFile, saveVoiceModelFile } from './voiceModelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
 /** Model-file kind and architecture version of DiffVC. */
@@ -111,15 +113,8 @@ export function frameMultiple(config: Pick<DiffVcConfig, 'decoderMults'>): numbe
 }
 
 /** Per-mel-bin statistics (the corpus train split's), applied as (x − mean) / std. */
-export interface DiffVcNormalization {
-  readonly mean: Float32Array; // [mels]
-  readonly std: Float32Array; // [mels]
-}
-
-/** Identity normalisation (tests and synthetic data). */
-export function identityNormalization(mels = 80): DiffVcNormalization {
-  return { mean: new Float32Array(mels), std: new Float32Array(mels).fill(1) };
-}
+export type DiffVcNormalization = MelNormalization;
+export { identityNormalization };
 
 // ---------------------------------------------------------------------------------------------------------------
 // The forward SDE dX = ½β(t)(μ − X)dt + √β(t) dW and its closed forms (Grad-TTS / DiffVC).
@@ -726,25 +721,19 @@ export async function saveDiffVc(
   if (speakerVectors.length !== voices.length * dims) throw new ShapeMismatchError(`saveDiffVc: ${speakerVectors.length} d-vector values for ${voices.length} voices of ${dims} dims`);
   const weights = new Map<string, WeightArray>(model.getWeights());
   weights.set(SPEAKER_VECTORS, { data: speakerVectors, shape: [voices.length, dims] });
-  await saveModelFile(
+  await saveVoiceModelFile(
     path,
     {
       kind: DIFFVC_KIND,
       kindVersion: DIFFVC_KIND_VERSION,
-      melConfig: MEL_CONFIG,
-      hyperparameters: { config: model.config as unknown as JsonValue },
-      speakers: [...voices],
-      normalization: { mean: [...model.normalization.mean], std: [...model.normalization.std] },
+      config: model.config,
+      voices,
+      normalization: model.normalization,
       trainingDataHash: file.trainingDataHash,
-      validationMetrics: file.validationMetrics ?? {},
-      extra: {
-        ...(file.extra ?? {}),
-        label: typeof file.extra?.['label'] === 'string' ? file.extra['label'] : diffVcLabel(voices),
-        targetVoices: [...voices],
-        parameterCount: model.parameterCount(),
-        encoderParameters: model.encoder.parameterCount(),
-        decoderParameters: model.decoder.parameterCount(),
-      },
+      ...(file.validationMetrics !== undefined ? { validationMetrics: file.validationMetrics } : {}),
+      defaultLabel: diffVcLabel(voices),
+      ...(file.extra !== undefined ? { extra: file.extra } : {}),
+      facts: { parameterCount: model.parameterCount(), encoderParameters: model.encoder.parameterCount(), decoderParameters: model.decoder.parameterCount() },
     },
     weights,
     options,
@@ -753,27 +742,20 @@ export async function saveDiffVc(
 
 /** Loads a DiffVC model file, refusing other kinds, versions and feature configs (`ModelMismatchError`). */
 export async function loadDiffVc(path: string): Promise<LoadedDiffVc> {
-  const { header, weights } = await loadModelFile(path, { kind: DIFFVC_KIND, kindVersion: DIFFVC_KIND_VERSION, melConfig: MEL_CONFIG });
-  const stored = (header.hyperparameters as { config?: unknown }).config;
-  if (typeof stored !== 'object' || stored === null) throw new InvalidModelFileError(`${path} has no DiffVC config in its header`);
-  const config = resolveDiffVcConfig(stored as Partial<DiffVcConfig>);
-  const norm = header.normalization as { mean?: number[]; std?: number[] } | null;
-  if (!norm || !Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== config.mels || norm.std.length !== config.mels) {
-    throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and stds`);
-  }
-  const voices = header.speakers;
+  const file = await loadVoiceModelFile(path, { kind: DIFFVC_KIND, kindVersion: DIFFVC_KIND_VERSION, family: 'DiffVC', resolveConfig: (stored) => resolveDiffVcConfig(stored as Partial<DiffVcConfig>) });
+  const { config, voices, weights } = file;
   const vectors = weights.get(SPEAKER_VECTORS);
   if (!vectors || vectors.shape.length !== 2 || vectors.shape[0] !== voices.length || vectors.shape[1] !== config.speakerDims) {
     throw new InvalidModelFileError(`${path}: "${SPEAKER_VECTORS}" must be [${voices.length}, ${config.speakerDims}]`);
   }
-  const model = new DiffVc(config, new Rng(0), { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) });
+  const model = new DiffVc(config, new Rng(0), file.normalization);
   try {
     model.setWeights(new Map([...weights].filter(([name]) => name !== SPEAKER_VECTORS)) as WeightMap, path);
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return { model, voices, speakerVectors: vectors.data, trainingDataHash: header.trainingDataHash, validationMetrics: header.validationMetrics, extra: (header.extra ?? {}) as { [key: string]: JsonValue } };
+  return { model, voices, speakerVectors: vectors.data, trainingDataHash: file.header.trainingDataHash, validationMetrics: file.header.validationMetrics, extra: file.extra };
 }
 
 /** Loads a DiffVC model file as a converter (the model registry's entry point for the 'diffvc' family). */

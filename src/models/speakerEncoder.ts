@@ -12,10 +12,11 @@ import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
 import { Conv1d, Dense, GroupNorm } from './layers.js';
 import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
 import { init, Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, trainingLoopOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { Trainer, trainingLoopOptions, type FinishOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the speaker encoder. */
 export const SPEAKER_ENCODER_KIND = 'speakerEncoder';
@@ -83,10 +84,7 @@ export const DEFAULT_SPEAKER_ENCODER_CONFIG: SpeakerEncoderConfig = Object.freez
 });
 
 /** Per-mel-bin input statistics (the corpus train split's), applied as (x − mean) / std. */
-export interface SpeakerEncoderNormalization {
-  readonly mean: Float32Array; // [mels]
-  readonly std: Float32Array; // [mels]
-}
+export type SpeakerEncoderNormalization = MelNormalization;
 
 function checkConfig(config: SpeakerEncoderConfig, source: string): void {
   const bad = (what: string): never => {
@@ -570,7 +568,7 @@ export async function saveSpeakerEncoder(
       melConfig: MEL_CONFIG,
       hyperparameters: { config: encoder.config as unknown as JsonValue },
       speakers: judge.voices,
-      normalization: { mean: [...encoder.normalization.mean], std: [...encoder.normalization.std] },
+      normalization: normalizationToJson(encoder.normalization),
       trainingDataHash: model.trainingDataHash,
       validationMetrics: model.validationMetrics,
       extra: { parameterCount: encoder.parameterCount(), ...(model.extra ?? {}) },
@@ -586,11 +584,9 @@ export async function loadSpeakerEncoder(path: string): Promise<LoadedSpeakerEnc
   const stored = (header.hyperparameters as { config?: unknown }).config;
   if (typeof stored !== 'object' || stored === null) throw new InvalidModelFileError(`${path} has no speaker encoder config in its header`);
   const config = resolveSpeakerEncoderConfig(stored as Partial<SpeakerEncoderConfig>);
-  const norm = header.normalization as { mean?: number[]; std?: number[] } | null;
-  if (!norm || !Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== config.mels || norm.std.length !== config.mels) {
-    throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and stds`);
-  }
-  const encoder = createSpeakerEncoder(config, { normalization: { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) } });
+  const normalization = normalizationFromJson(header.normalization, config.mels);
+  if (normalization === null) throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and positive stds`);
+  const encoder = createSpeakerEncoder(config, { normalization });
   const centroids = weights.get(CENTROIDS);
   if (!centroids || centroids.shape.length !== 2 || centroids.shape[0] !== header.speakers.length || centroids.shape[1] !== config.embeddingDims) {
     encoder.dispose();
@@ -636,7 +632,7 @@ export const DEFAULT_SPEAKER_ENCODER_TRAINING = Object.freeze({ steps: 600, batc
 /** A prepared run: the Trainer, and `finish` which builds the judge and writes the model file after a full run. */
 export interface SpeakerEncoderTrainingRun {
   readonly trainer: Trainer<SpeakerBatch>;
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<JudgeReport | null>;
+  finish(result: TrainResult, outPath: string, options: FinishOptions): Promise<JudgeReport | null>;
   dispose(): Promise<void>;
 }
 

@@ -110,6 +110,35 @@ export interface TrainRunSettings {
   readonly log: (line: string) => void;
 }
 
+/** What `finish` of a prepared run needs: overwrite the model file or not, the command line and the training time. */
+export interface FinishOptions {
+  readonly overwrite: boolean;
+  readonly command: string;
+  readonly trainingSeconds: number;
+}
+
+/** A prepared `timbre train` run of one family: its trainer; `finish` writes the model file (returns lines to print). */
+export interface PreparedTrainingRun<T> {
+  readonly trainer: T;
+  finish(result: TrainResult, outPath: string, options: FinishOptions): Promise<string[]>;
+  dispose(): Promise<void>;
+}
+
+/**
+ * Checks a preset's config overrides against a family's defaults: only its keys, each of the default's type (an array
+ * of numbers where the default is an array). `family` names it in errors, e.g. "VAE".
+ */
+export function checkConfigOverrides<T extends object>(family: string, defaults: T, config: Readonly<Record<string, unknown>>): Partial<T> {
+  for (const [key, value] of Object.entries(config)) {
+    if (!(key in defaults)) throw new ShapeMismatchError(`${family} config has no field "${key}"; fields: ${Object.keys(defaults).join(', ')}`);
+    const expected = defaults[key as keyof T] as unknown;
+    const isArray = Array.isArray(expected);
+    const fits = isArray ? Array.isArray(value) && value.every((v) => typeof v === 'number') : typeof value === typeof expected;
+    if (!fits) throw new ShapeMismatchError(`${family} config field "${key}" must be ${isArray ? 'an array of numbers' : `a ${typeof expected}`}, received ${JSON.stringify(value)}`);
+  }
+  return config as Partial<T>;
+}
+
 /** The loop options a run's settings give; a trainer that validates adds `validateEvery: settings.validateEvery`. */
 export function trainingLoopOptions(
   settings: Pick<TrainRunSettings, 'batchSize' | 'steps' | 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume'>,

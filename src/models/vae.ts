@@ -15,12 +15,14 @@ import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } 
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
 import { loadInstalledConverter } from './installed.js';
-import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import type { JsonValue } from './modelFile.js';
+import { identityNormalization, type MelNormalization } from './melNormalization.js';
+import { loadVoiceModelFile, saveVoiceModelFile } from './voiceModelFile.js';
 import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { Trainer, trainingLoopOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { checkConfigOverrides, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the VAE. */
 export const VAE_KIND = 'vae';
@@ -126,15 +128,8 @@ export function resolveVaeConfig(overrides: Partial<VaeConfig> = {}): VaeConfig 
 }
 
 /** Per-mel-bin input statistics (the corpus train split's), applied as (x − mean) / std. */
-export interface VaeNormalization {
-  readonly mean: Float32Array; // [mels]
-  readonly std: Float32Array; // [mels]
-}
-
-/** Identity normalisation (tests and synthetic data). */
-export function identityNormalization(mels = 80): VaeNormalization {
-  return { mean: new Float32Array(mels), std: new Float32Array(mels).fill(1) };
-}
+export type VaeNormalization = MelNormalization;
+export { identityNormalization };
 
 // ---------------------------------------------------------------------------------------------------------------
 // Layers.
@@ -753,20 +748,12 @@ export interface VaeTrainingSettings extends TrainRunSettings {
   readonly init?: string;
 }
 
-/** A prepared run: the trainer, then `finish` to write the model file (returns lines to print) and `dispose`. */
-export interface VaeTrainingRun {
-  readonly trainer: Trainer<VaeBatch>;
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
-  dispose(): Promise<void>;
-}
+/** A prepared VAE run (training or adding a voice). */
+export type VaeTrainingRun = PreparedTrainingRun<Trainer<VaeBatch>>;
 
 /** Checks config overrides from a preset: only `VaeConfig` keys with values of the default's type. */
 export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<VaeConfig> {
-  for (const [key, value] of Object.entries(config)) {
-    if (!(key in DEFAULT_VAE_CONFIG)) throw new ShapeMismatchError(`VAE config has no field "${key}"; fields: ${Object.keys(DEFAULT_VAE_CONFIG).join(', ')}`);
-    if (typeof value !== typeof DEFAULT_VAE_CONFIG[key as keyof VaeConfig]) throw new ShapeMismatchError(`VAE config field "${key}" must be a number, received ${JSON.stringify(value)}`);
-  }
-  return config as Partial<VaeConfig>;
+  return checkConfigOverrides('VAE', DEFAULT_VAE_CONFIG, config);
 }
 
 /** Prepares a training run on the corpus train split, all voices (or, with `addVoice`, the fine-tuning run of a user voice). */
@@ -963,24 +950,19 @@ export async function saveVae(
   if (voices.length !== model.speakerCount || speakerLogF0.length !== model.speakerCount) {
     throw new ShapeMismatchError(`saveVae: the model has ${model.speakerCount} speakers but ${voices.length} voice ids and ${speakerLogF0.length} log-F0 means were given`);
   }
-  await saveModelFile(
+  await saveVoiceModelFile(
     path,
     {
       kind: VAE_KIND,
       kindVersion: VAE_KIND_VERSION,
-      melConfig: MEL_CONFIG,
-      hyperparameters: { config: model.config as unknown as JsonValue },
-      speakers: [...voices],
-      normalization: { mean: [...model.normalization.mean], std: [...model.normalization.std] },
+      config: model.config,
+      voices,
+      normalization: model.normalization,
       trainingDataHash: file.trainingDataHash,
-      validationMetrics: file.validationMetrics ?? {},
-      extra: {
-        ...(file.extra ?? {}),
-        label: typeof file.extra?.['label'] === 'string' ? file.extra['label'] : vaeLabel(voices),
-        targetVoices: [...voices],
-        speakerLogF0: [...speakerLogF0],
-        parameterCount: model.parameterCount(),
-      },
+      ...(file.validationMetrics !== undefined ? { validationMetrics: file.validationMetrics } : {}),
+      defaultLabel: vaeLabel(voices),
+      ...(file.extra !== undefined ? { extra: file.extra } : {}),
+      facts: { speakerLogF0: [...speakerLogF0], parameterCount: model.parameterCount() },
     },
     model.getWeights(),
     options,
@@ -989,28 +971,20 @@ export async function saveVae(
 
 /** Loads a VAE model file, refusing other kinds, versions and feature configs (`ModelMismatchError`). */
 export async function loadVae(path: string): Promise<LoadedVae> {
-  const { header, weights } = await loadModelFile(path, { kind: VAE_KIND, kindVersion: VAE_KIND_VERSION, melConfig: MEL_CONFIG });
-  const stored = (header.hyperparameters as { config?: unknown }).config;
-  if (typeof stored !== 'object' || stored === null) throw new InvalidModelFileError(`${path} has no VAE config in its header`);
-  const config = resolveVaeConfig(stored as Partial<VaeConfig>);
-  const norm = header.normalization as { mean?: number[]; std?: number[] } | null;
-  if (!norm || !Array.isArray(norm.mean) || !Array.isArray(norm.std) || norm.mean.length !== config.mels || norm.std.length !== config.mels) {
-    throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and stds`);
-  }
-  const extra = (header.extra ?? {}) as { [key: string]: JsonValue };
+  const file = await loadVoiceModelFile(path, { kind: VAE_KIND, kindVersion: VAE_KIND_VERSION, family: 'VAE', resolveConfig: (stored) => resolveVaeConfig(stored as Partial<VaeConfig>) });
+  const { config, voices, extra } = file;
   const speakerLogF0 = extra['speakerLogF0'];
-  const voices = header.speakers;
   if (!Array.isArray(speakerLogF0) || speakerLogF0.length !== voices.length || !speakerLogF0.every((v) => typeof v === 'number')) {
     throw new InvalidModelFileError(`${path}: extra.speakerLogF0 must hold one number per voice (${voices.length})`);
   }
-  const model = new Vae(config, voices.length, new Rng(0), { mean: Float32Array.from(norm.mean), std: Float32Array.from(norm.std) });
+  const model = new Vae(config, voices.length, new Rng(0), file.normalization);
   try {
-    model.setWeights(weights, path);
+    model.setWeights(file.weights, path);
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return { model, voices, speakerLogF0: speakerLogF0 as number[], trainingDataHash: header.trainingDataHash, validationMetrics: header.validationMetrics, extra };
+  return { model, voices, speakerLogF0: speakerLogF0 as number[], trainingDataHash: file.header.trainingDataHash, validationMetrics: file.header.validationMetrics, extra };
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -26,6 +26,7 @@ import {
   type TrainingLoopOptions,
   type TrainResult,
   type TrainRunSettings,
+  type PreparedTrainingRun,
   type TrainingSetup,
 } from '../train.js';
 import {
@@ -403,11 +404,8 @@ export interface CycleGanTrainingSettings extends TrainRunSettings {
 }
 
 /** A prepared run: the trainer, the step that writes the model file, and cleanup (what `timbre train` drives). */
-export interface CycleGanTrainingRun {
-  readonly trainer: CycleGanTrainer;
+export interface CycleGanTrainingRun extends PreparedTrainingRun<CycleGanTrainer> {
   readonly setup: CycleGanTrainingSetup;
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
-  dispose(): Promise<void>;
 }
 
 /** Model folder name of a pair: `cyclegan-<target>` from "any", else `cyclegan-<source>-<target>`. */

@@ -13,7 +13,7 @@ import { Rng } from '../module.js';
 import { warmupCosineSchedule, type LearningRateSchedule } from '../optimizer.js';
 import { createGradientPool } from '../parallel.js';
 import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
-import { Trainer, trainingLoopOptions, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
+import { checkConfigOverrides, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
 import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from '../diffVc.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
@@ -150,23 +150,12 @@ export interface DiffVcTrainingSettings extends TrainRunSettings {
   readonly speakerEncoder?: string;
 }
 
-/** A prepared run: the trainer, then `finish` to write the model file (returns lines to print) and `dispose`. */
-export interface DiffVcTrainingRun {
-  readonly trainer: Trainer<DiffVcBatch>;
-  finish(result: TrainResult, outPath: string, options: { overwrite: boolean; command: string; trainingSeconds: number }): Promise<string[]>;
-  dispose(): Promise<void>;
-}
+/** A prepared DiffVC run. */
+export type DiffVcTrainingRun = PreparedTrainingRun<Trainer<DiffVcBatch>>;
 
 /** Checks config overrides from a preset: only `DiffVcConfig` keys with values of the default's type. */
 export function diffVcConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<DiffVcConfig> {
-  for (const [key, value] of Object.entries(config)) {
-    if (!(key in DEFAULT_DIFFVC_CONFIG)) throw new ShapeMismatchError(`DiffVC config has no field "${key}"; fields: ${Object.keys(DEFAULT_DIFFVC_CONFIG).join(', ')}`);
-    const expected = DEFAULT_DIFFVC_CONFIG[key as keyof DiffVcConfig];
-    if (Array.isArray(expected) !== Array.isArray(value) || typeof value !== typeof expected) {
-      throw new ShapeMismatchError(`DiffVC config field "${key}" must be ${Array.isArray(expected) ? 'an array of numbers' : 'a number'}, received ${JSON.stringify(value)}`);
-    }
-  }
-  return config as Partial<DiffVcConfig>;
+  return checkConfigOverrides('DiffVC', DEFAULT_DIFFVC_CONFIG, config);
 }
 
 /**
