@@ -4,6 +4,8 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MelConverter } from '../models/converter.js';
+import { InvalidModelFileError, ModelMismatchError } from '../models/errors.js';
+import { readModelFile } from '../models/modelFile.js';
 import { shippedModelsDir, timbrePaths } from '../io/paths.js';
 import type { ModelFamily, ModelInfo, SettingSpec } from './api.js';
 import { EngineError } from './errors.js';
@@ -133,6 +135,25 @@ async function importFamilyLoader(family: ModelFamily): Promise<FamilyLoader | n
   }
   const load = module['loadMelConverter'];
   return typeof load === 'function' ? (load as FamilyLoader) : null;
+}
+
+/**
+ * Loads a model file named by path with its family's loader, chosen by the header's kind: a file that converts
+ * nothing (speaker encoder, checkpoint) or is unreadable is refused by name, as the loaders refuse a broken one.
+ */
+export async function loadConverterFile(path: string): Promise<MelConverter> {
+  const summary = await readModelFileSummary(path).catch(() => null);
+  if (summary === null) {
+    await readModelFile(path); // throws InvalidModelFileError naming what is wrong
+    throw new InvalidModelFileError(`${path} is not a readable Timbre model file`);
+  }
+  const family = familyOfKind(summary.kind);
+  if (family === null) {
+    throw new ModelMismatchError(`model file ${path}: kind is "${summary.kind}", which converts no voice; pass a ${FAMILIES.filter((f) => f !== 'cyclediffusion').join(', ')} model file`);
+  }
+  const loader = await importFamilyLoader(family);
+  if (loader === null) throw new EngineError('MODEL_UNAVAILABLE', `${path} is a ${FAMILY_LABELS[family]} model, which this build cannot run yet`, 'model');
+  return loader(path);
 }
 
 async function isDirectory(path: string): Promise<boolean> {

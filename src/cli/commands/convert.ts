@@ -8,7 +8,7 @@ import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
-import { ModelRegistry, PITCH_SHIFT_IN_MODEL } from '../../engine/modelRegistry.js';
+import { loadConverterFile, ModelRegistry, PITCH_SHIFT_IN_MODEL } from '../../engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
 import { describeBackend, initBackend } from '../../models/backend.js';
@@ -30,9 +30,8 @@ const isModelPath = (value: string): boolean => value.endsWith('.timbre') || exi
 async function resolveConverter(model: string, voice: string): Promise<{ converter: MelConverter; id: string; registry?: ModelRegistry }> {
   if (isModelPath(model)) {
     if (!existsSync(model)) throw new TimbreInputError('FILE_NOT_FOUND', `${model}: no such model file`);
-    // A file is read as a VAE model file; another kind or feature config is refused with a ModelMismatchError.
-    const { loadMelConverter } = await import('../../models/vae.js');
-    return { converter: await loadMelConverter(model), id: model };
+    // The header's kind picks the family's loader; a file that converts nothing, or another feature config, is refused.
+    return { converter: await loadConverterFile(model), id: model };
   }
   const registry = new ModelRegistry();
   const models = await registry.list();
@@ -74,9 +73,10 @@ export const command: CliCommand = {
   name: 'convert',
   summary: 'convert a recording to another voice',
   usage: [
-    'usage: timbre convert IN.wav --to VOICE [--model vae] [-o OUT.wav] [--vocoder griffin-lim] [--keep-pitch] [--semitones N] [--force]',
+    'usage: timbre convert IN.wav --to VOICE [--model vae|cyclegan|diffvc|ID|FILE] [-o OUT.wav] [--vocoder griffin-lim] [--keep-pitch] [--semitones N] [--force]',
     '  --to VOICE       target voice (a voice of the model; an unknown name lists them)',
-    '  --model M        model family (vae, default), model id (e.g. user/vae-NAME) or a .timbre file',
+    '  --model M        model family (vae, default; cyclegan, diffvc), model id (e.g. cyclegan-flite-slt, user/vae-NAME)',
+    '                   or a .timbre model file of any family. A CycleGAN-VC model also converts back: --to any',
     '  -o, --output F   output WAV (default IN.VOICE.wav next to the input); refuses to overwrite without --force',
     '  --vocoder NAME   griffin-lim (default)',
     '  --keep-pitch     keep the source pitch (default: move it to the target voice\'s range)',
