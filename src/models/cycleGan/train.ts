@@ -2,6 +2,7 @@
 // loop with separate generator/discriminator AdamW, checkpoints of all nets + both optimizers, resume, losses.csv.
 
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
@@ -10,7 +11,6 @@ import { manifestHash } from '../../corpus/manifest.js';
 import { createRng } from '../../corpus/rng.js';
 import { voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
-import { existsSync } from 'node:fs';
 import { CheckpointMismatchError, ShapeMismatchError } from '../errors.js';
 import { readModelFile, type JsonValue } from '../modelFile.js';
 import { Rng, type WeightMap } from '../module.js';
