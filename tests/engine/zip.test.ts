@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { melBinCentresHz, shiftLogMelPitch } from '../../src/engine/melShift.js';
+import { melBinCentresHz } from '../../src/audio/melFrequencyScale.js';
+import { shiftLogMelPitch } from '../../src/engine/melShift.js';
 import { crc32 } from '../../src/io/crc32.js';
 import { readZipStore, zipStore } from '../../src/engine/zip.js';
 
