@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logMelSpectrogram } from '../../src/audio/mel.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
+import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
 import { ModelMismatchError } from '../../src/models/errors.js';
 import { saveModelFile } from '../../src/models/modelFile.js';
 import { Rng } from '../../src/models/module.js';
@@ -23,6 +24,8 @@ import {
   loadMelConverter,
   loadVae,
   meanLogF0,
+  vocalTractWarpRatio,
+  VOCAL_TRACT_F0_EXPONENT,
   pitchLoss,
   resolveVaeConfig,
   saveVae,
@@ -250,6 +253,30 @@ describe('VaeConverter and the model file', () => {
     expect(out.mels).toBe(80);
     expect(out.data.every((v) => Number.isFinite(v) && v >= Math.log(MEL_CONFIG.logFloor) - 1e-6)).toBe(true);
     await expect(converter.convert(mel, { voiceId: 'nobody' })).rejects.toThrow(/"nobody".*voice-a, voice-b, voice-c/);
+    converter.dispose();
+  });
+
+  it('normalises the source vocal tract toward the target (frequency axis × (target/source mean F0)^0.3) unless told not to', async () => {
+    expect(vocalTractWarpRatio(Math.log(220), Math.log(110))).toBeCloseTo(0.5 ** VOCAL_TRACT_F0_EXPONENT, 12);
+    expect(vocalTractWarpRatio(Math.log(110), Math.log(220))).toBeCloseTo(2 ** VOCAL_TRACT_F0_EXPONENT, 12);
+    expect(vocalTractWarpRatio(Math.log(400), Math.log(80))).toBe(0.75);
+    expect(vocalTractWarpRatio(Math.log(60), Math.log(400))).toBe(1.33);
+    expect(vocalTractWarpRatio(Number.NaN, Math.log(100))).toBe(1);
+    const path = join(dir, 'vtln.timbre');
+    await writeTinyVae(path, 5);
+    const converter = await loadMelConverter(path);
+    const { mel, f0Hz } = syntheticUtterance(0, 2, 32);
+    const settings = { sourceF0Hz: f0Hz };
+    const normalised = await converter.convert(mel, { voiceId: 'voice-c' }, { settings });
+    const plain = await converter.convert(mel, { voiceId: 'voice-c' }, { settings: { ...settings, vocalTractNormalization: false } });
+    expect(Array.from(normalised.data)).not.toEqual(Array.from(plain.data));
+    // Exactly the warped source through the plain path: the F0 features still follow the source's own track.
+    const ratio = vocalTractWarpRatio(meanLogF0(f0Hz), Math.log(TINY_F0_HZ[2]));
+    expect(ratio).toBeGreaterThan(1.2);
+    const warped = scaleLogMelFrequency(mel, ratio, { beyondTop: 'edge' });
+    const manual = await converter.convert(warped, { voiceId: 'voice-c' }, { settings: { ...settings, vocalTractNormalization: false } });
+    expect(Array.from(manual.data)).toEqual(Array.from(normalised.data));
+    await expect(converter.convert(mel, { voiceId: 'voice-c' }, { settings: { ...settings, vocalTractNormalization: 'yes' as never } })).rejects.toThrow(/vocalTractNormalization must be true or false/);
     converter.dispose();
   });
 
