@@ -18,6 +18,8 @@ export interface ConversionSettings {
   solver?: DiffusionSolver;
   /** Seed of any sampling noise; default 0, so conversions are repeatable. */
   seed?: number;
+  /** Vocal-tract length normalisation of the source toward the target (VAE, CycleGAN-VC); default true. */
+  vocalTractNormalization?: boolean;
 }
 
 /** Who to sound like: a voice id plus, for any-to-any models, its reference material. */

@@ -13,6 +13,7 @@ import type { ConversionProgress, ConversionSettings, ConversionTarget, MelConve
 import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
 import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from './modelFile.js';
+import { estimateF0FromLogMel, meanLogF0, normalizeVocalTract } from './pitch.js';
 import { Conv1d, Conv2d, conv2d, glu, GroupNorm, pixelShuffle2d } from './layers.js';
 import { Module, Rng, type WeightArray } from './module.js';
 
@@ -346,6 +347,8 @@ export interface CycleGanModelInfo {
   /** Voices pooled in the source domain. */
   readonly sourceVoices: readonly string[];
   readonly targetVoice: string;
+  /** Mean ln F0 of the target voice's training speech; conversions normalise the source's vocal tract toward it (absent in older files: no normalisation). */
+  readonly targetLogF0?: number;
   readonly normalization: CycleGanNormalization;
   readonly trainingDataHash: string;
   readonly validationMetrics?: { readonly [key: string]: number };
@@ -391,6 +394,7 @@ export async function saveCycleGanModel(path: string, generator: CycleGanGenerat
         sourceDomain: info.sourceDomain,
         sourceVoices: [...info.sourceVoices],
         targetVoice: info.targetVoice,
+        ...(info.targetLogF0 !== undefined && Number.isFinite(info.targetLogF0) ? { targetLogF0: info.targetLogF0 } : {}),
         training: info.training ?? {},
       },
     },
@@ -421,7 +425,7 @@ export async function loadCycleGanModel(path: string): Promise<{ generator: Cycl
   const config = configFromHeader(header.hyperparameters, path);
   const normalization = normalizationFromJson(header.normalization, config.mels);
   if (normalization === null) throw new ModelMismatchError(`model file ${path}: normalisation must hold ${config.mels} means and positive stds; re-train it`);
-  const extra = (header.extra ?? {}) as { sourceDomain?: unknown; sourceVoices?: unknown; targetVoice?: unknown; training?: unknown };
+  const extra = (header.extra ?? {}) as { sourceDomain?: unknown; sourceVoices?: unknown; targetVoice?: unknown; targetLogF0?: unknown; training?: unknown };
   if (typeof extra.targetVoice !== 'string' || typeof extra.sourceDomain !== 'string') {
     throw new ModelMismatchError(`model file ${path}: lacks the source domain or target voice of the CycleGAN-VC pair; re-train it`);
   }
@@ -449,6 +453,7 @@ export async function loadCycleGanModel(path: string): Promise<{ generator: Cycl
       sourceDomain: extra.sourceDomain,
       sourceVoices: Array.isArray(extra.sourceVoices) ? extra.sourceVoices.filter((v): v is string => typeof v === 'string') : [],
       targetVoice: extra.targetVoice,
+      ...(typeof extra.targetLogF0 === 'number' && Number.isFinite(extra.targetLogF0) ? { targetLogF0: extra.targetLogF0 } : {}),
       normalization,
       trainingDataHash: header.trainingDataHash,
       validationMetrics: header.validationMetrics,
@@ -497,8 +502,13 @@ export class CycleGanConverter implements MelConverter {
     const { mean, std } = this.info.normalization;
     const out = new Float32Array(frames * mels);
     if (frames === 0) return { frames, mels, data: out };
+    // Toward the target voice, the generator reads the source with its formants moved to the target's scale (files
+    // that store the target's mean F0); the way back has no single voice to move toward.
+    const targetLogF0 = generator === this.generator ? (this.info.targetLogF0 ?? Number.NaN) : Number.NaN;
+    const sourceLogF0 = Number.isFinite(targetLogF0) ? meanLogF0(estimateF0FromLogMel(source)) : Number.NaN;
+    const input = normalizeVocalTract(source, sourceLogF0, targetLogF0, options.settings?.vocalTractNormalization);
     const normalised = new Float32Array(frames * mels);
-    for (let i = 0; i < normalised.length; i++) normalised[i] = (source.data[i]! - mean[i % mels]!) / std[i % mels]!;
+    for (let i = 0; i < normalised.length; i++) normalised[i] = (input.data[i]! - mean[i % mels]!) / std[i % mels]!;
     // Chunks of at most MAX_CONVERT_CHUNK_FRAMES with CHUNK_OVERLAP frames of context each side; only the centre is kept.
     const core = MAX_CONVERT_CHUNK_FRAMES - 2 * CHUNK_OVERLAP;
     const starts: number[] = [];

@@ -6,7 +6,6 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { checkLogMel, logMelSpectrogram, type LogMel } from '../audio/mel.js';
-import { scaleLogMelFrequency } from '../audio/melFrequencyScale.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
@@ -19,7 +18,9 @@ import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
 import { loadVoiceModelFile, saveVoiceModelFile } from './voiceModelFile.js';
-import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates } from './pitch.js';
+import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates, meanLogF0, normalizeVocalTract } from './pitch.js';
+
+export { meanLogF0, VOCAL_TRACT_F0_EXPONENT, vocalTractWarpRatio } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
@@ -409,18 +410,6 @@ export function createVae(config: VaeConfig = DEFAULT_VAE_CONFIG, options: { spe
 // ---------------------------------------------------------------------------------------------------------------
 // log-F0 features.
 
-/** Mean of ln f0 over voiced frames (f0 > 0); NaN when none is voiced. */
-export function meanLogF0(f0Hz: Float32Array): number {
-  let sum = 0;
-  let n = 0;
-  for (const f of f0Hz) {
-    if (f > 0) {
-      sum += Math.log(f);
-      n++;
-    }
-  }
-  return n > 0 ? sum / n : Number.NaN;
-}
 
 /**
  * Decoder pitch features of an F0 track (Hz, 0 = unvoiced) moved by `shiftNepers`, for `frames` frames: per frame
@@ -1174,26 +1163,6 @@ export interface VaeConversionSettings extends ConversionSettings {
   semitones?: number;
   /** The source's F0 per mel frame (Hz, 0 = unvoiced); default: `estimateF0FromLogMel` of the source (as in training). */
   sourceF0Hz?: Float32Array;
-  /** Vocal-tract length normalisation of the source before encoding (default true; see `vocalTractWarpRatio`). */
-  vocalTractNormalization?: boolean;
-}
-
-/**
- * Exponent γ of the vocal-tract length normalisation: the source's frequency axis is scaled by
- * (target mean F0 ÷ source mean F0)^γ before encoding, so its formants sit where the target voice's would (formant
- * frequencies scale much less than F0 between speakers: a female/male F0 ratio of ≈ 1.8 goes with formants ≈ 1.2 apart).
- * The encoder alone does not remove this scale from z: without it, conversions across sexes keep the source's
- * formants. γ 0.3 was chosen on the corpus validation split (6 voice pairs unlike the eval's; 0.25–0.4 within 0.05 dB).
- */
-export const VOCAL_TRACT_F0_EXPONENT = 0.3;
-/** Bounds of the normalisation's frequency ratio (a child's voice to a low male voice stays inside). */
-const VOCAL_TRACT_RATIO_RANGE = [0.75, 1.33] as const;
-
-/** Frequency ratio applied to a source with mean ln F0 `sourceLogF0` to convert to a voice of mean ln F0 `targetLogF0`. */
-export function vocalTractWarpRatio(sourceLogF0: number, targetLogF0: number): number {
-  if (!Number.isFinite(sourceLogF0) || !Number.isFinite(targetLogF0)) return 1;
-  const ratio = Math.exp(VOCAL_TRACT_F0_EXPONENT * (targetLogF0 - sourceLogF0));
-  return Math.min(VOCAL_TRACT_RATIO_RANGE[1], Math.max(VOCAL_TRACT_RATIO_RANGE[0], ratio));
 }
 
 /** Longest stretch converted in one pass, frames (≈ 24 s); longer inputs go in overlapping chunks. */
@@ -1238,9 +1207,6 @@ export class VaeConverter implements MelConverter {
     const settings = options.settings ?? {};
     const pitch = settings.pitch ?? 'target';
     if (pitch !== 'target' && pitch !== 'source') throw new InvalidArgumentError(`pitch must be "target" or "source", got ${String(pitch)}`);
-    if (settings.vocalTractNormalization !== undefined && typeof settings.vocalTractNormalization !== 'boolean') {
-      throw new InvalidArgumentError(`vocalTractNormalization must be true or false, got ${String(settings.vocalTractNormalization)}`);
-    }
     const semitones = settings.semitones ?? 0;
     if (typeof semitones !== 'number' || !Number.isFinite(semitones) || Math.abs(semitones) > 24) {
       throw new InvalidArgumentError(`semitones must be a number in [-24, 24], got ${String(semitones)}`);
@@ -1252,8 +1218,7 @@ export class VaeConverter implements MelConverter {
     const shift = (pitch === 'target' ? targetMean - own : 0) + (semitones * Math.LN2) / 12;
     const features = f0Features(f0, source.frames, this.model.config, shift, own);
     // The encoder reads the source with its formants moved to the target's scale; the F0 features keep the source's track.
-    const warp = settings.vocalTractNormalization === false ? 1 : vocalTractWarpRatio(sourceMean, targetMean);
-    const encoded = warp === 1 ? source : scaleLogMelFrequency(source, warp, { beyondTop: 'edge' });
+    const encoded = normalizeVocalTract(source, sourceMean, targetMean, settings.vocalTractNormalization);
     const out = new Float32Array(source.data.length);
     const total = source.frames;
     for (let start = 0; start < total; start += VAE_CHUNK_FRAMES) {

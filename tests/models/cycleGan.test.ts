@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
+import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
 import {
   CycleGanConverter,
   CycleGanGenerator,
@@ -33,6 +34,7 @@ import {
 import { CheckpointMismatchError, ModelMismatchError, ShapeMismatchError } from '../../src/models/errors.js';
 import { saveModelFile } from '../../src/models/modelFile.js';
 import { Rng } from '../../src/models/module.js';
+import { estimateF0FromLogMel, harmonicTemplates, meanLogF0, vocalTractWarpRatio } from '../../src/models/pitch.js';
 import { useWasm } from './helpers.js';
 
 const MELS = MEL_CONFIG.melBins;
@@ -314,6 +316,41 @@ describe('CycleGAN-VC model file and converter', () => {
     converter.dispose();
     forward.dispose();
     backward.dispose();
+  });
+
+  it('normalises the source vocal tract toward the target when the file stores its mean F0, only on the way there', async () => {
+    const dir = tempDir();
+    const forward = new CycleGanGenerator(new Rng(6), TINY);
+    const backward = new CycleGanGenerator(new Rng(7), TINY);
+    const targetLogF0 = Math.log(300);
+    await saveCycleGanModel(join(dir, 'vt.timbre'), forward, { ...info(), targetLogF0 }, { inverse: backward });
+    await saveCycleGanModel(join(dir, 'plain.timbre'), forward, info(), { inverse: backward });
+    forward.dispose();
+    backward.dispose();
+    const withF0 = await loadMelConverter(join(dir, 'vt.timbre'));
+    const without = await loadMelConverter(join(dir, 'plain.timbre'));
+    expect(withF0.info.targetLogF0).toBeCloseTo(targetLogF0, 12);
+    expect(without.info.targetLogF0).toBeUndefined();
+    // A source with a clear 120 Hz harmonic comb, so its F0 is found.
+    const frames = 24;
+    const data = new Float32Array(frames * MELS);
+    const templates = harmonicTemplates(new Float32Array(frames).fill(120));
+    for (let i = 0; i < data.length; i++) data[i] = -3 + 2 * templates[i]!;
+    const source = { frames, mels: MELS, data };
+    const sourceLogF0 = meanLogF0(estimateF0FromLogMel(source));
+    expect(Math.exp(sourceLogF0)).toBeGreaterThan(100);
+    expect(Math.exp(sourceLogF0)).toBeLessThan(140);
+    const on = await withF0.convert(source, { voiceId: 'voice-b' });
+    const off = await withF0.convert(source, { voiceId: 'voice-b' }, { settings: { vocalTractNormalization: false } });
+    expect(Array.from(on.data)).not.toEqual(Array.from(off.data));
+    const warped = scaleLogMelFrequency(source, vocalTractWarpRatio(sourceLogF0, targetLogF0), { beyondTop: 'edge' });
+    expect(Array.from((await withF0.convert(warped, { voiceId: 'voice-b' }, { settings: { vocalTractNormalization: false } })).data)).toEqual(Array.from(on.data));
+    // An older file (no mean F0) and the way back convert the source as it is.
+    expect(Array.from((await without.convert(source, { voiceId: 'voice-b' })).data)).toEqual(Array.from(off.data));
+    expect(Array.from((await withF0.convert(source, { voiceId: 'any' })).data)).toEqual(Array.from((await without.convert(source, { voiceId: 'any' })).data));
+    await expect(withF0.convert(source, { voiceId: 'voice-b' }, { settings: { vocalTractNormalization: 1 as never } })).rejects.toThrow(/vocalTractNormalization must be true or false/);
+    withF0.dispose();
+    without.dispose();
   });
 
   it('a voice set dispatches on the target voice', async () => {

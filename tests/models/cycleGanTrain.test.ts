@@ -82,6 +82,9 @@ describe('timbre train cyclegan', () => {
     expect(info.sourceDomain).toBe('any');
     expect(info.sourceVoices).toEqual(['flite-slt', 'festival-ked']);
     expect(info.training?.['steps']).toBe(3);
+    // The target's mean F0 (what conversion normalises the source's vocal tract toward), in the range of a voice.
+    expect(Math.exp(info.targetLogF0!)).toBeGreaterThan(60);
+    expect(Math.exp(info.targetLogF0!)).toBeLessThan(400);
     expect(info.trainingDataHash).toMatch(/^[0-9a-f]{64}$/);
     generator.dispose();
 

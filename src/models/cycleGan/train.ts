@@ -12,6 +12,7 @@ import { createRng } from '../../corpus/rng.js';
 import { voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
 import { CheckpointMismatchError, ShapeMismatchError } from '../errors.js';
+import { meanLogF0OfMels } from '../pitch.js';
 import { readModelFile, type JsonValue } from '../modelFile.js';
 import { Rng, type WeightMap } from '../module.js';
 import { AdamW, type LearningRateSchedule } from '../optimizer.js';
@@ -88,7 +89,12 @@ export interface CropDomain {
   readonly seconds: number;
   /** Writes one normalised crop [frames × mels] chosen by `seed` into `out` at `offset`. */
   crop(seed: number, frames: number, out: Float32Array, offset: number): void;
+  /** Mean ln F0 of the domain's speech (`meanLogF0OfMels` of up to 60 utterances); what conversion normalises toward. */
+  meanLogF0(): number;
 }
+
+/** Utterances a domain's mean F0 is measured on. */
+const F0_UTTERANCES = 60;
 
 /** Crops from a corpus dataset (its voices, its splits), normalised with the corpus statistics. */
 export function corpusCropDomain(name: string, dataset: CorpusDataset): CropDomain {
@@ -99,6 +105,7 @@ export function corpusCropDomain(name: string, dataset: CorpusDataset): CropDoma
     crop(seed, frames, out, offset) {
       out.set(dataset.batch(createRng(seed), { batchSize: 1, frames }).mel, offset);
     },
+    meanLogF0: () => meanLogF0OfMels(dataset.utterances.slice(0, F0_UTTERANCES).map((u) => dataset.mel(u.voice, u.sentence))),
   };
 }
 
@@ -117,6 +124,7 @@ export function melListCropDomain(name: string, mels: readonly LogMel[], normali
   return {
     name,
     voices: [name],
+    meanLogF0: () => meanLogF0OfMels(usable.slice(0, F0_UTTERANCES)),
     seconds: (totalFrames * MEL_CONFIG.hopSamples) / MEL_CONFIG.sampleRateHz,
     crop(seed, frames, out, offset) {
       const rng = createRng(seed);
@@ -512,6 +520,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
           sourceDomain: setup.domainA.name,
           sourceVoices: setup.domainA.voices,
           targetVoice: setup.domainB.name,
+          targetLogF0: setup.domainB.meanLogF0(),
           normalization: setup.normalization,
           trainingDataHash: setup.corpusHash,
           validationMetrics: {},
