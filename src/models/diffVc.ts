@@ -12,7 +12,7 @@ import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d }
 import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
-import { loadVoiceModelFile, saveVoiceModelFile } from './voiceModelFile.js';
+import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
 /** Model-file kind and architecture version of DiffVC. */
@@ -761,7 +761,7 @@ export async function loadDiffVc(path: string): Promise<LoadedDiffVc> {
 /** Loads a DiffVC model file as a converter (the model registry's entry point for the 'diffvc' family). */
 export async function loadMelConverter(modelPath: string): Promise<DiffVcConverter> {
   const loaded = await loadDiffVc(modelPath);
-  const label = typeof loaded.extra['label'] === 'string' ? loaded.extra['label'] : undefined;
+  const label = storedLabel(loaded.extra);
   return new DiffVcConverter(loaded, label);
 }
 

@@ -225,15 +225,12 @@ export function normalizeVocalTract(source: LogMel, sourceLogF0: number, targetL
 
 /** Mean ln F0 over the voiced frames of `mels` (F0 from `estimateF0FromLogMel`); NaN when none is voiced. */
 export function meanLogF0OfMels(mels: readonly LogMel[]): number {
-  let sum = 0;
-  let n = 0;
-  for (const mel of mels) {
-    for (const f of estimateF0FromLogMel(mel)) {
-      if (f > 0) {
-        sum += Math.log(f);
-        n++;
-      }
-    }
+  const tracks = mels.map((mel) => estimateF0FromLogMel(mel));
+  const all = new Float32Array(tracks.reduce((n, t) => n + t.length, 0));
+  let at = 0;
+  for (const track of tracks) {
+    all.set(track, at);
+    at += track.length;
   }
-  return n > 0 ? sum / n : Number.NaN;
+  return meanLogF0(all);
 }

@@ -614,17 +614,21 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
 }
 
+/** Losses as printed: "total 0.4123 recon 0.3000" (4 significant digits, in their order). */
+export function formatLosses(losses: Losses): string {
+  return Object.entries(losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ');
+}
+
 /** One progress line: "step 120/1000 | total 0.4123 recon 0.3000 | lr 1.00e-3 | 3.21 steps/s | ETA 4m35s". */
 export function formatProgressLine(e: StepEvent): string {
-  const losses = Object.entries(e.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ');
-  return `step ${e.step}/${e.totalSteps} | ${losses} | lr ${e.learningRate.toExponential(2)} | ${e.stepsPerSecond.toFixed(2)} steps/s | ETA ${formatDuration(e.etaSeconds)}`;
+  return `step ${e.step}/${e.totalSteps} | ${formatLosses(e.losses)} | lr ${e.learningRate.toExponential(2)} | ${e.stepsPerSecond.toFixed(2)} steps/s | ETA ${formatDuration(e.etaSeconds)}`;
 }
 
 /** Prints one line per log interval (and validations); returns the unsubscribe. */
 export function attachProgressPrinter(trainer: Trainer<unknown> | TypedEmitter<TrainerEvents>, write: (line: string) => void = (l) => process.stdout.write(`${l}\n`)): () => void {
   const offs = [
     trainer.on('log', (e) => write(formatProgressLine(e))),
-    trainer.on('validation', (e) => write(`validation @ step ${e.step} | ${Object.entries(e.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ')}`)),
+    trainer.on('validation', (e) => write(`validation @ step ${e.step} | ${formatLosses(e.losses)}`)),
   ];
   return () => offs.forEach((off) => off());
 }

@@ -17,14 +17,14 @@ import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, ups
 import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
-import { loadVoiceModelFile, saveVoiceModelFile } from './voiceModelFile.js';
+import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
 import { estimateF0FromLogMel, FINE_STRUCTURE_COEFFICIENTS, harmonicTemplates, meanLogF0, normalizeVocalTract } from './pitch.js';
 
 export { meanLogF0, VOCAL_TRACT_F0_EXPONENT, vocalTractWarpRatio } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 import { warmupCosineSchedule } from './optimizer.js';
 import { createGradientPool } from './parallel.js';
-import { checkConfigOverrides, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
 
 /** Model-file kind and architecture version of the VAE. */
 export const VAE_KIND = 'vae';
@@ -818,7 +818,7 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
         },
         { overwrite: options.overwrite },
       );
-      const losses = lastValidation ? Object.entries(lastValidation.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      const losses = lastValidation ? formatLosses(lastValidation.losses) : 'none';
       return [`vae: validation ${losses}; voices ${setup.voices.join(', ')}`];
     },
     async dispose() {
@@ -1277,7 +1277,7 @@ export class VaeConverter implements MelConverter {
 /** Loads a VAE model file as a converter (the model registry's entry point for the 'vae' family). */
 export async function loadMelConverter(modelPath: string): Promise<VaeConverter> {
   const loaded = await loadVae(modelPath);
-  const label = typeof loaded.extra['label'] === 'string' ? loaded.extra['label'] : undefined;
+  const label = storedLabel(loaded.extra);
   return new VaeConverter(loaded, label);
 }
 

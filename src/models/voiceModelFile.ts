@@ -23,6 +23,12 @@ export interface VoiceModelFileContents {
   readonly facts?: { readonly [key: string]: JsonValue };
 }
 
+/** The label a model file's header stores (`extra.label`), or undefined when it has none. */
+export function storedLabel(extra: { readonly [key: string]: JsonValue } | undefined): string | undefined {
+  const label = extra?.['label'];
+  return typeof label === 'string' ? label : undefined;
+}
+
 /** Writes a multi-voice model file (atomic; `overwrite` to replace). */
 export async function saveVoiceModelFile(path: string, contents: VoiceModelFileContents, weights: ReadonlyMap<string, WeightArray>, options: { overwrite: boolean }): Promise<void> {
   const extra = contents.extra ?? {};
@@ -39,7 +45,7 @@ export async function saveVoiceModelFile(path: string, contents: VoiceModelFileC
       validationMetrics: contents.validationMetrics ?? {},
       extra: {
         ...extra,
-        label: typeof extra['label'] === 'string' ? extra['label'] : contents.defaultLabel,
+        label: storedLabel(extra) ?? contents.defaultLabel,
         targetVoices: [...contents.voices],
         ...(contents.facts ?? {}),
       },

@@ -19,6 +19,7 @@ import { AdamW, type LearningRateSchedule } from '../optimizer.js';
 import { createGradientPool } from '../parallel.js';
 import {
   checkpointWeights,
+  formatLosses,
   trainingLoopOptions,
   TrainingLoop,
   type GradientProvider,
@@ -540,7 +541,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
         },
         { overwrite: options.overwrite, inverse: setup.model.genBA },
       );
-      const losses = last ? Object.entries(last).filter(([k]) => k !== 'step').map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      const losses = last ? formatLosses(Object.fromEntries(Object.entries(last).filter(([k]) => k !== 'step'))) : 'none';
       return [`cyclegan ${setup.domainA.name} → ${setup.domainB.name}: last losses ${losses}`];
     },
     async dispose() {

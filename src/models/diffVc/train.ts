@@ -13,7 +13,7 @@ import { Rng } from '../module.js';
 import { warmupCosineSchedule, type LearningRateSchedule } from '../optimizer.js';
 import { createGradientPool } from '../parallel.js';
 import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
-import { checkConfigOverrides, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
+import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
 import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from '../diffVc.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
@@ -248,7 +248,7 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
         },
         { overwrite: options.overwrite },
       );
-      const losses = lastValidation ? Object.entries(lastValidation.losses).map(([k, v]) => `${k} ${v.toPrecision(4)}`).join(' ') : 'none';
+      const losses = lastValidation ? formatLosses(lastValidation.losses) : 'none';
       return [`diffvc: validation ${losses}; voices ${setup.voices.join(', ')}`];
     },
     async dispose() {
