@@ -12,12 +12,15 @@ import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d }
 import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
+import { estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, meanLogF0OfMels } from './pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
 /** Model-file kind and architecture version of DiffVC. */
 export const DIFFVC_KIND = 'diffvc';
-export const DIFFVC_KIND_VERSION = 2;
+export const DIFFVC_KIND_VERSION = 3;
+/** Version 2 files (no pitch or reference-statistics input) still load and convert as before. */
+export const DIFFVC_OLDER_KIND_VERSIONS: readonly number[] = Object.freeze([2]);
 
 /** Every hyperparameter of DiffVC, its SDE and its training; saved in the model file. */
 export interface DiffVcConfig {
@@ -39,6 +42,28 @@ export interface DiffVcConfig {
   readonly condDims: number;
   /** Dimensions of the speaker d-vector (the speaker encoder's embedding). */
   readonly speakerDims: number;
+  /**
+   * The score network also reads frame-level pitch features (`f0Features`: log-F0, voiced flag, harmonic template):
+   * in training the utterance's own F0, in conversion the source's F0 moved to the target voice's mean. Without it the
+   * decoder has to invent the target's pitch from the d-vector alone (version 2 could not for male targets).
+   */
+  readonly pitchInput: boolean;
+  /** log-F0 scaling of the pitch features: (ln f0 − ln f0ReferenceHz) / f0ScaleNepers. */
+  readonly f0ReferenceHz: number;
+  readonly f0ScaleNepers: number;
+  /**
+   * The condition also holds the target voice's reference statistics: per-bin mean and standard deviation of its
+   * normalised log-mel over voiced-or-loud frames (`referenceStatistics`), as DiffVC conditions on reference mels.
+   */
+  readonly referenceInput: boolean;
+  /** Training: reference statistics are taken from this many random utterances of the voice (≈ 10 s of speech). */
+  readonly referenceUtterances: number;
+  /**
+   * Training: share of decoder items whose μ is encoded from another voice's rendering of the sentence, DTW-aligned
+   * to the utterance, instead of from the utterance itself, so whatever of the source voice μ still carries never
+   * matches the target and the decoder must take the voice from its condition.
+   */
+  readonly crossVoiceShare: number;
   /** Linear noise schedule β(t) = β0 + (β1 − β0)·t on t ∈ [0, 1]. */
   readonly betaMin: number;
   readonly betaMax: number;
@@ -70,6 +95,12 @@ export const DEFAULT_DIFFVC_CONFIG: DiffVcConfig = Object.freeze({
   timeDims: 64,
   condDims: 128,
   speakerDims: 128,
+  pitchInput: true,
+  f0ReferenceHz: 140,
+  f0ScaleNepers: 0.5,
+  referenceInput: true,
+  referenceUtterances: 4,
+  crossVoiceShare: 0.5,
   betaMin: 0.05,
   betaMax: 20,
   timeEpsilon: 1e-5,
@@ -81,6 +112,14 @@ export const DEFAULT_DIFFVC_CONFIG: DiffVcConfig = Object.freeze({
   weightDecay: 0.01,
   clipNorm: 1,
 });
+
+/** The settings a version-2 file lacks, as that version had them. */
+const VERSION_2_SETTINGS: Partial<DiffVcConfig> = Object.freeze({ pitchInput: false, referenceInput: false, crossVoiceShare: 0 });
+
+/** A stored config of a file of `kindVersion`, resolved (older versions get the settings they were built with). */
+export function resolveStoredDiffVcConfig(stored: Partial<DiffVcConfig>, kindVersion: number): DiffVcConfig {
+  return resolveDiffVcConfig(kindVersion === 2 ? { ...VERSION_2_SETTINGS, ...stored } : stored);
+}
 
 /** Merges overrides into the default config and checks it, naming the field. */
 export function resolveDiffVcConfig(overrides: Partial<DiffVcConfig> = {}): DiffVcConfig {
@@ -104,6 +143,10 @@ export function resolveDiffVcConfig(overrides: Partial<DiffVcConfig> = {}): Diff
   if (!(c.encoderFraction >= 0 && c.encoderFraction <= 1)) bad(`encoderFraction must be in [0, 1], received ${c.encoderFraction}`);
   for (const key of ['encoderLearningRate', 'learningRate', 'clipNorm'] as const) if (!(c[key] > 0)) bad(`${key} must be positive, received ${c[key]}`);
   if (!(c.weightDecay >= 0)) bad(`weightDecay must be ≥ 0, received ${c.weightDecay}`);
+  for (const key of ['pitchInput', 'referenceInput'] as const) if (typeof c[key] !== 'boolean') bad(`${key} must be true or false, received ${String(c[key])}`);
+  if (!(c.f0ReferenceHz > 0 && c.f0ScaleNepers > 0)) bad(`f0ReferenceHz and f0ScaleNepers must be positive, received ${c.f0ReferenceHz}, ${c.f0ScaleNepers}`);
+  if (!posInt(c.referenceUtterances)) bad(`referenceUtterances must be a positive integer, received ${String(c.referenceUtterances)}`);
+  if (!(c.crossVoiceShare >= 0 && c.crossVoiceShare <= 1)) bad(`crossVoiceShare must be in [0, 1], received ${c.crossVoiceShare}`);
   return c;
 }
 
@@ -311,6 +354,61 @@ class ResBlock extends Module {
   }
 }
 
+/** What the score network is conditioned on besides x_t, μ and t (checked by `DiffVc.predictNoise`). */
+export interface DiffVcCondition {
+  /** [B, speakerDims]: the target's unit d-vector. */
+  readonly speaker: tf.Tensor2D;
+  /** [B, 2·mels]: the target's reference statistics (`referenceStatistics`); required when `config.referenceInput`. */
+  readonly reference?: tf.Tensor2D;
+  /** [B, T, 2 + mels]: pitch features of the wanted F0 (`f0Features`); required when `config.pitchInput`. */
+  readonly pitch?: tf.Tensor3D;
+}
+
+/** Width of the pitch input per frame (0 when `pitchInput` is off). */
+export function pitchDims(config: Pick<DiffVcConfig, 'pitchInput' | 'mels'>): number {
+  return config.pitchInput ? f0FeatureDims(config) : 0;
+}
+
+/** Width of the reference statistics (0 when `referenceInput` is off). */
+export function referenceDims(config: Pick<DiffVcConfig, 'referenceInput' | 'mels'>): number {
+  return config.referenceInput ? 2 * config.mels : 0;
+}
+
+/**
+ * Reference statistics of a voice from some of its log-mels (not normalised): the per-bin mean and standard deviation
+ * of the normalised log-mel over frames whose loudest bin is at least 3 nepers above the floor (silence left out, so
+ * pauses do not weigh in). [2 · mels]: means, then standard deviations. Throws when no frame qualifies.
+ */
+export function referenceStatistics(mels: readonly LogMel[], normalization: MelNormalization): Float32Array {
+  const bins = normalization.mean.length;
+  const sum = new Float64Array(bins);
+  const squares = new Float64Array(bins);
+  let n = 0;
+  const floor = Math.log(MEL_CONFIG.logFloor);
+  for (const mel of mels) {
+    if (mel.mels !== bins) throw new ShapeMismatchError(`reference log-mel has ${mel.mels} bins, expected ${bins}`);
+    for (let t = 0; t < mel.frames; t++) {
+      let loudest = floor;
+      for (let m = 0; m < bins; m++) loudest = Math.max(loudest, mel.data[t * bins + m]!);
+      if (loudest < floor + 3) continue;
+      for (let m = 0; m < bins; m++) {
+        const v = (mel.data[t * bins + m]! - normalization.mean[m]!) / normalization.std[m]!;
+        sum[m] = sum[m]! + v;
+        squares[m] = squares[m]! + v * v;
+      }
+      n++;
+    }
+  }
+  if (n === 0) throw new InvalidArgumentError('the reference audio is silent: no frame rises 3 nepers above the floor');
+  const out = new Float32Array(2 * bins);
+  for (let m = 0; m < bins; m++) {
+    const mean = sum[m]! / n;
+    out[m] = mean;
+    out[bins + m] = Math.sqrt(Math.max(0, squares[m]! / n - mean * mean));
+  }
+  return out;
+}
+
 /**
  * The score network ε_θ(X_t, μ, t, g): a 1-D U-Net over frames (mels as channels) on [X_t, μ], every block FiLMed by an
  * MLP of the time embedding and the speaker d-vector. [B, T, mels] ×2, t [B], g [B, speakerDims] → ε̂ [B, T, mels].
@@ -336,9 +434,9 @@ export class ScoreUNet extends Module {
     const levels = widths.length;
     const common = { condDims: c.condDims, groups: c.normGroups };
     this.time = this.child('time', new TimeEmbeddingMlp(rng, { dims: c.timeDims, hidden: 4 * c.timeDims, out: c.timeDims }));
-    this.cond1 = this.child('cond1', new Dense(rng, { inFeatures: c.timeDims + c.speakerDims, outFeatures: c.condDims }));
+    this.cond1 = this.child('cond1', new Dense(rng, { inFeatures: c.timeDims + c.speakerDims + referenceDims(c), outFeatures: c.condDims }));
     this.cond2 = this.child('cond2', new Dense(rng, { inFeatures: c.condDims, outFeatures: c.condDims }));
-    this.input = this.child('input', new Conv1d(rng, { inChannels: 2 * c.mels, outChannels: widths[0]!, kernelSize: 3 }));
+    this.input = this.child('input', new Conv1d(rng, { inChannels: 2 * c.mels + pitchDims(c), outChannels: widths[0]!, kernelSize: 3 }));
     this.downBlocks = widths.map((w, i) => Array.from({ length: c.decoderBlocks }, (_, k) => this.child(`down.${i}.${k}`, new ResBlock(rng, { ...common, inChannels: w, outChannels: w }))));
     this.downs = widths.slice(0, -1).map((w, i) => this.child(`downsample.${i}`, new Conv1d(rng, { inChannels: w, outChannels: widths[i + 1]!, kernelSize: 3, stride: 2 })));
     this.mid = this.child('mid', new ResBlock(rng, { ...common, inChannels: widths[levels - 1]!, outChannels: widths[levels - 1]! }));
@@ -350,10 +448,12 @@ export class ScoreUNet extends Module {
     this.output = this.child('output', new Conv1d(rng, { inChannels: widths[0]!, outChannels: c.mels, kernelSize: 3 }));
   }
 
-  /** Predicted noise of x_t. xt, mean: [B, T, mels] (T a multiple of `frameMultiple`); t: [B] in (0, 1]; speaker: [B, speakerDims]. */
-  forward(xt: tf.Tensor3D, mean: tf.Tensor3D, t: tf.Tensor1D, speaker: tf.Tensor2D): tf.Tensor3D {
-    const cond = this.cond2.forward(mish(this.cond1.forward(tf.concat([this.time.forward(t), speaker], 1) as tf.Tensor2D))); // [B, condDims]
-    let h = this.input.forward(tf.concat([xt, mean], 2) as tf.Tensor3D);
+  /** Predicted noise of x_t. xt, mean: [B, T, mels] (T a multiple of `frameMultiple`); t: [B] in (0, 1]; condition: see `DiffVcCondition`. */
+  forward(xt: tf.Tensor3D, mean: tf.Tensor3D, t: tf.Tensor1D, condition: DiffVcCondition): tf.Tensor3D {
+    const c = this.config;
+    const global = [this.time.forward(t), condition.speaker, ...(c.referenceInput ? [condition.reference!] : [])];
+    const cond = this.cond2.forward(mish(this.cond1.forward(tf.concat(global, 1) as tf.Tensor2D))); // [B, condDims]
+    let h = this.input.forward(tf.concat([xt, mean, ...(c.pitchInput ? [condition.pitch!] : [])], 2) as tf.Tensor3D);
     const skips: tf.Tensor3D[] = [];
     for (let i = 0; i < this.downBlocks.length; i++) {
       for (const block of this.downBlocks[i]!) h = block.forward(h, cond);
@@ -396,25 +496,37 @@ export class DiffVc extends Module {
   }
 
   /** Predicted noise ε̂ of x_t (see `ScoreUNet.forward`); T must be a multiple of `frameMultiple(config)`. */
-  predictNoise(xt: tf.Tensor3D, mean: tf.Tensor3D, t: tf.Tensor1D, speaker: tf.Tensor2D): tf.Tensor3D {
+  predictNoise(xt: tf.Tensor3D, mean: tf.Tensor3D, t: tf.Tensor1D, condition: DiffVcCondition): tf.Tensor3D {
     this.checkInput(xt, frameMultiple(this.config));
     if (mean.shape.join() !== xt.shape.join()) throw new ShapeMismatchError(`DiffVC: μ must be [${xt.shape.join(', ')}] like x_t, received [${mean.shape.join(', ')}]`);
-    if (speaker.rank !== 2 || speaker.shape[0] !== xt.shape[0] || speaker.shape[1] !== this.config.speakerDims) {
-      throw new ShapeMismatchError(`DiffVC: speaker vectors must be [${xt.shape[0]}, ${this.config.speakerDims}], received [${speaker.shape.join(', ')}]`);
-    }
+    this.checkCondition(condition, xt.shape[0], xt.shape[1]);
     // Skip path: √λ_t·(x_t − μ) is the best linear guess of the noise when X_0 − μ has unit variance (exact as t → 1),
     // so the U-Net learns only the correction. Without it a briefly trained net shrinks ε̂ at large t and the
     // reverse SDE, whose first steps multiply x_t − μ by ≈4.6, diverges.
     const { betaMin, betaMax } = this.config;
     const lambda = tf.sub(1, tf.exp(tf.neg(tf.mul(t, tf.add(betaMin, tf.mul(t, 0.5 * (betaMax - betaMin)))))));
     const skip = tf.mul(tf.sub(xt, mean), tf.sqrt(lambda).reshape([-1, 1, 1]));
-    return tf.add(skip, this.decoder.forward(xt, mean, t, speaker)) as tf.Tensor3D;
+    return tf.add(skip, this.decoder.forward(xt, mean, t, condition)) as tf.Tensor3D;
   }
 
   /** Score ∇ log p_t(x_t) = −ε̂ / √(1 − γ(0,t)²) at one time t for the whole batch. */
-  score(xt: tf.Tensor3D, mean: tf.Tensor3D, t: number, speaker: tf.Tensor2D): tf.Tensor3D {
-    const eps = this.predictNoise(xt, mean, tf.fill([xt.shape[0]], t) as tf.Tensor1D, speaker);
+  score(xt: tf.Tensor3D, mean: tf.Tensor3D, t: number, condition: DiffVcCondition): tf.Tensor3D {
+    const eps = this.predictNoise(xt, mean, tf.fill([xt.shape[0]], t) as tf.Tensor1D, condition);
     return tf.mul(eps, scoreScale(this.config, t));
+  }
+
+  private checkCondition(condition: DiffVcCondition, batch: number, frames: number): void {
+    const c = this.config;
+    const { speaker, reference, pitch } = condition;
+    if (speaker.rank !== 2 || speaker.shape[0] !== batch || speaker.shape[1] !== c.speakerDims) {
+      throw new ShapeMismatchError(`DiffVC: speaker vectors must be [${batch}, ${c.speakerDims}], received [${speaker.shape.join(', ')}]`);
+    }
+    if (c.referenceInput && (reference === undefined || reference.rank !== 2 || reference.shape[0] !== batch || reference.shape[1] !== referenceDims(c))) {
+      throw new ShapeMismatchError(`DiffVC: reference statistics must be [${batch}, ${referenceDims(c)}], received ${reference ? `[${reference.shape.join(', ')}]` : 'none'}`);
+    }
+    if (c.pitchInput && (pitch === undefined || pitch.rank !== 3 || pitch.shape[0] !== batch || pitch.shape[1] !== frames || pitch.shape[2] !== pitchDims(c))) {
+      throw new ShapeMismatchError(`DiffVC: pitch features must be [${batch}, ${frames}, ${pitchDims(c)}], received ${pitch ? `[${pitch.shape.join(', ')}]` : 'none'}`);
+    }
   }
 
   private checkInput(x: tf.Tensor3D, multiple: number): void {
@@ -437,6 +549,14 @@ export interface DiffVcBatch {
   readonly average: tf.Tensor3D; // [B, T, mels]: its average-voice target
   readonly mask: tf.Tensor3D; // [B, T, 1]: 1 on valid frames
   readonly speaker: tf.Tensor2D; // [B, speakerDims]: the voice's unit d-vector
+  readonly meanSource: tf.Tensor3D; // [B, T, mels]: what the decoder stage encodes μ from (the utterance, or another voice aligned to it)
+  readonly reference?: tf.Tensor2D; // [B, 2·mels]: reference statistics of the voice (config.referenceInput)
+  readonly pitch?: tf.Tensor3D; // [B, T, 2 + mels]: pitch features of the utterance's own F0 (config.pitchInput)
+}
+
+/** The condition of a batch's own voice. */
+export function batchCondition(batch: DiffVcBatch): DiffVcCondition {
+  return { speaker: batch.speaker, ...(batch.reference ? { reference: batch.reference } : {}), ...(batch.pitch ? { pitch: batch.pitch } : {}) };
 }
 
 /** Identity forward, zero backward, and nothing of `f` on the gradient tape: runs a frozen net inside a loss. */
@@ -485,7 +605,7 @@ export function scoreLoss(model: DiffVc, batch: DiffVcBatch, mean: tf.Tensor3D, 
   const z = tf.tensor3d(normalArray(rng, b * frames * mels), [b, frames, mels]);
   const w = tf.tensor3d(x0Weight, [b, 1, 1]);
   const xt = tf.add(tf.add(tf.mul(batch.mel, w), tf.mul(mean, tf.sub(1, w))), tf.mul(z, tf.tensor3d(noiseScale, [b, 1, 1]))) as tf.Tensor3D;
-  const eps = model.predictNoise(xt, mean, tf.tensor1d(times), batch.speaker);
+  const eps = model.predictNoise(xt, mean, tf.tensor1d(times), batchCondition(batch));
   return maskedMse(eps, z, batch.mask, mels);
 }
 
@@ -526,8 +646,8 @@ export class DiffVcObjective {
       return { total: tf.add(loss, zeroTouch(model.decoder)) as tf.Scalar, parts: { encoder: loss, score: tf.scalar(Number.NaN) } };
     }
     const encoder = this.encoderForDecoder(ctx.training);
-    const mean = frozen(() => encoder.forward(batch.mel), batch.mel);
-    const encoderMse = maskedMse(mean, batch.average, batch.mask, model.config.mels);
+    const mean = frozen(() => encoder.forward(batch.meanSource), batch.meanSource);
+    const encoderMse = ctx.training ? tf.scalar(Number.NaN) : maskedMse(frozen(() => encoder.forward(batch.mel), batch.mel), batch.average, batch.mask, model.config.mels);
     const score = scoreLoss(model, batch, mean, ctx.rng);
     const total = ctx.training ? (tf.add(score, zeroTouch(model.encoder)) as tf.Scalar) : (tf.add(score, encoderMse) as tf.Scalar);
     return { total, parts: { encoder: encoderMse, score } };
@@ -558,9 +678,27 @@ export interface LoadedDiffVc {
   readonly voices: readonly string[];
   /** Unit d-vectors [voices × speakerDims], row-major. */
   readonly speakerVectors: Float32Array;
+  /** Per voice (version 3): mean ln F0 [voices] and reference statistics [voices × 2·mels]; empty for version 2. */
+  readonly voiceTables: DiffVcVoiceTables;
   readonly trainingDataHash: string;
   readonly validationMetrics: { readonly [key: string]: number };
   readonly extra: { readonly [key: string]: JsonValue };
+}
+
+/** What a version-3 model stores of each voice besides its d-vector (empty arrays for version 2). */
+export interface DiffVcVoiceTables {
+  /** [voices]: mean ln F0 of the voice's train-split speech (NaN when unknown). */
+  readonly logF0: Float32Array;
+  /** [voices × 2·mels]: `referenceStatistics` of the voice's train-split speech. */
+  readonly reference: Float32Array;
+}
+
+/** What a conversion is conditioned on, as plain arrays. */
+interface TargetCondition {
+  readonly speaker: Float32Array;
+  /** Mean ln F0 of the target (NaN when unknown: the source's pitch is kept). */
+  readonly logF0: number;
+  readonly reference: Float32Array | null;
 }
 
 /** Display label of a DiffVC model file. */
@@ -580,17 +718,51 @@ export class DiffVcConverter implements MelConverter {
   readonly targetVoices: readonly string[];
   readonly model: DiffVc;
   private readonly speakerVectors: Float32Array;
+  private readonly voiceTables: DiffVcVoiceTables;
   private disposed = false;
 
-  constructor(loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'>, label?: string) {
-    const dims = loaded.model.config.speakerDims;
-    if (loaded.speakerVectors.length !== loaded.voices.length * dims) {
-      throw new ShapeMismatchError(`DiffVcConverter: ${loaded.speakerVectors.length} d-vector values for ${loaded.voices.length} voices of ${dims} dims`);
+  constructor(loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables }, label?: string) {
+    const { config } = loaded.model;
+    const dims = config.speakerDims;
+    const voices = loaded.voices.length;
+    if (loaded.speakerVectors.length !== voices * dims) {
+      throw new ShapeMismatchError(`DiffVcConverter: ${loaded.speakerVectors.length} d-vector values for ${voices} voices of ${dims} dims`);
+    }
+    const tables = loaded.voiceTables ?? { logF0: new Float32Array(0), reference: new Float32Array(0) };
+    if (config.pitchInput && tables.logF0.length !== voices) throw new ShapeMismatchError(`DiffVcConverter: ${tables.logF0.length} mean log-F0 values for ${voices} voices`);
+    if (config.referenceInput && tables.reference.length !== voices * referenceDims(config)) {
+      throw new ShapeMismatchError(`DiffVcConverter: ${tables.reference.length} reference-statistics values for ${voices} voices of ${referenceDims(config)}`);
     }
     this.model = loaded.model;
     this.targetVoices = [...loaded.voices];
     this.speakerVectors = Float32Array.from(loaded.speakerVectors);
+    this.voiceTables = { logF0: Float32Array.from(tables.logF0), reference: Float32Array.from(tables.reference) };
     this.label = label ?? diffVcLabel(loaded.voices);
+  }
+
+  /**
+   * d-vector, mean ln F0 and reference statistics of `target`: the stored ones of a model voice; for another voice
+   * `target.speakerEmbedding` and, where the model reads pitch or reference statistics, `target.referenceMels`.
+   */
+  targetCondition(target: ConversionTarget): TargetCondition {
+    const { config, normalization } = this.model;
+    const speaker = this.speakerVector(target);
+    const index = this.targetVoices.indexOf(target.voiceId);
+    const rows = referenceDims(config);
+    if (index >= 0) {
+      return {
+        speaker,
+        logF0: config.pitchInput ? this.voiceTables.logF0[index]! : Number.NaN,
+        reference: config.referenceInput ? this.voiceTables.reference.slice(index * rows, (index + 1) * rows) : null,
+      };
+    }
+    if (!config.pitchInput && !config.referenceInput) return { speaker, logF0: Number.NaN, reference: null };
+    const refs = target.referenceMels;
+    if (refs === undefined || refs.length === 0) {
+      throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices: give its reference recordings (≥ 10 s) as well as its speaker embedding`, 'VOICE_NOT_FOUND');
+    }
+    for (const mel of refs) checkLogMel(mel, config.mels);
+    return { speaker, logF0: meanLogF0OfMels(refs), reference: config.referenceInput ? referenceStatistics(refs, normalization) : null };
   }
 
   /** The unit d-vector a conversion to `target` uses: the stored one of a model voice, else `target.speakerEmbedding`. */
@@ -626,8 +798,9 @@ export class DiffVcConverter implements MelConverter {
     const seed = settings.seed ?? 0;
     checkSolverSettings(steps, solver);
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`seed must be a whole number in [0, 2^32), got ${String(seed)}`);
-    const speaker = this.speakerVector(target);
+    const condition = this.targetCondition(target);
     if (options.signal?.aborted) throw new InvalidArgumentError('the conversion was cancelled', 'CANCELLED');
+    const pitch = this.model.config.pitchInput ? conversionPitch(source, condition.logF0) : null;
     const rng = new Rng(seed);
     const total = source.frames;
     const chunks = Math.ceil(total / DIFFVC_CHUNK_FRAMES);
@@ -637,7 +810,7 @@ export class DiffVcConverter implements MelConverter {
       const end = Math.min(total, start + DIFFVC_CHUNK_FRAMES);
       const from = Math.max(0, start - CHUNK_CONTEXT);
       const to = Math.min(total, end + CHUNK_CONTEXT);
-      const piece = await this.convertRange(source, from, to, speaker, { steps, solver, rng, signal: options.signal, onStep: (done) => options.onProgress?.((chunk + done / steps) / chunks) });
+      const piece = await this.convertRange(source, from, to, condition, pitch, { steps, solver, rng, signal: options.signal, onStep: (done) => options.onProgress?.((chunk + done / steps) / chunks) });
       out.set(piece.subarray((start - from) * source.mels, (end - from) * source.mels), start * source.mels);
     }
     return { frames: source.frames, mels: source.mels, data: out };
@@ -648,7 +821,8 @@ export class DiffVcConverter implements MelConverter {
     source: LogMel,
     from: number,
     to: number,
-    speaker: Float32Array,
+    target: TargetCondition,
+    pitch: { readonly f0Hz: Float32Array; readonly shiftNepers: number; readonly fallbackLogF0: number | undefined } | null,
     run: { steps: number; solver: DiffusionSolver; rng: Rng; signal: AbortSignal | undefined; onStep: (done: number) => void },
   ): Promise<Float32Array> {
     const { config, normalization } = this.model;
@@ -665,20 +839,27 @@ export class DiffVcConverter implements MelConverter {
       }
     }
     const noise = normalArray(run.rng, padded * mels);
-    const { mean, start, speakerT } = tf.tidy(() => {
+    const pitchFeatures = pitch ? f0Features(padF0(pitch.f0Hz.subarray(from, to), padded), padded, config, pitch.shiftNepers, pitch.fallbackLogF0) : null;
+    const { mean, start } = tf.tidy(() => {
       const xt = tf.tensor3d(x, [1, padded, mels]);
       const mu = this.model.encode(xt);
       const w = gamma(config, 0, 1);
       // DiffVC starts from the forward process's terminal marginal given the source: N(γ(0,1)x + (1 − γ(0,1))μ, I) ≈ N(μ, I).
       const x1 = tf.add(tf.add(tf.mul(xt, w), tf.mul(mu, 1 - w)), tf.tensor3d(noise, [1, padded, mels]));
-      return { mean: mu, start: x1, speakerT: tf.tensor2d(speaker, [1, config.speakerDims]) };
+      return { mean: mu, start: x1 };
     });
+    const condition: DiffVcCondition = {
+      speaker: tf.tensor2d(target.speaker, [1, config.speakerDims]),
+      ...(target.reference ? { reference: tf.tensor2d(target.reference, [1, target.reference.length]) } : {}),
+      ...(pitchFeatures ? { pitch: tf.tensor3d(pitchFeatures, [1, padded, pitchDims(config)]) } : {}),
+    };
+    const conditionTensors = [condition.speaker, ...(condition.reference ? [condition.reference] : []), ...(condition.pitch ? [condition.pitch] : [])];
     let y: tf.Tensor;
     try {
       y = await solveReverse({
         start,
         mean,
-        score: (xt, t) => this.model.score(xt as tf.Tensor3D, mean, t, speakerT),
+        score: (xt, t) => this.model.score(xt as tf.Tensor3D, mean, t, condition),
         schedule: config,
         steps: run.steps,
         solver: run.solver,
@@ -687,7 +868,7 @@ export class DiffVcConverter implements MelConverter {
         ...(run.signal ? { signal: run.signal } : {}),
       });
     } finally {
-      tf.dispose([mean, start, speakerT]);
+      tf.dispose([mean, start, ...conditionTensors]);
     }
     const data = y.dataSync() as Float32Array;
     y.dispose();
@@ -705,15 +886,43 @@ export class DiffVcConverter implements MelConverter {
   }
 }
 
+/**
+ * The F0 the score network is asked for: the source's own (from its log-mel, as in training) moved by the difference of
+ * the target's and the source's mean ln F0; unmoved when either mean is unknown.
+ */
+export function conversionPitch(source: LogMel, targetLogF0: number): { f0Hz: Float32Array; shiftNepers: number; fallbackLogF0: number | undefined } {
+  const f0Hz = estimateF0FromLogMel(source);
+  const sourceLogF0 = meanLogF0(f0Hz);
+  const shiftNepers = Number.isFinite(sourceLogF0) && Number.isFinite(targetLogF0) ? targetLogF0 - sourceLogF0 : 0;
+  return { f0Hz, shiftNepers, fallbackLogF0: Number.isFinite(targetLogF0) ? targetLogF0 : undefined };
+}
+
+/** `f0Hz` followed by unvoiced frames up to `frames`. */
+function padF0(f0Hz: Float32Array, frames: number): Float32Array {
+  const out = new Float32Array(frames);
+  out.set(f0Hz.subarray(0, frames));
+  return out;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Model file: encoder + decoder weights, config, normalisation, per-voice unit d-vectors, corpus hash.
 
 const SPEAKER_VECTORS = 'voices.dvectors';
+const VOICE_LOG_F0 = 'voices.logF0';
+const VOICE_REFERENCE = 'voices.reference';
 
 /** Writes a DiffVC as one `.timbre` file (atomic; `overwrite` to replace). */
 export async function saveDiffVc(
   path: string,
-  file: { model: DiffVc; voices: readonly string[]; speakerVectors: Float32Array; trainingDataHash: string; validationMetrics?: { [key: string]: number }; extra?: { [key: string]: JsonValue } },
+  file: {
+    model: DiffVc;
+    voices: readonly string[];
+    speakerVectors: Float32Array;
+    voiceTables: DiffVcVoiceTables;
+    trainingDataHash: string;
+    validationMetrics?: { [key: string]: number };
+    extra?: { [key: string]: JsonValue };
+  },
   options: { overwrite: boolean } = { overwrite: false },
 ): Promise<void> {
   const { model, voices, speakerVectors } = file;
@@ -721,6 +930,15 @@ export async function saveDiffVc(
   if (speakerVectors.length !== voices.length * dims) throw new ShapeMismatchError(`saveDiffVc: ${speakerVectors.length} d-vector values for ${voices.length} voices of ${dims} dims`);
   const weights = new Map<string, WeightArray>(model.getWeights());
   weights.set(SPEAKER_VECTORS, { data: speakerVectors, shape: [voices.length, dims] });
+  const { config } = model;
+  if (config.pitchInput) {
+    if (file.voiceTables.logF0.length !== voices.length) throw new ShapeMismatchError(`saveDiffVc: ${file.voiceTables.logF0.length} mean log-F0 values for ${voices.length} voices`);
+    weights.set(VOICE_LOG_F0, { data: file.voiceTables.logF0, shape: [voices.length] });
+  }
+  if (config.referenceInput) {
+    if (file.voiceTables.reference.length !== voices.length * referenceDims(config)) throw new ShapeMismatchError(`saveDiffVc: reference statistics must be [${voices.length}, ${referenceDims(config)}]`);
+    weights.set(VOICE_REFERENCE, { data: file.voiceTables.reference, shape: [voices.length, referenceDims(config)] });
+  }
   await saveVoiceModelFile(
     path,
     {
@@ -742,20 +960,31 @@ export async function saveDiffVc(
 
 /** Loads a DiffVC model file, refusing other kinds, versions and feature configs (`ModelMismatchError`). */
 export async function loadDiffVc(path: string): Promise<LoadedDiffVc> {
-  const file = await loadVoiceModelFile(path, { kind: DIFFVC_KIND, kindVersion: DIFFVC_KIND_VERSION, family: 'DiffVC', resolveConfig: (stored) => resolveDiffVcConfig(stored as Partial<DiffVcConfig>) });
+  const file = await loadVoiceModelFile(path, {
+    kind: DIFFVC_KIND,
+    kindVersion: DIFFVC_KIND_VERSION,
+    olderKindVersions: DIFFVC_OLDER_KIND_VERSIONS,
+    family: 'DiffVC',
+    resolveConfig: (stored, kindVersion) => resolveStoredDiffVcConfig(stored as Partial<DiffVcConfig>, kindVersion),
+  });
   const { config, voices, weights } = file;
-  const vectors = weights.get(SPEAKER_VECTORS);
-  if (!vectors || vectors.shape.length !== 2 || vectors.shape[0] !== voices.length || vectors.shape[1] !== config.speakerDims) {
-    throw new InvalidModelFileError(`${path}: "${SPEAKER_VECTORS}" must be [${voices.length}, ${config.speakerDims}]`);
-  }
+  const table = (name: string, shape: readonly number[], wanted: boolean): Float32Array => {
+    const found = weights.get(name);
+    if (!wanted) return new Float32Array(0);
+    if (!found || found.shape.join() !== shape.join()) throw new InvalidModelFileError(`${path}: "${name}" must be [${shape.join(', ')}]`);
+    return found.data;
+  };
+  const vectors = table(SPEAKER_VECTORS, [voices.length, config.speakerDims], true);
+  const voiceTables = { logF0: table(VOICE_LOG_F0, [voices.length], config.pitchInput), reference: table(VOICE_REFERENCE, [voices.length, referenceDims(config)], config.referenceInput) };
+  const tables = new Set([SPEAKER_VECTORS, VOICE_LOG_F0, VOICE_REFERENCE]);
   const model = new DiffVc(config, new Rng(0), file.normalization);
   try {
-    model.setWeights(new Map([...weights].filter(([name]) => name !== SPEAKER_VECTORS)) as WeightMap, path);
+    model.setWeights(new Map([...weights].filter(([name]) => !tables.has(name))) as WeightMap, path);
   } catch (err) {
     model.dispose();
     throw err;
   }
-  return { model, voices, speakerVectors: vectors.data, trainingDataHash: file.header.trainingDataHash, validationMetrics: file.header.validationMetrics, extra: file.extra };
+  return { model, voices, speakerVectors: vectors, voiceTables, trainingDataHash: file.header.trainingDataHash, validationMetrics: file.header.validationMetrics, extra: file.extra };
 }
 
 /** Loads a DiffVC model file as a converter (the model registry's entry point for the 'diffvc' family). */

@@ -65,6 +65,8 @@ export interface ModelFileHeader extends ModelFileMetadata {
 export interface ExpectedModel {
   readonly kind: string;
   readonly kindVersion: number;
+  /** Earlier kind versions the code still reads (their header's `kindVersion` tells the loader which). */
+  readonly olderKindVersions?: readonly number[];
   readonly melConfig?: MelConfig;
 }
 
@@ -198,7 +200,10 @@ export async function loadModelFile(path: string, expected: ExpectedModel): Prom
 export function checkModelHeader(header: ModelFileHeader, expected: ExpectedModel, source: string): void {
   const problems: string[] = [];
   if (header.kind !== expected.kind) problems.push(`kind is "${header.kind}", expected "${expected.kind}"`);
-  else if (header.kindVersion !== expected.kindVersion) problems.push(`${header.kind} version is ${header.kindVersion}, expected ${expected.kindVersion}`);
+  else if (header.kindVersion !== expected.kindVersion && !(expected.olderKindVersions ?? []).includes(header.kindVersion)) {
+    const older = expected.olderKindVersions?.length ? ` (or ${expected.olderKindVersions.join(', ')})` : '';
+    problems.push(`${header.kind} version is ${header.kindVersion}, expected ${expected.kindVersion}${older}`);
+  }
   const want = expected.melConfig ?? MEL_CONFIG;
   const have = header.melConfig as MelConfig | undefined;
   if (!have || !sameMelConfig(have, want)) {

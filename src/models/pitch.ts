@@ -234,3 +234,66 @@ export function meanLogF0OfMels(mels: readonly LogMel[]): number {
   }
   return meanLogF0(all);
 }
+
+// ---------------------------------------------------------------------------------------------------------------
+// Frame-level pitch features that condition a decoder (the VAE's, DiffVC's score network).
+
+/** How log-F0 is scaled in the pitch features: (ln f0 − ln f0ReferenceHz) / f0ScaleNepers; `mels` bins of template. */
+export interface PitchFeatureConfig {
+  readonly f0ReferenceHz: number;
+  readonly f0ScaleNepers: number;
+  readonly mels: number;
+}
+
+/**
+ * Width of the decoder's pitch input per frame: normalised log-F0 (interpolated through unvoiced frames), voiced flag,
+ * and the harmonic fine structure an ideal voice at that F0 leaves in each mel bin (`harmonicTemplates`, 0 if unvoiced).
+ */
+export function f0FeatureDims(config: Pick<PitchFeatureConfig, 'mels'>): number {
+  return 2 + config.mels;
+}
+
+/**
+ * Decoder pitch features of an F0 track (Hz, 0 = unvoiced) moved by `shiftNepers`, for `frames` frames: per frame
+ * [(ln f0 − ln ref) / scale, voiced, harmonic template (mels)]. log-F0 is linearly interpolated through unvoiced frames
+ * (held at the ends; `fallbackLogF0` when nothing is voiced); the template is 0 on unvoiced frames. [frames × (2 + mels)].
+ */
+export function f0Features(
+  f0Hz: Float32Array,
+  frames: number,
+  config: PitchFeatureConfig,
+  shiftNepers = 0,
+  fallbackLogF0?: number,
+): Float32Array {
+  const dims = f0FeatureDims(config);
+  const out = new Float32Array(frames * dims);
+  const lf = new Float64Array(frames).fill(Number.NaN);
+  const shifted = new Float32Array(frames);
+  for (let t = 0; t < frames; t++) {
+    const f = t < f0Hz.length ? f0Hz[t]! : 0;
+    if (f > 0) {
+      lf[t] = Math.log(f) + shiftNepers;
+      shifted[t] = f * Math.exp(shiftNepers);
+    }
+  }
+  let previous = -1;
+  for (let t = 0; t <= frames; t++) {
+    if (t < frames && Number.isNaN(lf[t]!)) continue;
+    // fill the gap (previous, t)
+    for (let g = previous + 1; g < t; g++) {
+      if (previous < 0 && t >= frames) lf[g] = (fallbackLogF0 ?? Math.log(config.f0ReferenceHz)) + shiftNepers;
+      else if (previous < 0) lf[g] = lf[t]!;
+      else if (t >= frames) lf[g] = lf[previous]!;
+      else lf[g] = lf[previous]! + ((lf[t]! - lf[previous]!) * (g - previous)) / (t - previous);
+    }
+    previous = t;
+  }
+  const ref = Math.log(config.f0ReferenceHz);
+  const templates = config.mels === MEL_CONFIG.melBins ? harmonicTemplates(shifted) : new Float32Array(frames * config.mels);
+  for (let t = 0; t < frames; t++) {
+    out[t * dims] = (lf[t]! - ref) / config.f0ScaleNepers;
+    out[t * dims + 1] = shifted[t]! > 0 ? 1 : 0;
+    out.set(templates.subarray(t * config.mels, (t + 1) * config.mels), t * dims + 2);
+  }
+  return out;
+}

@@ -71,12 +71,24 @@ export interface LoadedVoiceModelFile<C> {
  */
 export async function loadVoiceModelFile<C extends { readonly mels: number }>(
   path: string,
-  expected: { readonly kind: string; readonly kindVersion: number; readonly family: string; readonly resolveConfig: (stored: object) => C },
+  expected: {
+    readonly kind: string;
+    readonly kindVersion: number;
+    readonly olderKindVersions?: readonly number[];
+    readonly family: string;
+    /** The stored config resolved for the file's kind version. */
+    readonly resolveConfig: (stored: object, kindVersion: number) => C;
+  },
 ): Promise<LoadedVoiceModelFile<C>> {
-  const { header, weights } = await loadModelFile(path, { kind: expected.kind, kindVersion: expected.kindVersion, melConfig: MEL_CONFIG });
+  const { header, weights } = await loadModelFile(path, {
+    kind: expected.kind,
+    kindVersion: expected.kindVersion,
+    ...(expected.olderKindVersions ? { olderKindVersions: expected.olderKindVersions } : {}),
+    melConfig: MEL_CONFIG,
+  });
   const stored = (header.hyperparameters as { config?: unknown }).config;
   if (typeof stored !== 'object' || stored === null) throw new InvalidModelFileError(`${path} has no ${expected.family} config in its header`);
-  const config = expected.resolveConfig(stored);
+  const config = expected.resolveConfig(stored, header.kindVersion);
   const normalization = normalizationFromJson(header.normalization, config.mels);
   if (normalization === null) throw new InvalidModelFileError(`${path}: normalization must hold ${config.mels} means and positive stds`);
   return { header, weights, config, normalization, voices: header.speakers, extra: (header.extra ?? {}) as { [key: string]: JsonValue } };

@@ -10,6 +10,9 @@ import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import {
+  conversionPitch,
+  referenceStatistics,
+  resolveStoredDiffVcConfig,
   beta,
   createDiffVc,
   DiffVcObjective,
@@ -26,6 +29,8 @@ import {
   type DiffVcBatch,
 } from '../../src/models/diffVc.js';
 import { twoStageSchedule } from '../../src/models/diffVc/train.js';
+import { harmonicTemplates } from '../../src/models/pitch.js';
+import { tinyCondition } from './diffVcFixtures.js';
 import { ModelMismatchError } from '../../src/models/errors.js';
 import { saveModelFile } from '../../src/models/modelFile.js';
 import { Rng } from '../../src/models/module.js';
@@ -53,10 +58,11 @@ describe('DiffVC forward', () => {
       const x = tf.randomNormal([2, 24, 80]) as tf.Tensor3D;
       const mean = model.encode(x);
       expect(mean.shape).toEqual([2, 24, 80]);
-      const eps = model.predictNoise(x, mean, tf.tensor1d([0.3, 0.9]), tf.tensor2d(TINY_SPEAKER_VECTORS, [2, 4]));
+      const eps = model.predictNoise(x, mean, tf.tensor1d([0.3, 0.9]), tinyCondition(2, 24, TINY_SPEAKER_VECTORS));
       expect(eps.shape).toEqual([2, 24, 80]);
-      expect(() => model.predictNoise(tf.zeros([1, 23, 80]) as tf.Tensor3D, tf.zeros([1, 23, 80]) as tf.Tensor3D, tf.tensor1d([0.5]), tf.zeros([1, 4]) as tf.Tensor2D)).toThrow(/multiple of 2/);
-      expect(() => model.predictNoise(x, mean, tf.tensor1d([0.3, 0.9]), tf.zeros([2, 5]) as tf.Tensor2D)).toThrow(/\[2, 4\]/);
+      expect(() => model.predictNoise(tf.zeros([1, 23, 80]) as tf.Tensor3D, tf.zeros([1, 23, 80]) as tf.Tensor3D, tf.tensor1d([0.5]), tinyCondition(1, 23, new Float32Array(4)))).toThrow(/multiple of 2/);
+      expect(() => model.predictNoise(x, mean, tf.tensor1d([0.3, 0.9]), { ...tinyCondition(2, 24, TINY_SPEAKER_VECTORS), speaker: tf.zeros([2, 5]) as tf.Tensor2D })).toThrow(/\[2, 4\]/);
+      expect(() => model.predictNoise(x, mean, tf.tensor1d([0.3, 0.9]), { speaker: tf.tensor2d(TINY_SPEAKER_VECTORS, [2, 4]) })).toThrow(/reference statistics must be \[2, 160\]/);
     });
     model.dispose();
   });
@@ -65,9 +71,9 @@ describe('DiffVC forward', () => {
     const model = createDiffVc(config, { seed: 2 });
     const diffs = tf.tidy(() => {
       const x = tf.randomNormal([1, 16, 80], 0, 1, 'float32', 4) as tf.Tensor3D;
-      const a = model.predictNoise(x, x, tf.tensor1d([0.5]), tf.tensor2d(TINY_SPEAKER_VECTORS.subarray(0, 4), [1, 4]));
-      const b = model.predictNoise(x, x, tf.tensor1d([0.5]), tf.tensor2d(TINY_SPEAKER_VECTORS.subarray(4, 8), [1, 4]));
-      const c = model.predictNoise(x, x, tf.tensor1d([0.9]), tf.tensor2d(TINY_SPEAKER_VECTORS.subarray(0, 4), [1, 4]));
+      const a = model.predictNoise(x, x, tf.tensor1d([0.5]), tinyCondition(1, 16, TINY_SPEAKER_VECTORS.subarray(0, 4)));
+      const b = model.predictNoise(x, x, tf.tensor1d([0.5]), tinyCondition(1, 16, TINY_SPEAKER_VECTORS.subarray(4, 8)));
+      const c = model.predictNoise(x, x, tf.tensor1d([0.9]), tinyCondition(1, 16, TINY_SPEAKER_VECTORS.subarray(0, 4)));
       return [tf.mean(tf.abs(tf.sub(a, b))).dataSync()[0]!, tf.mean(tf.abs(tf.sub(a, c))).dataSync()[0]!];
     });
     expect(diffs[0]).toBeGreaterThan(1e-4);
@@ -307,7 +313,7 @@ describe('DiffVC model file and converter', () => {
     converter.dispose();
   });
 
-  it('refuses unknown voices, bad settings, and uses a given embedding for a voice it does not list', async () => {
+  it('refuses unknown voices and bad settings; converts to a voice it does not list from its embedding and reference mels', async () => {
     const converter = await loadMelConverter(path);
     const src = sourceMel(8);
     await expect(converter.convert(src, { voiceId: 'nobody' })).rejects.toMatchObject({ code: 'VOICE_NOT_FOUND' });
@@ -315,9 +321,11 @@ describe('DiffVC model file and converter', () => {
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { steps: 101 } })).rejects.toThrow(/steps/);
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { solver: 'pf' as never } })).rejects.toThrow(/solver/);
     await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array(3) })).rejects.toThrow(/4 finite values/);
-    const given = await converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]) });
+    await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]) })).rejects.toThrow(/reference recordings/);
+    const given = await converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]), referenceMels: [sourceMel(64, 5)] });
     const stored = await converter.convert(src, { voiceId: 'voice-b' });
-    expect(given.data).toEqual(stored.data);
+    expect(given.data.every(Number.isFinite)).toBe(true);
+    expect(given.data).not.toEqual(stored.data); // same d-vector, other reference statistics and F0
     converter.dispose();
   });
 
@@ -348,5 +356,56 @@ describe('DiffVC model file and converter', () => {
     const out = await converter.convert(sourceMel(12), { voiceId: 'voice-a' }, { settings: { steps: 2 } });
     expect(out.frames).toBe(12);
     await registry.dispose();
+  });
+});
+
+describe('DiffVC conditioning inputs', () => {
+  it('reference statistics: per-bin mean and spread of the normalised log-mel over non-silent frames', () => {
+    const floor = Math.log(MEL_CONFIG.logFloor);
+    const frames = 4;
+    const data = new Float32Array(frames * 80);
+    for (let m = 0; m < 80; m++) {
+      data[m] = 1; // frame 0: 1 everywhere
+      data[80 + m] = 3; // frame 1: 3 everywhere
+      data[2 * 80 + m] = floor; // frames 2, 3: silence, left out
+      data[3 * 80 + m] = floor + 1;
+    }
+    const norm = { mean: new Float32Array(80).fill(1), std: new Float32Array(80).fill(2) };
+    const stats = referenceStatistics([{ frames, mels: 80, data }], norm);
+    expect(stats).toHaveLength(160);
+    expect(stats[0]).toBeCloseTo(0.5, 6); // normalised values 0 and 1
+    expect(stats[80]).toBeCloseTo(0.5, 6);
+    expect(() => referenceStatistics([{ frames: 2, mels: 80, data: new Float32Array(160).fill(floor) }], norm)).toThrow(/silent/);
+  });
+
+  it('asks for the source F0 moved to the target mean', () => {
+    // A harmonic log-mel at 110 Hz (the templates pitch.ts matches), converted toward a 220 Hz voice: shift one octave.
+    const f0 = new Float32Array(40).fill(110);
+    const mel = { frames: 40, mels: 80, data: new Float32Array(40 * 80) };
+    const templates = harmonicTemplates(f0);
+    for (let i = 0; i < mel.data.length; i++) mel.data[i] = -2 + 2 * templates[i]!;
+    const pitch = conversionPitch(mel, Math.log(220));
+    expect(pitch.f0Hz.filter((f) => f > 0).length).toBeGreaterThan(30);
+    expect(pitch.shiftNepers).toBeCloseTo(Math.log(2), 1);
+    expect(conversionPitch(mel, Number.NaN).shiftNepers).toBe(0);
+  });
+
+  it('refuses a missing pitch or reference input when the config asks for them', () => {
+    const model = createDiffVc(config, { seed: 1 });
+    tf.tidy(() => {
+      const x = tf.zeros([1, 16, 80]) as tf.Tensor3D;
+      const full = tinyCondition(1, 16, TINY_SPEAKER_VECTORS.subarray(0, 4));
+      expect(() => model.predictNoise(x, x, tf.tensor1d([0.5]), { speaker: full.speaker, reference: full.reference! })).toThrow(/pitch features must be \[1, 16, 82\]/);
+      expect(() => model.predictNoise(x, x, tf.tensor1d([0.5]), { ...full, pitch: tf.zeros([1, 8, 82]) as tf.Tensor3D })).toThrow(/pitch features/);
+    });
+    model.dispose();
+  });
+
+  it('reads a version-2 file (no pitch or reference input) as that version was built', () => {
+    const { pitchInput: _p, referenceInput: _r, crossVoiceShare: _c, ...version2 } = TINY_DIFFVC_CONFIG;
+    const stored = resolveStoredDiffVcConfig(version2, 2);
+    expect(stored.pitchInput).toBe(false);
+    expect(stored.referenceInput).toBe(false);
+    expect(resolveStoredDiffVcConfig({} as never, 3).pitchInput).toBe(true);
   });
 });

@@ -2,7 +2,7 @@
 // the source, and a tiny untrained model file written to a temp folder.
 
 import * as tf from '@tensorflow/tfjs';
-import { createDiffVc, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcConfig } from '../../src/models/diffVc.js';
+import { createDiffVc, pitchDims, referenceDims, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcCondition, type DiffVcConfig, type DiffVcVoiceTables } from '../../src/models/diffVc.js';
 import { Rng } from '../../src/models/module.js';
 
 /** The smallest sensible config: sub-second steps (the trainer table's `tinyConfig` says the same). */
@@ -40,17 +40,35 @@ export function syntheticBatch(batch: number, frames: number, seed: number, conf
   for (let b = 0; b < batch; b++) speaker.set(TINY_SPEAKER_VECTORS.subarray((b % 2) * 4, (b % 2) * 4 + 4), b * config.speakerDims);
   return {
     mel: tf.tensor3d(mel, [batch, frames, mels]),
+    meanSource: tf.tensor3d(mel, [batch, frames, mels]),
     average: tf.tensor3d(average, [batch, frames, mels]),
     mask: tf.ones([batch, frames, 1]) as tf.Tensor3D,
-    speaker: tf.tensor2d(speaker, [batch, config.speakerDims]),
+    ...tinyCondition(batch, frames, speaker, config, seed),
   };
 }
+
+/** A condition for `batch` items of `frames` frames: the given d-vectors, random pitch features and reference statistics as the config asks. */
+export function tinyCondition(batch: number, frames: number, speaker: Float32Array, config: DiffVcConfig = TINY_DIFFVC_CONFIG, seed = 9): DiffVcCondition {
+  const rng = new Rng(seed);
+  const random = (n: number): Float32Array => Float32Array.from({ length: n }, () => rng.normal());
+  return {
+    speaker: tf.tensor2d(speaker, [batch, config.speakerDims]),
+    ...(config.referenceInput ? { reference: tf.tensor2d(random(batch * referenceDims(config)), [batch, referenceDims(config)]) } : {}),
+    ...(config.pitchInput ? { pitch: tf.tensor3d(random(batch * frames * pitchDims(config)), [batch, frames, pitchDims(config)]) } : {}),
+  };
+}
+
+/** Per-voice tables of the tiny model files: mean F0 120 and 220 Hz, reference statistics 0 ± 1 and 0.5 ± 0.8. */
+export const TINY_VOICE_TABLES: DiffVcVoiceTables = {
+  logF0: new Float32Array([Math.log(120), Math.log(220)]),
+  reference: Float32Array.from({ length: 2 * 160 }, (_, i) => (i < 160 ? (i < 80 ? 0 : 1) : i < 240 ? 0.5 : 0.8)),
+};
 
 /** Writes a tiny, untrained DiffVC with `TINY_DIFFVC_VOICES` to `path`. */
 export async function writeTinyDiffVc(path: string, seed = 1): Promise<void> {
   const model = createDiffVc(TINY_DIFFVC_CONFIG, { seed });
   try {
-    await saveDiffVc(path, { model, voices: [...TINY_DIFFVC_VOICES], speakerVectors: TINY_SPEAKER_VECTORS, trainingDataHash: 'synthetic' }, { overwrite: true });
+    await saveDiffVc(path, { model, voices: [...TINY_DIFFVC_VOICES], speakerVectors: TINY_SPEAKER_VECTORS, voiceTables: TINY_VOICE_TABLES, trainingDataHash: 'synthetic' }, { overwrite: true });
   } finally {
     model.dispose();
   }

@@ -14,7 +14,22 @@ import { warmupCosineSchedule, type LearningRateSchedule } from '../optimizer.js
 import { createGradientPool } from '../parallel.js';
 import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
 import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
-import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from '../diffVc.js';
+import type { LogMel } from '../../audio/mel.js';
+import { f0Features, meanLogF0 } from '../pitch.js';
+import {
+  DEFAULT_DIFFVC_CONFIG,
+  DiffVc,
+  DiffVcObjective,
+  pitchDims,
+  referenceDims,
+  referenceStatistics,
+  resolveDiffVcConfig,
+  saveDiffVc,
+  type DiffVcBatch,
+  type DiffVcConfig,
+  type DiffVcNormalization,
+  type DiffVcVoiceTables,
+} from '../diffVc.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
 export interface DiffVcSetupOptions {
@@ -51,7 +66,89 @@ function indicesSeed(indices: readonly number[], salt: number): number {
   return h;
 }
 
-/** Random crops of `cropFrames` of utterances with their average-voice targets and their voice's d-vector. */
+/** Running sums of one utterance's normalised log-mel over its non-silent frames (for reference statistics). */
+interface UtteranceSums {
+  readonly sum: Float64Array;
+  readonly squares: Float64Array;
+  readonly frames: number;
+}
+
+/** Per-utterance features of a batch source: F0 tracks and (cached on first use) reference sums. */
+class UtteranceFeatures {
+  private readonly sums = new Map<string, UtteranceSums>();
+
+  constructor(
+    private readonly dataset: CorpusDataset,
+    private readonly normalization: DiffVcNormalization,
+  ) {}
+
+  /**
+   * F0 per frame of the utterance: the corpus's own track (YIN on the audio, one value per hop, cached by the corpus
+   * build). Conversion estimates the source's F0 from its log-mel (`estimateF0FromLogMel`, tuned against these tracks);
+   * running that estimator on every training utterance would cost ≈ 50 ms each.
+   */
+  f0Of(u: DatasetUtterance): Float32Array {
+    return this.dataset.f0(u.voice, u.sentence);
+  }
+
+  /** `referenceStatistics` of several utterances together (from cached per-utterance sums). */
+  referenceOf(utterances: readonly DatasetUtterance[]): Float32Array {
+    const bins = this.normalization.mean.length;
+    const sum = new Float64Array(bins);
+    const squares = new Float64Array(bins);
+    let frames = 0;
+    for (const u of utterances) {
+      const key = `${u.voice}/${u.sentence}`;
+      let s = this.sums.get(key);
+      if (s === undefined) {
+        s = utteranceSums(this.dataset.mel(u.voice, u.sentence), this.normalization);
+        this.sums.set(key, s);
+      }
+      for (let m = 0; m < bins; m++) {
+        sum[m] = sum[m]! + s.sum[m]!;
+        squares[m] = squares[m]! + s.squares[m]!;
+      }
+      frames += s.frames;
+    }
+    const out = new Float32Array(2 * bins);
+    for (let m = 0; m < bins; m++) {
+      const mean = frames > 0 ? sum[m]! / frames : 0;
+      out[m] = mean;
+      out[bins + m] = frames > 0 ? Math.sqrt(Math.max(0, squares[m]! / frames - mean * mean)) : 0;
+    }
+    return out;
+  }
+}
+
+/** Sums of `referenceStatistics` over one log-mel, so several utterances combine without re-reading them. */
+function utteranceSums(mel: LogMel, normalization: DiffVcNormalization): UtteranceSums {
+  // referenceStatistics of one utterance gives mean and std; turn them back into sums over its qualifying frames.
+  const bins = normalization.mean.length;
+  const floor = Math.log(MEL_CONFIG.logFloor);
+  let frames = 0;
+  for (let t = 0; t < mel.frames; t++) {
+    let loudest = floor;
+    for (let m = 0; m < bins; m++) loudest = Math.max(loudest, mel.data[t * bins + m]!);
+    if (loudest >= floor + 3) frames++;
+  }
+  const sum = new Float64Array(bins);
+  const squares = new Float64Array(bins);
+  if (frames === 0) return { sum, squares, frames };
+  const stats = referenceStatistics([mel], normalization);
+  for (let m = 0; m < bins; m++) {
+    const mean = stats[m]!;
+    const std = stats[bins + m]!;
+    sum[m] = mean * frames;
+    squares[m] = (std * std + mean * mean) * frames;
+  }
+  return { sum, squares, frames };
+}
+
+/**
+ * Random crops of `cropFrames` of utterances with their average-voice targets, their voice's d-vector and — as the
+ * config asks — the source μ is encoded from (another voice aligned to the crop for a `crossVoiceShare` of items), the
+ * crop's own pitch features and reference statistics of `referenceUtterances` other utterances of the voice.
+ */
 export function diffVcBatchSource(
   dataset: CorpusDataset,
   items: readonly DatasetUtterance[],
@@ -62,15 +159,23 @@ export function diffVcBatchSource(
   const width = config.cropFrames;
   const dims = config.speakerDims;
   const floor = Math.log(MEL_CONFIG.logFloor);
+  const features = new UtteranceFeatures(dataset, normalization);
+  const byVoice = new Map<string, DatasetUtterance[]>();
+  for (const u of dataset.utterances) byVoice.set(u.voice, [...(byVoice.get(u.voice) ?? []), u]);
+  const pitchWidth = pitchDims(config);
+  const referenceWidth = referenceDims(config);
   return {
     size: items.length,
     getBatch(indices) {
       const rng = new Rng(indicesSeed(indices, options.salt ?? 0));
       const b = indices.length;
       const mel = new Float32Array(b * width * mels);
+      const meanSource = new Float32Array(b * width * mels);
       const average = new Float32Array(b * width * mels);
       const mask = new Float32Array(b * width);
       const speaker = new Float32Array(b * dims);
+      const pitch = new Float32Array(b * width * pitchWidth);
+      const reference = new Float32Array(b * referenceWidth);
       indices.forEach((index, k) => {
         const u = items[index]!;
         const full = dataset.mel(u.voice, u.sentence);
@@ -78,12 +183,19 @@ export function diffVcBatchSource(
         const frames = Math.min(full.frames, avg.frames);
         const length = Math.min(width, frames);
         const start = frames > width ? rng.int(frames - width + 1) : 0;
+        let source = full;
+        if (config.crossVoiceShare > 0 && rng.uniform() < config.crossVoiceShare) {
+          const others = dataset.sentenceUtterances(u.sentence).filter((o) => o.voice !== u.voice);
+          if (others.length > 0) source = dataset.alignedMel(u.voice, others[rng.int(others.length)]!.voice, u.sentence);
+        }
         for (let t = 0; t < width; t++) {
           const base = (k * width + t) * mels;
           for (let m = 0; m < mels; m++) {
             const x = t < length ? full.data[(start + t) * mels + m]! : floor;
+            const from = t < length ? source.data[(start + t) * mels + m]! : floor;
             const y = t < length ? avg.data[(start + t) * mels + m]! : floor;
             mel[base + m] = (x - normalization.mean[m]!) / normalization.std[m]!;
+            meanSource[base + m] = (from - normalization.mean[m]!) / normalization.std[m]!;
             average[base + m] = (y - normalization.mean[m]!) / normalization.std[m]!;
           }
           mask[k * width + t] = t < length ? 1 : 0;
@@ -91,15 +203,57 @@ export function diffVcBatchSource(
         const vector = options.speakerVectors[u.voice];
         if (vector === undefined || vector.length !== dims) throw new ShapeMismatchError(`no ${dims}-dim d-vector for voice ${u.voice}`);
         speaker.set(vector, k * dims);
+        if (config.pitchInput) {
+          const f0 = new Float32Array(width);
+          f0.set(features.f0Of(u).subarray(start, start + length));
+          pitch.set(f0Features(f0, width, config), k * width * pitchWidth);
+        }
+        if (config.referenceInput) {
+          const pool = (byVoice.get(u.voice) ?? []).filter((o) => o.sentence !== u.sentence);
+          const chosen = Array.from({ length: Math.min(config.referenceUtterances, pool.length) }, () => pool[rng.int(pool.length)]!);
+          reference.set(features.referenceOf(chosen.length > 0 ? chosen : [u]), k * referenceWidth);
+        }
       });
       return {
         mel: tf.tensor3d(mel, [b, width, mels]),
+        meanSource: tf.tensor3d(meanSource, [b, width, mels]),
         average: tf.tensor3d(average, [b, width, mels]),
         mask: tf.tensor3d(mask, [b, width, 1]),
         speaker: tf.tensor2d(speaker, [b, dims]),
+        ...(config.pitchInput ? { pitch: tf.tensor3d(pitch, [b, width, pitchWidth]) } : {}),
+        ...(config.referenceInput ? { reference: tf.tensor2d(reference, [b, referenceWidth]) } : {}),
       };
     },
   };
+}
+
+function concatenate(parts: readonly Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/**
+ * What the model file stores of each voice besides its d-vector: the mean ln F0 (of the corpus's F0 tracks) and the reference statistics of up to
+ * `perVoice` train-split utterances (evenly spaced through the voice's list, so the choice is fixed).
+ */
+export function diffVcVoiceTables(dataset: CorpusDataset, voices: readonly string[], normalization: DiffVcNormalization, perVoice = 60): DiffVcVoiceTables {
+  const logF0 = new Float32Array(voices.length);
+  const reference = new Float32Array(voices.length * 2 * normalization.mean.length);
+  voices.forEach((voice, i) => {
+    const all = dataset.utterances.filter((u) => u.voice === voice);
+    const step = Math.max(1, Math.floor(all.length / perVoice));
+    const chosen = all.filter((_, k) => k % step === 0).slice(0, perVoice);
+    const melsOf = chosen.map((u) => dataset.mel(u.voice, u.sentence));
+    // The corpus's F0 tracks, as the training pitch features (conversion moves the source's contour to this mean).
+    logF0[i] = meanLogF0(concatenate(chosen.map((u) => dataset.f0(u.voice, u.sentence))));
+    reference.set(referenceStatistics(melsOf, normalization), i * 2 * normalization.mean.length);
+  });
+  return { logF0, reference };
 }
 
 /** Builds model, loss and data of a run on the corpus train split, all voices (also the workers' factory). */
@@ -230,6 +384,7 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
           model: setup.model,
           voices: setup.voices,
           speakerVectors: vectors,
+          voiceTables: diffVcVoiceTables(setup.trainSet, setup.voices, setup.model.normalization),
           trainingDataHash: setup.corpusHash,
           validationMetrics: lastValidation ? { ...lastValidation.losses } : {},
           extra: {
