@@ -1,5 +1,5 @@
 // The evaluation harness: converts the corpus TEST split for source → target pairs with each system, vocodes,
-// and scores MCD (DTW), log-F0 error, speaker-judge accuracy and cosine, character error rate and real-time factor.
+// and scores MCD (DTW), log-F0 error, two speaker judges (d-vector and cepstral), character error rate and real-time factor.
 
 import { estimateF0 } from '../audio/f0.js';
 import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
@@ -9,9 +9,10 @@ import { openCorpusDataset, type CorpusDataset } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
 import { griffinLimVocoder, type Vocoder } from '../engine/pipeline.js';
 import { readWavFile } from '../io/audioFile.js';
-import type { ConversionTarget, MelConverter } from '../models/converter.js';
+import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
 import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder.js';
 import type { SpeechRecognizer } from './asr.js';
+import { buildCepstralJudge, type CepstralJudge } from './cepstralJudge.js';
 import { EvalSetupError } from './errors.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES, selectPairs, type VoicePair } from './pairs.js';
 import { logF0ErrorSemitones } from './pitch.js';
@@ -28,6 +29,10 @@ export interface EvaluationOptions {
   readonly systems: readonly EvalSystem[];
   readonly encoder: SpeakerEncoder;
   readonly judge: SpeakerJudge;
+  /** The second, model-independent judge; default fitted at start on the train split of every corpus voice. */
+  readonly cepstralJudge?: CepstralJudge;
+  /** Settings of every model conversion (steps, solver, seed); default `{ seed: 0 }`. */
+  readonly settings?: ConversionSettings;
   /** Speech recogniser for CER; null skips intelligibility. */
   readonly recognizer: SpeechRecognizer | null;
   readonly home?: string;
@@ -52,8 +57,10 @@ export interface SystemMetrics {
   readonly mcdDb: number;
   /** Mean |Δ mean log2 F0| × 12 against the target, semitones (utterances where both are voiced). */
   readonly logF0ErrorSemitones: number;
-  /** Fraction of outputs the judge classifies as the target voice among all its voices. */
+  /** Fraction of outputs the d-vector judge classifies as the target voice among all its voices. */
   readonly judgeAccuracy: number;
+  /** Fraction of outputs the cepstral judge (`cepstralJudge.ts`, no model in common) classifies as the target voice. */
+  readonly cepstralJudgeAccuracy: number;
   /** Mean cosine of the output's embedding to the target voice's centroid. */
   readonly targetCosine: number;
   /** Character error rate: total edits ÷ total reference characters; NaN without a recogniser. */
@@ -76,6 +83,10 @@ export interface EvaluationReport {
   readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: string; readonly sentences: readonly string[] };
   readonly pairs: readonly VoicePair[];
   readonly judgeVoices: readonly string[];
+  /** The cepstral judge: its voices and the train-split utterances it was fitted on. */
+  readonly cepstralJudge: { readonly voices: readonly string[]; readonly trainUtterances: number; readonly method: string };
+  /** Conversion settings given to every model. */
+  readonly settings: ConversionSettings;
   readonly vocoder: string;
   readonly recognizer: string | null;
   readonly systems: readonly SystemReport[];
@@ -86,6 +97,7 @@ interface UtteranceScore {
   mcdDb: number;
   logF0Error: number;
   judgedTarget: boolean;
+  cepstralJudgedTarget: boolean;
   targetCosine: number;
   edits: number;
   referenceChars: number;
@@ -105,6 +117,7 @@ function summarise(scores: readonly UtteranceScore[], withAsr: boolean): SystemM
     mcdDb: mean(scores.map((s) => s.mcdDb)),
     logF0ErrorSemitones: mean(scores.map((s) => s.logF0Error)),
     judgeAccuracy: scores.length > 0 ? scores.filter((s) => s.judgedTarget).length / scores.length : Number.NaN,
+    cepstralJudgeAccuracy: scores.length > 0 ? scores.filter((s) => s.cepstralJudgedTarget).length / scores.length : Number.NaN,
     targetCosine: mean(scores.map((s) => s.targetCosine)),
     cer: withAsr && chars > 0 ? scores.reduce((n, s) => n + s.edits, 0) / chars : Number.NaN,
     realTimeFactor: audio > 0 ? scores.reduce((n, s) => n + s.seconds, 0) / audio : Number.NaN,
@@ -112,12 +125,13 @@ function summarise(scores: readonly UtteranceScore[], withAsr: boolean): SystemM
   };
 }
 
-/** The test sentences to score and the voices' checks against corpus and judge. */
-function planEvaluation(dataset: CorpusDataset, judge: SpeakerJudge, voices: readonly string[], sentences: number | undefined): string[] {
+/** The test sentences to score and the voices' checks against corpus and judges. */
+function planEvaluation(dataset: CorpusDataset, judge: SpeakerJudge, cepstralJudge: CepstralJudge | undefined, voices: readonly string[], sentences: number | undefined): string[] {
   const corpusVoices = new Set(dataset.manifest.voices.map((v) => v.id));
   for (const voice of voices) {
     if (!corpusVoices.has(voice)) throw new EvalSetupError(`voice "${voice}" is not in the corpus at ${dataset.corpusRoot}; it has ${[...corpusVoices].join(', ')}`);
     if (!judge.voices.includes(voice)) throw new EvalSetupError(`the speaker judge has no centroid for voice "${voice}"; retrain it with: timbre train speaker-encoder`);
+    if (cepstralJudge !== undefined && !cepstralJudge.voices.includes(voice)) throw new EvalSetupError(`the cepstral judge was not fitted on voice "${voice}"; it knows ${cepstralJudge.voices.join(', ')}`);
   }
   const ids = dataset.sentenceIds().filter((id) => voices.every((v) => dataset.sentenceUtterances(id).some((u) => u.voice === v)));
   if (ids.length === 0) throw new EvalSetupError(`the corpus at ${dataset.corpusRoot} has no ${dataset.splits.join('/')} sentence read by all of ${voices.join(', ')}`);
@@ -132,11 +146,14 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
   const voices = options.voices ?? DEFAULT_EVAL_VOICES;
   const pairs = selectPairs(voices, options.pairs ?? DEFAULT_EVAL_PAIRS);
   const dataset = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split, voices: [...voices] });
-  const sentences = planEvaluation(dataset, options.judge, voices, options.sentences);
+  const sentences = planEvaluation(dataset, options.judge, options.cepstralJudge, voices, options.sentences);
   const texts = new Map(dataset.manifest.sentences.map((s) => [s.id, s.text]));
   const vocoder = options.vocoder ?? griffinLimVocoder();
   const { encoder, judge, recognizer } = options;
   const targetVoices = [...new Set(pairs.map((p) => p.target))];
+  const settings: ConversionSettings = { seed: 0, ...options.settings };
+  // Fitted here from the train split (about a second) so it can never drift from the corpus it scores.
+  const cepstralJudge = options.cepstralJudge ?? buildCepstralJudge(openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split: 'train' }));
 
   // Models load once; any-to-any models get the target's embedding from ~10 s of its train-split speech.
   const converters = new Map<string, MelConverter>();
@@ -184,6 +201,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
         mcdDb: melCepstralDistortion(mel, targetMel),
         logF0Error: logF0ErrorSemitones(f0, dataset.f0(target, sentence)),
         judgedTarget: judge.classify(embedding).voice === target,
+        cepstralJudgedTarget: cepstralJudge.classify(mel)?.voice === target,
         targetCosine: cosineSimilarity(embedding, judge.centroid(target)),
         ...errors,
         seconds,
@@ -213,7 +231,7 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
           } else {
             const converter = converters.get(system.name)!;
             const sourceMel = dataset.mel(pair.source, sentence);
-            const converted = await converter.convert(sourceMel, targets.get(pair.target)!, { settings: { seed: 0 } });
+            const converted = await converter.convert(sourceMel, targets.get(pair.target)!, { settings });
             samples = await vocoder(converted, { lengthSamples: source.samples.length });
             seconds = (performance.now() - t0) / 1000;
           }
@@ -228,6 +246,8 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
       corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split, sentences },
       pairs,
       judgeVoices: judge.voices,
+      cepstralJudge: { voices: cepstralJudge.voices, trainUtterances: cepstralJudge.trainUtterances, method: cepstralJudge.describe() },
+      settings,
       vocoder: options.vocoderName ?? 'griffin-lim (32 iterations)',
       recognizer: recognizer?.name ?? null,
       systems: options.systems.map((system) => {
@@ -250,14 +270,16 @@ const fmt = (v: number, digits: number): string => (Number.isFinite(v) ? v.toFix
 
 /** The report as a table: one row per system, one column per metric. */
 export function formatEvaluationTable(report: EvaluationReport): string {
-  const header = ['system', 'MCD dB', 'logF0 err st', 'judge acc', 'cos(target)', 'CER', 'RTF', 'n'];
+  const header = ['system', 'MCD dB', 'logF0 err st', 'd-vector judge', 'cepstral judge', 'cos(target)', 'CER', 'RTF', 'n'];
+  const percent = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
   const rows = report.systems.map((s) => [
     s.name,
     fmt(s.metrics.mcdDb, 2),
     fmt(s.metrics.logF0ErrorSemitones, 2),
-    Number.isFinite(s.metrics.judgeAccuracy) ? `${(100 * s.metrics.judgeAccuracy).toFixed(1)}%` : 'n/a',
+    percent(s.metrics.judgeAccuracy),
+    percent(s.metrics.cepstralJudgeAccuracy),
     fmt(s.metrics.targetCosine, 3),
-    Number.isFinite(s.metrics.cer) ? `${(100 * s.metrics.cer).toFixed(1)}%` : 'n/a',
+    percent(s.metrics.cer),
     fmt(s.metrics.realTimeFactor, 3),
     String(s.metrics.utterances),
   ]);
@@ -269,6 +291,7 @@ export function formatEvaluationTable(report: EvaluationReport): string {
     ...rows.map(line),
     '',
     `pairs: ${report.pairs.map((p) => `${p.source}→${p.target}`).join(', ')}`,
-    `${report.corpus.split} sentences: ${report.corpus.sentences.length} per pair; judge over ${report.judgeVoices.length} voices; vocoder ${report.vocoder}; ASR ${report.recognizer ?? 'skipped'}`,
+    `${report.corpus.split} sentences: ${report.corpus.sentences.length} per pair; d-vector judge over ${report.judgeVoices.length} voices, cepstral judge over ${report.cepstralJudge.voices.length} (fitted on ${report.cepstralJudge.trainUtterances} train utterances); vocoder ${report.vocoder}; ASR ${report.recognizer ?? 'skipped'}`,
+    `conversion settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
   ].join('\n');
 }

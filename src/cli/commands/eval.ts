@@ -1,22 +1,25 @@
 // `timbre eval --model NAME`: scores conversion models and the two baselines on the corpus test split
-// (MCD, log-F0 error, speaker judge, CER, real-time factor); `--judge` scores the speaker judge itself.
+// (MCD, log-F0 error, d-vector and cepstral speaker judges, CER, real-time factor); `--judge` scores the judges themselves.
 
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { describeBackend, initBackend } from '../../models/backend.js';
+import type { ConversionSettings, DiffusionSolver } from '../../models/converter.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
+import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
 import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
-import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
+import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { createProgressBar } from '../progress.js';
 
 const USAGE = [
   'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
+  '                   [--steps N] [--solver ml|euler] [--seed N]',
   '       timbre eval --judge [--json FILE]',
   `  --model NAMES       systems to score: ${evalSystemNames().join(', ')}; a model brings both baselines along`,
   `  --pairs N           source → target pairs, chosen deterministically (default ${DEFAULT_EVAL_PAIRS})`,
@@ -24,8 +27,11 @@ const USAGE = [
   '  --sentences N       only the first N test sentences (default all)',
   '  --json FILE         also write the full report (per pair) as JSON',
   '  --skip-asr          no pocketsphinx, no CER',
+  '  --steps N           diffusion reverse steps of the models, 1–100 (default: each family\'s own, 6)',
+  '  --solver ml|euler   diffusion solver of the models (default ml)',
+  '  --seed N            seed of the models\' sampling noise, 0–2147483647 (default 0)',
   '  --speaker-encoder F speaker encoder model file (default TIMBRE_HOME/models/speaker-encoder, else the shipped one)',
-  '  --judge             instead: the speaker judge on every test utterance of every corpus voice (confusion matrix)',
+  '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices)',
   '  --home DIR          data folder (default $TIMBRE_HOME)',
 ].join('\n');
 
@@ -44,6 +50,16 @@ async function writeJson(path: string | undefined, value: unknown, io: CliIo): P
   io.out(`wrote ${target}\n`);
 }
 
+const SOLVERS: readonly DiffusionSolver[] = ['ml', 'euler'];
+
+/** `--steps`, `--solver`, `--seed` as the conversion settings of every model; only the options given. */
+export function conversionSettingsOptions(args: ParsedArgs): ConversionSettings {
+  const steps = numberOption(args, 'steps', { min: 1, max: 100, integer: true });
+  const solver = choiceOption(args, 'solver', SOLVERS);
+  const seed = numberOption(args, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true });
+  return { ...(seed !== undefined ? { seed } : {}), ...(steps !== undefined ? { steps } : {}), ...(solver !== undefined ? { solver } : {}) };
+}
+
 async function judgeReport(home: string | undefined, encoderPath: string, json: string | undefined, io: CliIo): Promise<number> {
   const { encoder, judge, trainingDataHash } = await loadSpeakerEncoder(encoderPath);
   try {
@@ -53,7 +69,14 @@ async function judgeReport(home: string | undefined, encoderPath: string, json: 
     bar.finish();
     io.out(`speaker encoder ${encoderPath} (trained on corpus ${trainingDataHash.slice(0, 12)}…), test split of ${dataset.corpusRoot}\n`);
     io.out(`${formatConfusion(report)}\n`);
-    await writeJson(json, { encoder: encoderPath, trainingDataHash, ...report }, io);
+    // The cepstral judge, fitted as `timbre eval` fits it, on the same test utterances.
+    const cepstralJudge = buildCepstralJudge(openCorpusDataset({ ...(home !== undefined ? { home } : {}), split: 'train', voices: [...judge.voices] }));
+    const cepstralBar = createProgressBar({ total: dataset.utterances.length, label: 'judging (cepstral)', write: io.err, interactive: io.interactive });
+    const cepstral = evaluateCepstralJudge(cepstralJudge, dataset, (done) => cepstralBar.update(done));
+    cepstralBar.finish();
+    io.out(`cepstral judge: ${cepstralJudge.describe()}; same test split\n`);
+    io.out(`${formatConfusion(cepstral)}\n`);
+    await writeJson(json, { encoder: encoderPath, trainingDataHash, ...report, cepstralJudge: { method: cepstralJudge.describe(), trainUtterances: cepstralJudge.trainUtterances, ...cepstral } }, io);
     return 0;
   } finally {
     encoder.dispose();
@@ -74,6 +97,9 @@ export const command: CliCommand = {
       'skip-asr': { type: 'boolean' },
       'speaker-encoder': { type: 'string' },
       judge: { type: 'boolean' },
+      steps: { type: 'string' },
+      solver: { type: 'string' },
+      seed: { type: 'string' },
       home: { type: 'string' },
     });
     if (args.positionals.length > 0) throw new UsageError(`timbre eval: unexpected argument "${args.positionals[0]}"`);
@@ -87,6 +113,8 @@ export const command: CliCommand = {
     const voices = listOption(stringOption(args, 'voices'), 'voices');
     const pairs = numberOption(args, 'pairs', { min: 1, max: 10_000, integer: true });
     const sentences = numberOption(args, 'sentences', { min: 1, max: 10_000, integer: true });
+    const settings = conversionSettingsOptions(args);
+    if (judge && Object.keys(settings).length > 0) throw new UsageError('timbre eval: --steps, --solver and --seed set conversions; --judge converts nothing');
     const encoderPath = resolve(stringOption(args, 'speaker-encoder') ?? defaultSpeakerEncoderPath(home));
 
     io.out(`${describeBackend(await initBackend())}\n`);
@@ -106,6 +134,7 @@ export const command: CliCommand = {
         ...(voices !== undefined ? { voices } : {}),
         ...(pairs !== undefined ? { pairs } : {}),
         ...(sentences !== undefined ? { sentences } : {}),
+        settings,
         onProgress: (done, total, detail) => {
           bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
           bar.update(done, detail);
