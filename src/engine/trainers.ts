@@ -12,7 +12,7 @@ export interface TrainRunSettings extends ModelTrainRunSettings {
   /** VAE fine-tuning: the user voice to add, and the VAE file it extends. */
   readonly addVoice?: string;
   readonly base?: string;
-  /** Warm start (same architecture and data): a VAE model file, or a CycleGAN-VC training checkpoint of the pair. */
+  /** Warm start (same architecture and data): a VAE model file, a CycleGAN-VC training checkpoint of the pair, or the DiffVC file CycleDiffusion fine-tunes. */
   readonly init?: string;
 }
 
@@ -48,7 +48,7 @@ export interface TrainerEntry {
 }
 
 /** Names of the trainers, in the order they are listed. */
-export type TrainerName = 'speaker-encoder' | 'vae' | 'cyclegan' | 'diffvc';
+export type TrainerName = 'speaker-encoder' | 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion';
 
 /** The trainers, one line per model family (loaded on demand). */
 export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
@@ -77,6 +77,12 @@ export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
     defaults: { steps: 3000, batchSize: 16, logEvery: 25, validateEvery: 500, checkpointEvery: 100 },
     prepare: async (s) => (await import('../models/diffVc/train.js')).prepareDiffVcTraining(s),
     tinyConfig: { encoderChannels: 8, encoderBlocks: 1, decoderChannels: 8, decoderMults: [1, 2], decoderBlocks: 1, normGroups: 2, timeDims: 8, condDims: 8, cropFrames: 16, warmupSteps: 2, encoderLearningRate: 1e-2, learningRate: 1e-2 },
+  },
+  cyclediffusion: {
+    summary: 'CycleDiffusion: fine-tunes a trained DiffVC decoder with a cycle-consistency term (--init FILE: the DiffVC; default yours, else the shipped one)',
+    defaults: { steps: 600, batchSize: 4, logEvery: 10, validateEvery: 100, checkpointEvery: 25 },
+    prepare: async (s) => (await import('../models/cycleDiffusion/train.js')).prepareCycleDiffusionTraining(s),
+    tinyConfig: { cycleSteps: 2, warmupSteps: 1, learningRate: 1e-3 },
   },
   // more model families are registered here, one line each
 };

@@ -262,6 +262,31 @@ export async function solveReverse(options: ReverseSolveOptions): Promise<tf.Ten
   }
 }
 
+/**
+ * The reverse SDE from t = 1 to 0 in `steps` equal steps as one differentiable graph (CycleDiffusion trains through
+ * it): x ← μ + a·(x − μ) + b·s_θ(x, t) + σ·z_k, with `noises[k]` the z of step k (same shape as `start`; unused where
+ * σ = 0, e.g. the ML solver's last step). The caller owns the result and runs it inside a tidy or a gradient scope.
+ */
+export function reverseDiffusion(
+  model: DiffVc,
+  run: { readonly start: tf.Tensor3D; readonly mean: tf.Tensor3D; readonly condition: DiffVcCondition; readonly steps: number; readonly solver: DiffusionSolver; readonly noises: readonly tf.Tensor3D[] },
+): tf.Tensor3D {
+  const { steps, solver, mean } = run;
+  checkSolverSettings(steps, solver);
+  if (run.noises.length !== steps) throw new ShapeMismatchError(`reverseDiffusion: ${run.noises.length} noise tensors for ${steps} steps`);
+  const h = 1 / steps;
+  let x = run.start;
+  for (let i = 0; i < steps; i++) {
+    const t = 1 - i * h;
+    const { a, b, sigma } = reverseStepCoefficients(model.config, t, h, solver);
+    const score = model.score(x, mean, t, run.condition);
+    let y = tf.add(tf.add(mean, tf.mul(tf.sub(x, mean), a)), tf.mul(score, b)) as tf.Tensor3D;
+    if (sigma > 0) y = tf.add(y, tf.mul(run.noises[i]!, sigma)) as tf.Tensor3D;
+    x = y;
+  }
+  return x;
+}
+
 function checkSolverSettings(steps: number, solver: DiffusionSolver): void {
   if (!Number.isInteger(steps) || steps < 1 || steps > 100) throw new InvalidArgumentError(`steps must be a whole number in [1, 100], got ${String(steps)}`);
   if (solver !== 'ml' && solver !== 'euler') throw new InvalidArgumentError(`solver must be "ml" or "euler", got ${String(solver)}`);
@@ -552,6 +577,8 @@ export interface DiffVcBatch {
   readonly meanSource: tf.Tensor3D; // [B, T, mels]: what the decoder stage encodes μ from (the utterance, or another voice aligned to it)
   readonly reference?: tf.Tensor2D; // [B, 2·mels]: reference statistics of the voice (config.referenceInput)
   readonly pitch?: tf.Tensor3D; // [B, T, 2 + mels]: pitch features of the utterance's own F0 (config.pitchInput)
+  /** CycleDiffusion: another voice per item to convert to — its d-vector, reference statistics, and the item's F0 moved to its mean. */
+  readonly target?: DiffVcCondition;
 }
 
 /** The condition of a batch's own voice. */
@@ -701,9 +728,18 @@ interface TargetCondition {
   readonly reference: Float32Array | null;
 }
 
-/** Display label of a DiffVC model file. */
-export function diffVcLabel(voices: readonly string[]): string {
-  return `DiffVC (${voices.length} voices)`;
+/** The two families whose model files hold a DiffVC: DiffVC itself and its cycle-consistent fine-tuning. */
+export type DiffusionFamily = 'diffvc' | 'cyclediffusion';
+
+/** Kind, version and name of each diffusion family's model file. */
+export const DIFFUSION_FILE_KINDS: Readonly<Record<DiffusionFamily, { readonly kind: string; readonly kindVersion: number; readonly olderKindVersions: readonly number[]; readonly name: string }>> = {
+  diffvc: { kind: DIFFVC_KIND, kindVersion: DIFFVC_KIND_VERSION, olderKindVersions: DIFFVC_OLDER_KIND_VERSIONS, name: 'DiffVC' },
+  cyclediffusion: { kind: 'cycleDiffusion', kindVersion: 1, olderKindVersions: [], name: 'CycleDiffusion' },
+};
+
+/** Display label of a DiffVC (or CycleDiffusion) model file. */
+export function diffVcLabel(voices: readonly string[], family: DiffusionFamily = 'diffvc'): string {
+  return `${DIFFUSION_FILE_KINDS[family].name} (${voices.length} voices)`;
 }
 
 /**
@@ -713,7 +749,7 @@ export function diffVcLabel(voices: readonly string[]): string {
  * mels rather than embeddings, and a decoder trained on a handful of voices renders unseen ones poorly.
  */
 export class DiffVcConverter implements MelConverter {
-  readonly family: ModelFamily = 'diffvc';
+  readonly family: ModelFamily;
   readonly label: string;
   readonly targetVoices: readonly string[];
   readonly model: DiffVc;
@@ -721,7 +757,8 @@ export class DiffVcConverter implements MelConverter {
   private readonly voiceTables: DiffVcVoiceTables;
   private disposed = false;
 
-  constructor(loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables }, label?: string) {
+  constructor(loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables }, label?: string, family: DiffusionFamily = 'diffvc') {
+    this.family = family;
     const { config } = loaded.model;
     const dims = config.speakerDims;
     const voices = loaded.voices.length;
@@ -737,7 +774,7 @@ export class DiffVcConverter implements MelConverter {
     this.targetVoices = [...loaded.voices];
     this.speakerVectors = Float32Array.from(loaded.speakerVectors);
     this.voiceTables = { logF0: Float32Array.from(tables.logF0), reference: Float32Array.from(tables.reference) };
-    this.label = label ?? diffVcLabel(loaded.voices);
+    this.label = label ?? diffVcLabel(loaded.voices, family);
   }
 
   /**
@@ -923,9 +960,11 @@ export async function saveDiffVc(
     validationMetrics?: { [key: string]: number };
     extra?: { [key: string]: JsonValue };
   },
-  options: { overwrite: boolean } = { overwrite: false },
+  options: { overwrite: boolean; family?: DiffusionFamily } = { overwrite: false },
 ): Promise<void> {
   const { model, voices, speakerVectors } = file;
+  const family = options.family ?? 'diffvc';
+  const fileKind = DIFFUSION_FILE_KINDS[family];
   const dims = model.config.speakerDims;
   if (speakerVectors.length !== voices.length * dims) throw new ShapeMismatchError(`saveDiffVc: ${speakerVectors.length} d-vector values for ${voices.length} voices of ${dims} dims`);
   const weights = new Map<string, WeightArray>(model.getWeights());
@@ -942,29 +981,30 @@ export async function saveDiffVc(
   await saveVoiceModelFile(
     path,
     {
-      kind: DIFFVC_KIND,
-      kindVersion: DIFFVC_KIND_VERSION,
+      kind: fileKind.kind,
+      kindVersion: fileKind.kindVersion,
       config: model.config,
       voices,
       normalization: model.normalization,
       trainingDataHash: file.trainingDataHash,
       ...(file.validationMetrics !== undefined ? { validationMetrics: file.validationMetrics } : {}),
-      defaultLabel: diffVcLabel(voices),
+      defaultLabel: diffVcLabel(voices, family),
       ...(file.extra !== undefined ? { extra: file.extra } : {}),
       facts: { parameterCount: model.parameterCount(), encoderParameters: model.encoder.parameterCount(), decoderParameters: model.decoder.parameterCount() },
     },
     weights,
-    options,
+    { overwrite: options.overwrite },
   );
 }
 
 /** Loads a DiffVC model file, refusing other kinds, versions and feature configs (`ModelMismatchError`). */
-export async function loadDiffVc(path: string): Promise<LoadedDiffVc> {
+export async function loadDiffVc(path: string, family: DiffusionFamily = 'diffvc'): Promise<LoadedDiffVc> {
+  const fileKind = DIFFUSION_FILE_KINDS[family];
   const file = await loadVoiceModelFile(path, {
-    kind: DIFFVC_KIND,
-    kindVersion: DIFFVC_KIND_VERSION,
-    olderKindVersions: DIFFVC_OLDER_KIND_VERSIONS,
-    family: 'DiffVC',
+    kind: fileKind.kind,
+    kindVersion: fileKind.kindVersion,
+    olderKindVersions: fileKind.olderKindVersions,
+    family: fileKind.name,
     resolveConfig: (stored, kindVersion) => resolveStoredDiffVcConfig(stored as Partial<DiffVcConfig>, kindVersion),
   });
   const { config, voices, weights } = file;

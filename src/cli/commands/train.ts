@@ -35,7 +35,8 @@ const USAGE = [
   '                       run folder vae-NAME; default 200 steps, batch 8)',
   '  --base FILE          with --add-voice: the VAE to extend (default TIMBRE_HOME/models/vae/model.timbre if',
   '                       trained, else the shipped VAE)',
-  '  --init FILE          vae: start from this VAE model file; cyclegan: from the nets of this training checkpoint',
+  '  --init FILE          vae: start from this VAE model file; cyclegan: from the nets of this training checkpoint;',
+  '                       cyclediffusion: the DiffVC model file to fine-tune (default yours, else the shipped one)',
   '                       (TIMBRE_HOME/checkpoints/cyclegan-VOICE/checkpoint.timbre) of the same pair. Same architecture',
   '                       and corpus; run folder <model>-warm. Trains a finished model further with a new schedule',
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
@@ -118,7 +119,7 @@ async function describeCheckpoint(runDir: string, settings: TrainRunSettings): P
 /** `--init FILE` (VAE or CycleGAN-VC, not with --add-voice): the file a new run starts from, resolved; undefined without it. */
 function planWarmStart(model: string, init: string | undefined, addingVoice: boolean): string | undefined {
   if (init === undefined) return undefined;
-  if (model !== 'vae' && model !== 'cyclegan') throw new UsageError(`timbre train: --init warm-starts a vae or cyclegan run; "${model}" does not take it`);
+  if (model !== 'vae' && model !== 'cyclegan' && model !== 'cyclediffusion') throw new UsageError(`timbre train: --init warm-starts a vae, cyclegan or cyclediffusion run; "${model}" does not take it`);
   if (addingVoice) throw new UsageError('timbre train: --add-voice already starts from --base; leave out --init');
   const path = resolve(init);
   if (!existsSync(path)) throw new UsageError(`option --init: no model file at ${path}`);
@@ -169,7 +170,8 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   // Refuse before hours of training, not after.
   if (existsSync(outPath) && !overwrite) throw new UsageError(`${outPath} already exists; pass --force to overwrite it or --out to write elsewhere`);
   // A warm-started run keeps its own run folder, so it never resumes (or clobbers) the run it starts from.
-  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, init !== undefined ? `${folder}-warm` : folder));
+  // (CycleDiffusion always starts from a DiffVC file; its --init names that file, so its folder stays the same.)
+  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, init !== undefined && name !== 'cyclediffusion' ? `${folder}-warm` : folder));
   const fresh = flagOption(args, 'fresh');
   const intervals = { min: 0, max: 1_000_000, integer: true };
   const settings: TrainRunSettings = {

@@ -152,7 +152,14 @@ function utteranceSums(mel: LogMel, normalization: DiffVcNormalization): Utteran
 export function diffVcBatchSource(
   dataset: CorpusDataset,
   items: readonly DatasetUtterance[],
-  options: { config: DiffVcConfig; normalization: DiffVcNormalization; speakerVectors: DiffVcSetupOptions['speakerVectors']; salt?: number },
+  options: {
+    config: DiffVcConfig;
+    normalization: DiffVcNormalization;
+    speakerVectors: DiffVcSetupOptions['speakerVectors'];
+    salt?: number;
+    /** CycleDiffusion: also give each item another voice of these (model order) to convert to (`DiffVcBatch.target`). */
+    conversionTargets?: { readonly voices: readonly string[]; readonly tables: DiffVcVoiceTables };
+  },
 ): BatchSource<DiffVcBatch> {
   const { config, normalization } = options;
   const mels = config.mels;
@@ -176,6 +183,10 @@ export function diffVcBatchSource(
       const speaker = new Float32Array(b * dims);
       const pitch = new Float32Array(b * width * pitchWidth);
       const reference = new Float32Array(b * referenceWidth);
+      const targets = options.conversionTargets;
+      const targetSpeaker = new Float32Array(targets ? b * dims : 0);
+      const targetPitch = new Float32Array(targets ? b * width * pitchWidth : 0);
+      const targetReference = new Float32Array(targets ? b * referenceWidth : 0);
       indices.forEach((index, k) => {
         const u = items[index]!;
         const full = dataset.mel(u.voice, u.sentence);
@@ -203,10 +214,23 @@ export function diffVcBatchSource(
         const vector = options.speakerVectors[u.voice];
         if (vector === undefined || vector.length !== dims) throw new ShapeMismatchError(`no ${dims}-dim d-vector for voice ${u.voice}`);
         speaker.set(vector, k * dims);
-        if (config.pitchInput) {
-          const f0 = new Float32Array(width);
-          f0.set(features.f0Of(u).subarray(start, start + length));
-          pitch.set(f0Features(f0, width, config), k * width * pitchWidth);
+        const f0 = new Float32Array(width);
+        f0.set(features.f0Of(u).subarray(start, start + length));
+        if (config.pitchInput) pitch.set(f0Features(f0, width, config), k * width * pitchWidth);
+        if (targets) {
+          const others = targets.voices.filter((v) => v !== u.voice);
+          const index = targets.voices.indexOf(others[rng.int(others.length)]!);
+          const voice = targets.voices[index]!;
+          const targetVector = options.speakerVectors[voice];
+          if (targetVector === undefined || targetVector.length !== dims) throw new ShapeMismatchError(`no ${dims}-dim d-vector for voice ${voice}`);
+          targetSpeaker.set(targetVector, k * dims);
+          if (config.referenceInput) targetReference.set(targets.tables.reference.subarray(index * referenceWidth, (index + 1) * referenceWidth), k * referenceWidth);
+          if (config.pitchInput) {
+            const own = meanLogF0(features.f0Of(u));
+            const wanted = targets.tables.logF0[index]!;
+            const shift = Number.isFinite(own) && Number.isFinite(wanted) ? wanted - own : 0;
+            targetPitch.set(f0Features(f0, width, config, shift, Number.isFinite(wanted) ? wanted : undefined), k * width * pitchWidth);
+          }
         }
         if (config.referenceInput) {
           const pool = (byVoice.get(u.voice) ?? []).filter((o) => o.sentence !== u.sentence);
@@ -222,6 +246,15 @@ export function diffVcBatchSource(
         speaker: tf.tensor2d(speaker, [b, dims]),
         ...(config.pitchInput ? { pitch: tf.tensor3d(pitch, [b, width, pitchWidth]) } : {}),
         ...(config.referenceInput ? { reference: tf.tensor2d(reference, [b, referenceWidth]) } : {}),
+        ...(targets
+          ? {
+              target: {
+                speaker: tf.tensor2d(targetSpeaker, [b, dims]),
+                ...(config.pitchInput ? { pitch: tf.tensor3d(targetPitch, [b, width, pitchWidth]) } : {}),
+                ...(config.referenceInput ? { reference: tf.tensor2d(targetReference, [b, referenceWidth]) } : {}),
+              },
+            }
+          : {}),
       };
     },
   };
