@@ -1,16 +1,22 @@
 // Engine calls about the training corpus: build/resume it, describe it, open it as a dataset.
 // Arguments from the CLI, server and app are validated here before reaching src/corpus.
 
+import { join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { timbrePaths } from '../io/paths.js';
 import { buildCorpus, type CorpusBuildProgress, type CorpusBuildResult } from '../corpus/build.js';
 import { openCorpusDataset, readCorpusManifest, type CorpusDataset, type OpenDatasetOptions } from '../corpus/dataset.js';
 import type { SplitName } from '../corpus/split.js';
 import { corpusVoice, CORPUS_VOICES, detectVoices, type VoiceAvailability } from '../corpus/voices.js';
+import { importRealSpeech, type RealImportProgress, type RealImportResult } from '../corpus/realImport.js';
+import { readRealManifest, REAL_SPEECH_FOLDER } from '../corpus/realManifest.js';
+import type { RealSplitName } from '../corpus/realSplit.js';
 
 export type { CorpusBuildProgress, CorpusBuildResult } from '../corpus/build.js';
 export type { CorpusDataset, MelBatch, BatchOptions, DatasetUtterance } from '../corpus/dataset.js';
 export { createRng } from '../corpus/rng.js';
+export type { RealImportProgress, RealImportResult } from '../corpus/realImport.js';
+export { openRealSpeech, type RealSpeechSet, type RealClipFilter } from '../corpus/realSpeech.js';
 
 /** Options of `buildCorpusCache`, as a user gives them. */
 export interface CorpusBuildRequest {
@@ -81,3 +87,70 @@ export function openCorpus(options: OpenDatasetOptions = {}): CorpusDataset {
 
 /** Ids of all corpus voices in speaker order. */
 export const CORPUS_VOICE_IDS: readonly string[] = CORPUS_VOICES.map((v) => v.id);
+
+/** Options of `importRealSpeechCorpus`, as a user gives them. */
+export interface RealSpeechImportRequest {
+  home?: string;
+  /** Source ids; default every installed one. */
+  sources?: readonly string[];
+  onProgress?: (event: RealImportProgress) => void;
+  onMessage?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+/** Imports (or resumes, or verifies) the real speech of Debian packages into `<home>/corpus-real`. */
+export async function importRealSpeechCorpus(request: RealSpeechImportRequest = {}): Promise<RealImportResult> {
+  if (request.sources !== undefined && new Set(request.sources).size !== request.sources.length) {
+    throw new InvalidArgumentError(`sources: ${request.sources.join(',')} names a source twice`);
+  }
+  return importRealSpeech({ ...request });
+}
+
+/** What the imported real-speech set holds (for `timbre corpus info`). */
+export interface RealSpeechSummary {
+  root: string;
+  complete: boolean;
+  sources: { id: string; aptPackage: string; packageVersion: string | null; license: string; clips: number }[];
+  speakers: {
+    id: string;
+    language: string;
+    heldOut: boolean;
+    clips: number;
+    seconds: number;
+    f0MedianHz: number;
+    maybeSeveralSpeakers: boolean;
+    sourceSampleRatesHz: number[];
+  }[];
+  heldOutLanguages: string[];
+  splitCounts: Record<RealSplitName, number>;
+  clips: number;
+  audioSeconds: number;
+  skippedFiles: number;
+}
+
+/** Summary of the real-speech set under `home`, or null when none was imported. */
+export function describeRealSpeech(home?: string): RealSpeechSummary | null {
+  const root = join(timbrePaths(home).root, REAL_SPEECH_FOLDER);
+  const manifest = readRealManifest(root);
+  if (manifest === null) return null;
+  return {
+    root,
+    complete: manifest.complete,
+    sources: manifest.sources.map((s) => ({ id: s.id, aptPackage: s.aptPackage, packageVersion: s.packageVersion, license: s.license, clips: s.clips })),
+    speakers: manifest.speakers.map((s) => ({
+      id: s.id,
+      language: s.language,
+      heldOut: s.heldOut,
+      clips: s.clips,
+      seconds: s.durationSeconds,
+      f0MedianHz: s.f0.medianHz,
+      maybeSeveralSpeakers: s.f0.maybeSeveralSpeakers,
+      sourceSampleRatesHz: s.sourceSampleRatesHz,
+    })),
+    heldOutLanguages: manifest.split.heldOutLanguages,
+    splitCounts: manifest.split.counts,
+    clips: manifest.clips.length,
+    audioSeconds: manifest.clips.reduce((sum, c) => sum + c.durationSeconds, 0),
+    skippedFiles: manifest.skipped.length,
+  };
+}
