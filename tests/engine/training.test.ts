@@ -50,12 +50,12 @@ async function collect(request: TrainRequest, onProgress?: (p: TrainingProgress,
 describe('engine training', () => {
   it('lists the same trainers as `timbre train`', async () => {
     const trainers = await engine.listTrainers();
-    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc']);
+    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc', 'cyclediffusion']);
     expect(trainers.find((t) => t.name === 'cyclegan')!.pairwise).toBe(true);
   });
 
   it('refuses bad requests before any work, naming the field', async () => {
-    await expect(attempt({ target: { kind: 'model', model: 'cyclediffusion' } })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'target.model' });
+    await expect(attempt({ target: { kind: 'model', model: 'no-such-model' } })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'target.model' });
     await expect(attempt({ target: { kind: 'model', model: 'cyclegan' } })).resolves.toMatchObject({ field: 'target.model' });
     await expect(attempt({ target: { kind: 'model', model: 'vae' }, steps: 0 })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'steps' });
     await expect(attempt({ target: { kind: 'model', model: 'vae' }, batchSize: 10_000 })).resolves.toMatchObject({ field: 'batchSize' });

@@ -127,7 +127,7 @@ describe('timbre train cyclegan', () => {
     expect(otherPair.stderr).toMatch(/target espeak-f2 \(this run flite-slt\)/);
     const encoder = await timbre('train', 'speaker-encoder', '--home', home, '--steps', '1', '--init', checkpoint);
     expect(encoder.code).toBe(2);
-    expect(encoder.stderr).toMatch(/--init warm-starts a vae or cyclegan run/);
+    expect(encoder.stderr).toMatch(/--init warm-starts a vae, cyclegan or cyclediffusion run/);
   });
 
   it('names a dedicated pair folder after --from, and refuses a missing or unknown --to with exit 2', async () => {
