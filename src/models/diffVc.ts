@@ -405,31 +405,56 @@ export function referenceDims(config: Pick<DiffVcConfig, 'referenceInput' | 'mel
  * pauses do not weigh in). [2 · mels]: means, then standard deviations. Throws when no frame qualifies.
  */
 export function referenceStatistics(mels: readonly LogMel[], normalization: MelNormalization): Float32Array {
+  const stats = statisticsOfSums(mels.map((mel) => referenceSums(mel, normalization)));
+  if (stats === null) throw new InvalidArgumentError('the reference audio is silent: no frame rises 3 nepers above the floor');
+  return stats;
+}
+
+/** Per-bin sums of one log-mel's normalised values and their squares over its non-silent frames (see `referenceStatistics`). */
+export interface ReferenceSums {
+  readonly sum: Float64Array;
+  readonly squares: Float64Array;
+  readonly frames: number;
+}
+
+/** `ReferenceSums` of one log-mel (not normalised), so several utterances combine without re-reading them. */
+export function referenceSums(mel: LogMel, normalization: MelNormalization): ReferenceSums {
   const bins = normalization.mean.length;
+  if (mel.mels !== bins) throw new ShapeMismatchError(`reference log-mel has ${mel.mels} bins, expected ${bins}`);
   const sum = new Float64Array(bins);
   const squares = new Float64Array(bins);
-  let n = 0;
+  let frames = 0;
   const floor = Math.log(MEL_CONFIG.logFloor);
-  for (const mel of mels) {
-    if (mel.mels !== bins) throw new ShapeMismatchError(`reference log-mel has ${mel.mels} bins, expected ${bins}`);
-    for (let t = 0; t < mel.frames; t++) {
-      let loudest = floor;
-      for (let m = 0; m < bins; m++) loudest = Math.max(loudest, mel.data[t * bins + m]!);
-      if (loudest < floor + 3) continue;
-      for (let m = 0; m < bins; m++) {
-        const v = (mel.data[t * bins + m]! - normalization.mean[m]!) / normalization.std[m]!;
-        sum[m] = sum[m]! + v;
-        squares[m] = squares[m]! + v * v;
-      }
-      n++;
+  for (let t = 0; t < mel.frames; t++) {
+    let loudest = floor;
+    for (let m = 0; m < bins; m++) loudest = Math.max(loudest, mel.data[t * bins + m]!);
+    if (loudest < floor + 3) continue;
+    for (let m = 0; m < bins; m++) {
+      const v = (mel.data[t * bins + m]! - normalization.mean[m]!) / normalization.std[m]!;
+      sum[m] = sum[m]! + v;
+      squares[m] = squares[m]! + v * v;
     }
+    frames++;
   }
-  if (n === 0) throw new InvalidArgumentError('the reference audio is silent: no frame rises 3 nepers above the floor');
+  return { sum, squares, frames };
+}
+
+/** Means, then standard deviations [2 · bins] of several `ReferenceSums` together; null when they hold no frame. */
+export function statisticsOfSums(parts: readonly ReferenceSums[]): Float32Array | null {
+  const bins = parts[0]?.sum.length ?? 0;
+  const frames = parts.reduce((n, p) => n + p.frames, 0);
+  if (frames === 0) return null;
   const out = new Float32Array(2 * bins);
   for (let m = 0; m < bins; m++) {
-    const mean = sum[m]! / n;
+    let sum = 0;
+    let squares = 0;
+    for (const p of parts) {
+      sum += p.sum[m]!;
+      squares += p.squares[m]!;
+    }
+    const mean = sum / frames;
     out[m] = mean;
-    out[bins + m] = Math.sqrt(Math.max(0, squares[m]! / n - mean * mean));
+    out[bins + m] = Math.sqrt(Math.max(0, squares / frames - mean * mean));
   }
   return out;
 }

@@ -225,7 +225,11 @@ export function normalizeVocalTract(source: LogMel, sourceLogF0: number, targetL
 
 /** Mean ln F0 over the voiced frames of `mels` (F0 from `estimateF0FromLogMel`); NaN when none is voiced. */
 export function meanLogF0OfMels(mels: readonly LogMel[]): number {
-  const tracks = mels.map((mel) => estimateF0FromLogMel(mel));
+  return meanLogF0OfTracks(mels.map((mel) => estimateF0FromLogMel(mel)));
+}
+
+/** Mean ln F0 over the voiced frames of several F0 tracks together; NaN when none is voiced. */
+export function meanLogF0OfTracks(tracks: readonly Float32Array[]): number {
   const all = new Float32Array(tracks.reduce((n, t) => n + t.length, 0));
   let at = 0;
   for (const track of tracks) {

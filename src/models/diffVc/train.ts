@@ -15,7 +15,7 @@ import { createGradientPool } from '../parallel.js';
 import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
 import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
 import type { LogMel } from '../../audio/mel.js';
-import { f0Features, meanLogF0 } from '../pitch.js';
+import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
 import {
   DEFAULT_DIFFVC_CONFIG,
   DiffVc,
@@ -23,6 +23,9 @@ import {
   pitchDims,
   referenceDims,
   referenceStatistics,
+  referenceSums,
+  statisticsOfSums,
+  type ReferenceSums,
   resolveDiffVcConfig,
   saveDiffVc,
   type DiffVcBatch,
@@ -66,16 +69,9 @@ function indicesSeed(indices: readonly number[], salt: number): number {
   return h;
 }
 
-/** Running sums of one utterance's normalised log-mel over its non-silent frames (for reference statistics). */
-interface UtteranceSums {
-  readonly sum: Float64Array;
-  readonly squares: Float64Array;
-  readonly frames: number;
-}
-
 /** Per-utterance features of a batch source: F0 tracks and (cached on first use) reference sums. */
 class UtteranceFeatures {
-  private readonly sums = new Map<string, UtteranceSums>();
+  private readonly sums = new Map<string, ReferenceSums>();
 
   constructor(
     private readonly dataset: CorpusDataset,
@@ -91,57 +87,19 @@ class UtteranceFeatures {
     return this.dataset.f0(u.voice, u.sentence);
   }
 
-  /** `referenceStatistics` of several utterances together (from cached per-utterance sums). */
+  /** `referenceStatistics` of several utterances together (from cached per-utterance sums); zeros when all are silent. */
   referenceOf(utterances: readonly DatasetUtterance[]): Float32Array {
-    const bins = this.normalization.mean.length;
-    const sum = new Float64Array(bins);
-    const squares = new Float64Array(bins);
-    let frames = 0;
-    for (const u of utterances) {
+    const parts = utterances.map((u) => {
       const key = `${u.voice}/${u.sentence}`;
-      let s = this.sums.get(key);
-      if (s === undefined) {
-        s = utteranceSums(this.dataset.mel(u.voice, u.sentence), this.normalization);
-        this.sums.set(key, s);
+      let sums = this.sums.get(key);
+      if (sums === undefined) {
+        sums = referenceSums(this.dataset.mel(u.voice, u.sentence), this.normalization);
+        this.sums.set(key, sums);
       }
-      for (let m = 0; m < bins; m++) {
-        sum[m] = sum[m]! + s.sum[m]!;
-        squares[m] = squares[m]! + s.squares[m]!;
-      }
-      frames += s.frames;
-    }
-    const out = new Float32Array(2 * bins);
-    for (let m = 0; m < bins; m++) {
-      const mean = frames > 0 ? sum[m]! / frames : 0;
-      out[m] = mean;
-      out[bins + m] = frames > 0 ? Math.sqrt(Math.max(0, squares[m]! / frames - mean * mean)) : 0;
-    }
-    return out;
+      return sums;
+    });
+    return statisticsOfSums(parts) ?? new Float32Array(2 * this.normalization.mean.length);
   }
-}
-
-/** Sums of `referenceStatistics` over one log-mel, so several utterances combine without re-reading them. */
-function utteranceSums(mel: LogMel, normalization: DiffVcNormalization): UtteranceSums {
-  // referenceStatistics of one utterance gives mean and std; turn them back into sums over its qualifying frames.
-  const bins = normalization.mean.length;
-  const floor = Math.log(MEL_CONFIG.logFloor);
-  let frames = 0;
-  for (let t = 0; t < mel.frames; t++) {
-    let loudest = floor;
-    for (let m = 0; m < bins; m++) loudest = Math.max(loudest, mel.data[t * bins + m]!);
-    if (loudest >= floor + 3) frames++;
-  }
-  const sum = new Float64Array(bins);
-  const squares = new Float64Array(bins);
-  if (frames === 0) return { sum, squares, frames };
-  const stats = referenceStatistics([mel], normalization);
-  for (let m = 0; m < bins; m++) {
-    const mean = stats[m]!;
-    const std = stats[bins + m]!;
-    sum[m] = mean * frames;
-    squares[m] = (std * std + mean * mean) * frames;
-  }
-  return { sum, squares, frames };
 }
 
 /**
@@ -260,16 +218,6 @@ export function diffVcBatchSource(
   };
 }
 
-function concatenate(parts: readonly Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
-
 /**
  * What the model file stores of each voice besides its d-vector: the mean ln F0 (of the corpus's F0 tracks) and the reference statistics of up to
  * `perVoice` train-split utterances (evenly spaced through the voice's list, so the choice is fixed).
@@ -283,7 +231,7 @@ export function diffVcVoiceTables(dataset: CorpusDataset, voices: readonly strin
     const chosen = all.filter((_, k) => k % step === 0).slice(0, perVoice);
     const melsOf = chosen.map((u) => dataset.mel(u.voice, u.sentence));
     // The corpus's F0 tracks, as the training pitch features (conversion moves the source's contour to this mean).
-    logF0[i] = meanLogF0(concatenate(chosen.map((u) => dataset.f0(u.voice, u.sentence))));
+    logF0[i] = meanLogF0OfTracks(chosen.map((u) => dataset.f0(u.voice, u.sentence)));
     reference.set(referenceStatistics(melsOf, normalization), i * 2 * normalization.mean.length);
   });
   return { logF0, reference };
