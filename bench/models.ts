@@ -14,7 +14,6 @@ import { assignSplits } from '../src/corpus/split.js';
 import { renderSentence } from '../src/corpus/synth.js';
 import { CORPUS_VOICES, corpusVoice } from '../src/corpus/voices.js';
 import type { ModelSettings } from '../src/engine/api.js';
-import { PITCH_SHIFT_IN_MODEL } from '../src/engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../src/engine/pipeline.js';
 import { timbrePaths } from '../src/io/paths.js';
 import { describeBackend, initBackend } from '../src/models/backend.js';
@@ -171,7 +170,7 @@ async function main(): Promise<void> {
       const mel = await timeMedian(repeats, () => converter.convert(source.logMel, target, { settings: modelSettings }));
       const full = await timeMedian(repeats, async () => {
         const prepared = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
-        return convertLane(prepared, converter, target, settings, { vocoder, pitchShiftInModel: PITCH_SHIFT_IN_MODEL.includes(candidate.family) });
+        return convertLane(prepared, converter, target, settings, { vocoder });
       });
       const melRtf = mel / input.seconds;
       const fullRtf = full / input.seconds;

@@ -3,6 +3,7 @@
 
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { TimbreInputError } from '../audio/errors.js';
+import type { ConversionSettings, DiffusionSolver } from '../models/converter.js';
 
 /** Bad command-line usage: unknown option, missing argument, bad value. Exit code 2. */
 export class UsageError extends TimbreInputError {
@@ -85,4 +86,15 @@ export function requirePositionals(command: string, args: ParsedArgs, names: rea
     );
   }
   return args.positionals.slice(0, names.length);
+}
+
+/** Diffusion solvers `--solver` accepts. */
+export const SOLVER_CHOICES: readonly DiffusionSolver[] = ['ml', 'euler'];
+
+/** `--steps`, `--solver`, `--seed` as the conversion settings of every model; only the options given. */
+export function conversionSettingsOptions(args: ParsedArgs): ConversionSettings {
+  const steps = numberOption(args, 'steps', { min: 1, max: 100, integer: true });
+  const solver = choiceOption(args, 'solver', SOLVER_CHOICES);
+  const seed = numberOption(args, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true });
+  return { ...(seed !== undefined ? { seed } : {}), ...(steps !== undefined ? { steps } : {}), ...(solver !== undefined ? { solver } : {}) };
 }

@@ -101,6 +101,31 @@ export function prepareRecording(samples: Float32Array, sampleRateHz: number, so
   return normalizeLoudness(trimmed, rate, DEFAULT_PROCESSING.loudnessDb, DEFAULT_PROCESSING.peakCeilingDb);
 }
 
+/**
+ * Reads and checks recordings of one speaker as `addVoice` takes them (WAV, not clipped, loud enough, mostly speech),
+ * prepared by `prepareRecording`; refuses fewer than `USER_VOICE_LIMITS.minTotalSeconds` of speech in all, naming `what`.
+ */
+export async function readRecordings(files: readonly string[], what: string): Promise<{ path: string; samples: Float32Array }[]> {
+  if (files.length === 0) throw new VoiceRecordingError(`${what}: give at least one WAV file`);
+  const out: { path: string; samples: Float32Array }[] = [];
+  for (const path of files) {
+    const decoded = await readWavFile(path, { maxDurationSeconds: USER_VOICE_LIMITS.maxFileSeconds });
+    out.push({ path, samples: prepareRecording(decoded.samples, decoded.sampleRateHz, path) });
+  }
+  const totalSeconds = out.reduce((sum, r) => sum + r.samples.length, 0) / MEL_CONFIG.sampleRateHz;
+  if (totalSeconds < USER_VOICE_LIMITS.minTotalSeconds) {
+    throw new VoiceRecordingError(
+      `${what}: only ${totalSeconds.toFixed(1)} s of speech in ${files.length} file${files.length === 1 ? '' : 's'}; a voice needs at least ${USER_VOICE_LIMITS.minTotalSeconds} s`,
+    );
+  }
+  return out;
+}
+
+/** Log-mels of reference recordings of a voice given as files (`--reference`), checked as `readRecordings` checks them. */
+export async function referenceMelsOfFiles(files: readonly string[]): Promise<LogMel[]> {
+  return (await readRecordings(files, 'the reference recordings')).map((r) => logMelSpectrogram(r.samples, MEL_CONFIG));
+}
+
 /** Fraction of 20 ms frames within 35 dB of the loudest frame and above −55 dBFS. */
 export function speechFraction(samples: Float32Array, sampleRateHz: number): number {
   const frame = Math.max(1, Math.round(0.02 * sampleRateHz));
@@ -149,23 +174,17 @@ export async function addVoice(name: string, files: readonly string[], options: 
     throw new InvalidVoiceNameError(`voice "${name}" already exists; use --force to replace it or "timbre voice remove ${name}"`, 'VOICE_EXISTS');
   }
   const clips: { bytes: Uint8Array; source: string; sourceSha256: string; durationSeconds: number }[] = [];
-  for (const path of files) {
-    const decoded = await readWavFile(path, { maxDurationSeconds: USER_VOICE_LIMITS.maxFileSeconds });
+  const recordings = await readRecordings(files, `voice ${name}`);
+  for (const { path, samples } of recordings) {
     const raw = new Uint8Array(await readFile(path));
-    const prepared = prepareRecording(decoded.samples, decoded.sampleRateHz, path);
     clips.push({
-      bytes: encodeWav(prepared, MEL_CONFIG.sampleRateHz, { bitDepth: 16 }),
+      bytes: encodeWav(samples, MEL_CONFIG.sampleRateHz, { bitDepth: 16 }),
       source: basename(path),
       sourceSha256: sha256Hex(raw),
-      durationSeconds: prepared.length / MEL_CONFIG.sampleRateHz,
+      durationSeconds: samples.length / MEL_CONFIG.sampleRateHz,
     });
   }
   const totalSeconds = clips.reduce((sum, clip) => sum + clip.durationSeconds, 0);
-  if (totalSeconds < USER_VOICE_LIMITS.minTotalSeconds) {
-    throw new VoiceRecordingError(
-      `voice ${name}: only ${totalSeconds.toFixed(1)} s of speech in ${files.length} file${files.length === 1 ? '' : 's'}; a voice needs at least ${USER_VOICE_LIMITS.minTotalSeconds} s`,
-    );
-  }
   // Write into a fresh folder, then swap it in, so a crash never leaves a half-written voice.
   const staging = join(root, `.${name}.${randomBytes(4).toString('hex')}.tmp`);
   await mkdir(staging, { recursive: true });

@@ -22,6 +22,7 @@ export type EngineErrorCode =
   | 'CANCELLED'
   | 'OUTPUT_EXISTS'
   | 'CHECKPOINT_MISMATCH'
+  | 'REFERENCE_TOO_SHORT'
   | 'UNAUTHORIZED'
   | 'TRANSPORT'
   | 'INTERNAL'

@@ -30,7 +30,7 @@ import type {
 } from './api.js';
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { defaultSearchDirs, ModelRegistry, PITCH_SHIFT_IN_MODEL } from './modelRegistry.js';
+import { defaultSearchDirs, ModelRegistry } from './modelRegistry.js';
 import { convertLane, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
@@ -151,12 +151,11 @@ export function createEngine(options: EngineOptions = {}): Engine {
     backendName = (await initBackend()).name;
   }
 
-  const similarity =
-    options.speakerSimilarity === false
-      ? undefined
-      : options.speakerSimilarity === undefined
-        ? createSpeakerSimilarity({ ...(home === undefined ? {} : { home }), ensureBackend, referenceMels: (id) => voices.referenceMels(id) })
-        : { measure: options.speakerSimilarity, dispose: () => undefined };
+  // The speaker encoder (loaded on first use) embeds the targets of any-voice models and, unless replaced or turned
+  // off, measures each lane's similarity to its target.
+  const speakerEncoder = createSpeakerSimilarity({ ...(home === undefined ? {} : { home }), ensureBackend, referenceMels: (id) => voices.referenceMels(id) });
+  const similarity: SpeakerSimilarity | undefined =
+    options.speakerSimilarity === false ? undefined : options.speakerSimilarity === undefined ? speakerEncoder.measure : options.speakerSimilarity;
   const training = createTrainingHost({
     home,
     listVoices: () => voices.list(),
@@ -223,9 +222,20 @@ export function createEngine(options: EngineOptions = {}): Engine {
     const { emitter, controller } = record;
     const signal = controller.signal;
     const vocoder = makeVocoder(iterations);
+    // Any-voice models get the target's reference mels and d-vector; a model's own voices ignore them.
     const needsReference = plan.some(({ model }) => model.origin !== 'registered' && model.targetVoices.includes('*'));
     const referenceMels = needsReference ? await voices.referenceMels(record.targetVoiceId) : undefined;
-    const target: ConversionTarget = referenceMels === undefined ? { voiceId: record.targetVoiceId } : { voiceId: record.targetVoiceId, referenceMels };
+    const speakerEmbedding = needsReference
+      ? await speakerEncoder.targetEmbedding({ voiceId: record.targetVoiceId, kind: record.targetKind }).catch((error: unknown) => {
+          console.error(`timbre: no speaker embedding of "${record.targetVoiceId}": ${(error as Error).message}`); // a model without its own copy of the voice says so
+          return undefined;
+        })
+      : undefined;
+    const target: ConversionTarget = {
+      voiceId: record.targetVoiceId,
+      ...(referenceMels !== undefined ? { referenceMels } : {}),
+      ...(speakerEmbedding !== undefined ? { speakerEmbedding } : {}),
+    };
     // Let the caller subscribe before the first event.
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (plan.some(({ model }) => model.origin !== 'registered')) await ensureBackend();
@@ -241,7 +251,6 @@ export function createEngine(options: EngineOptions = {}): Engine {
         const audio = await convertLane(prepared, converter, target, selection.settings ?? {}, {
           vocoder,
           signal,
-          pitchShiftInModel: model.origin !== 'registered' && PITCH_SHIFT_IN_MODEL.includes(model.family),
           onProgress: (stage, fraction) => {
             const now = performance.now();
             if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
@@ -252,7 +261,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         });
         let speakerSimilarity: number | undefined;
         try {
-          speakerSimilarity = await similarity?.measure({ logMel: audio.logMel, samples: audio.samples }, { voiceId: record.targetVoiceId, kind: record.targetKind });
+          speakerSimilarity = await similarity?.({ logMel: audio.logMel, samples: audio.samples }, { voiceId: record.targetVoiceId, kind: record.targetKind });
         } catch (error) {
           console.error(`timbre: speaker similarity failed for ${model.id}: ${(error as Error).message}`); // a metric, not a reason to fail the lane
         }
@@ -481,7 +490,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     async destroy() {
       destroyed = true;
       await training.destroy();
-      similarity?.dispose();
+      speakerEncoder.dispose();
       for (const record of jobs.values()) {
         record.controller.abort();
         record.emitter.unAll();

@@ -91,9 +91,6 @@ export interface ModelRegistryOptions {
   registered?: readonly RegisteredModel[];
 }
 
-/** Families whose converters set pitch themselves via `settings.semitones` and `settings.pitch` (trained files only, not registered stand-ins). */
-export const PITCH_SHIFT_IN_MODEL: readonly ModelFamily[] = ['vae'];
-
 /** Settings every family understands (pitch shift: in the model where it can, else by warping the log-mel after it). */
 const COMMON_SETTINGS: readonly SettingSpec[] = [
   { key: 'pitchShiftSemitones', label: 'Pitch shift (semitones)', kind: 'number', min: -MAX_PITCH_SHIFT_SEMITONES, max: MAX_PITCH_SHIFT_SEMITONES, step: 1, defaultValue: 0 },

@@ -8,7 +8,7 @@ import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { resample } from '../audio/resample.js';
 import { decodeWav, encodeWav } from '../audio/wav.js';
-import type { ConversionTarget, MelConverter } from '../models/converter.js';
+import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
 import type { ModelSettings } from './api.js';
 import { CancelledError, EngineError } from './errors.js';
 import { MAX_PITCH_SHIFT_SEMITONES, shiftLogMelPitch } from './melShift.js';
@@ -101,11 +101,6 @@ export async function convertLane(
     vocoder: Vocoder;
     signal?: AbortSignal;
     onProgress?: (stage: LaneStage, fraction: number) => void;
-    /**
-     * The converter sets pitch itself through `settings.semitones` and `settings.pitch` (the VAE renders the F0 it is
-     * given); else the log-mel is warped after it: by the source-to-output F0 ratio for `keepSourcePitch`, then the shift.
-     */
-    pitchShiftInModel?: boolean;
   },
 ): Promise<LaneAudio> {
   const started = performance.now();
@@ -113,8 +108,10 @@ export async function convertLane(
   throwIfAborted(options.signal);
   report('converting', 0);
   const { pitchShiftSemitones = 0, keepSourcePitch = false, ...rest } = settings;
-  const inModel = options.pitchShiftInModel === true;
-  const modelSettings = inModel ? { ...rest, semitones: pitchShiftSemitones, pitch: keepSourcePitch ? 'source' : 'target' } : rest;
+  // A converter that renders F0 (`rendersPitch`) sets pitch itself through `settings.pitch` and `settings.semitones`;
+  // else the log-mel is warped after it: by the source-to-output F0 ratio for `keepSourcePitch`, then the shift.
+  const inModel = converter.rendersPitch === true;
+  const modelSettings: ConversionSettings = inModel ? { ...rest, semitones: pitchShiftSemitones, pitch: keepSourcePitch ? 'source' : 'target' } : rest;
   const converted = await converter.convert(source.logMel, target, {
     settings: modelSettings,
     signal: options.signal,

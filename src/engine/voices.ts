@@ -8,6 +8,7 @@ export {
   listUserVoices,
   loadVoiceAudio,
   voiceMels,
+  referenceMelsOfFiles,
   checkVoiceName,
   USER_VOICE_LIMITS,
   type AddVoiceOptions,

@@ -20,7 +20,14 @@ export interface ConversionSettings {
   seed?: number;
   /** Vocal-tract length normalisation of the source toward the target (VAE, CycleGAN-VC); default true. */
   vocalTractNormalization?: boolean;
+  /** Models that render F0 (`rendersPitch`): 'target' moves the source's mean log-F0 to the target voice's (default), 'source' keeps it. */
+  pitch?: PitchMode;
+  /** Models that render F0: extra shift of the converted F0, semitones in [−24, 24]; default 0. */
+  semitones?: number;
 }
+
+/** How a model that renders F0 sets the converted pitch. */
+export type PitchMode = 'target' | 'source';
 
 /** Who to sound like: a voice id plus, for any-to-any models, its reference material. */
 export interface ConversionTarget {
@@ -40,8 +47,13 @@ export interface MelConverter {
   readonly family: ModelFamily;
   /** Human label, e.g. "CycleGAN-VC (any → flite-slt)". */
   readonly label: string;
-  /** Target voice ids this model can produce; `['*']` for any voice with a speaker embedding. */
+  /**
+   * Target voice ids this model can produce; a '*' among them: also any other voice given its speaker embedding and
+   * reference mels (≥ 10 s).
+   */
   readonly targetVoices: readonly string[];
+  /** True when the model sets F0 itself from `settings.pitch` and `settings.semitones` (no log-mel warp after it). */
+  readonly rendersPitch?: boolean;
   /** Maps a source log-mel `[frames × 80]` to the target's log-mel of the same frame count. */
   convert(
     source: LogMel,

@@ -12,7 +12,7 @@ import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d }
 import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
-import { estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, meanLogF0OfMels } from './pitch.js';
+import { convertedPitchShiftNepers, estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, meanLogF0OfMels } from './pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
 
@@ -762,21 +762,32 @@ export const DIFFUSION_FILE_KINDS: Readonly<Record<DiffusionFamily, { readonly k
   cyclediffusion: { kind: 'cycleDiffusion', kindVersion: 1, olderKindVersions: [], name: 'CycleDiffusion' },
 };
 
+/** Shortest reference of a voice that is not one of the model's, seconds. */
+export const MIN_REFERENCE_SECONDS = 10;
+
+/** What a DiffVC converts to: its own voices, and '*' (any voice given a reference) when it reads reference statistics. */
+export function diffVcTargetVoices(config: Pick<DiffVcConfig, 'referenceInput'>, voices: readonly string[]): string[] {
+  return config.referenceInput ? [...voices, '*'] : [...voices];
+}
+
 /** Display label of a DiffVC (or CycleDiffusion) model file. */
 export function diffVcLabel(voices: readonly string[], family: DiffusionFamily = 'diffvc'): string {
   return `${DIFFUSION_FILE_KINDS[family].name} (${voices.length} voices)`;
 }
 
 /**
- * A loaded DiffVC as a `MelConverter`. Targets are the corpus voices whose d-vectors the file stores (the decoder was
- * trained on exactly those vectors). A caller may also pass `target.speakerEmbedding` for a voice the model does not
- * list; it is used as is, but the model does not advertise '*' because the engine hands any-voice models reference
- * mels rather than embeddings, and a decoder trained on a handful of voices renders unseen ones poorly.
+ * A loaded DiffVC as a `MelConverter`. Its own voices are the corpus voices whose d-vectors (and, in version 3, mean
+ * log-F0 and reference statistics) the file stores. A model that reads reference statistics also converts to any
+ * other voice ('*' among its targets) given `target.speakerEmbedding` and `target.referenceMels` (≥ 10 s of speech):
+ * the decoder then hears that voice only through its d-vector, mean log-F0 and reference statistics.
  */
 export class DiffVcConverter implements MelConverter {
   readonly family: ModelFamily;
   readonly label: string;
   readonly targetVoices: readonly string[];
+  /** The voices the file stores (targetVoices without '*'). */
+  readonly voices: readonly string[];
+  readonly rendersPitch: boolean;
   readonly model: DiffVc;
   private readonly speakerVectors: Float32Array;
   private readonly voiceTables: DiffVcVoiceTables;
@@ -796,7 +807,9 @@ export class DiffVcConverter implements MelConverter {
       throw new ShapeMismatchError(`DiffVcConverter: ${tables.reference.length} reference-statistics values for ${voices} voices of ${referenceDims(config)}`);
     }
     this.model = loaded.model;
-    this.targetVoices = [...loaded.voices];
+    this.voices = [...loaded.voices];
+    this.targetVoices = diffVcTargetVoices(config, loaded.voices);
+    this.rendersPitch = config.pitchInput;
     this.speakerVectors = Float32Array.from(loaded.speakerVectors);
     this.voiceTables = { logF0: Float32Array.from(tables.logF0), reference: Float32Array.from(tables.reference) };
     this.label = label ?? diffVcLabel(loaded.voices, family);
@@ -809,7 +822,7 @@ export class DiffVcConverter implements MelConverter {
   targetCondition(target: ConversionTarget): TargetCondition {
     const { config, normalization } = this.model;
     const speaker = this.speakerVector(target);
-    const index = this.targetVoices.indexOf(target.voiceId);
+    const index = this.voices.indexOf(target.voiceId);
     const rows = referenceDims(config);
     if (index >= 0) {
       return {
@@ -824,17 +837,21 @@ export class DiffVcConverter implements MelConverter {
       throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices: give its reference recordings (≥ 10 s) as well as its speaker embedding`, 'VOICE_NOT_FOUND');
     }
     for (const mel of refs) checkLogMel(mel, config.mels);
+    const seconds = (refs.reduce((sum, mel) => sum + mel.frames, 0) * MEL_CONFIG.hopSamples) / MEL_CONFIG.sampleRateHz;
+    if (seconds < MIN_REFERENCE_SECONDS) {
+      throw new InvalidArgumentError(`the reference recordings of voice "${target.voiceId}" hold ${seconds.toFixed(1)} s; give at least ${MIN_REFERENCE_SECONDS} s`, 'REFERENCE_TOO_SHORT');
+    }
     return { speaker, logF0: meanLogF0OfMels(refs), reference: config.referenceInput ? referenceStatistics(refs, normalization) : null };
   }
 
   /** The unit d-vector a conversion to `target` uses: the stored one of a model voice, else `target.speakerEmbedding`. */
   speakerVector(target: ConversionTarget): Float32Array {
     const dims = this.model.config.speakerDims;
-    const index = this.targetVoices.indexOf(target.voiceId);
+    const index = this.voices.indexOf(target.voiceId);
     if (index >= 0) return this.speakerVectors.slice(index * dims, (index + 1) * dims);
     const given = target.speakerEmbedding;
     if (given === undefined) {
-      throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices and no speaker embedding was given; it has: ${this.targetVoices.join(', ')}`, 'VOICE_NOT_FOUND');
+      throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices and no speaker embedding was given; it has: ${this.voices.join(', ')}`, 'VOICE_NOT_FOUND');
     }
     if (!(given instanceof Float32Array) || given.length !== dims || !given.every(Number.isFinite)) {
       throw new InvalidArgumentError(`target.speakerEmbedding must be a Float32Array of ${dims} finite values, received ${given?.length ?? 0}`);
@@ -862,7 +879,7 @@ export class DiffVcConverter implements MelConverter {
     if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`seed must be a whole number in [0, 2^32), got ${String(seed)}`);
     const condition = this.targetCondition(target);
     if (options.signal?.aborted) throw new InvalidArgumentError('the conversion was cancelled', 'CANCELLED');
-    const pitch = this.model.config.pitchInput ? conversionPitch(source, condition.logF0) : null;
+    const pitch = this.model.config.pitchInput ? conversionPitch(source, condition.logF0, settings) : null;
     const rng = new Rng(seed);
     const total = source.frames;
     const chunks = Math.ceil(total / DIFFVC_CHUNK_FRAMES);
@@ -950,12 +967,16 @@ export class DiffVcConverter implements MelConverter {
 
 /**
  * The F0 the score network is asked for: the source's own (from its log-mel, as in training) moved by the difference of
- * the target's and the source's mean ln F0; unmoved when either mean is unknown.
+ * the target's and the source's mean ln F0 (unmoved when either is unknown, or for `pitch: 'source'`), plus `semitones`.
  */
-export function conversionPitch(source: LogMel, targetLogF0: number): { f0Hz: Float32Array; shiftNepers: number; fallbackLogF0: number | undefined } {
+export function conversionPitch(
+  source: LogMel,
+  targetLogF0: number,
+  settings: Pick<ConversionSettings, 'pitch' | 'semitones'> = {},
+): { f0Hz: Float32Array; shiftNepers: number; fallbackLogF0: number | undefined } {
   const f0Hz = estimateF0FromLogMel(source);
   const sourceLogF0 = meanLogF0(f0Hz);
-  const shiftNepers = Number.isFinite(sourceLogF0) && Number.isFinite(targetLogF0) ? targetLogF0 - sourceLogF0 : 0;
+  const shiftNepers = convertedPitchShiftNepers(sourceLogF0, targetLogF0, settings);
   return { f0Hz, shiftNepers, fallbackLogF0: Number.isFinite(targetLogF0) ? targetLogF0 : undefined };
 }
 
@@ -1014,6 +1035,7 @@ export async function saveDiffVc(
       trainingDataHash: file.trainingDataHash,
       ...(file.validationMetrics !== undefined ? { validationMetrics: file.validationMetrics } : {}),
       defaultLabel: diffVcLabel(voices, family),
+      targetVoices: diffVcTargetVoices(config, voices),
       ...(file.extra !== undefined ? { extra: file.extra } : {}),
       facts: { parameterCount: model.parameterCount(), encoderParameters: model.encoder.parameterCount(), decoderParameters: model.decoder.parameterCount() },
     },

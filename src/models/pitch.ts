@@ -301,3 +301,19 @@ export function f0Features(
   }
   return out;
 }
+
+/**
+ * Shift of the converted F0, nepers, for a model that renders F0 (`MelConverter.rendersPitch`): the target's mean
+ * minus the source's unless `settings.pitch` is 'source', plus `settings.semitones`. A mean that is not finite (an
+ * unvoiced source, an unknown target) moves nothing. Bad settings → `InvalidArgumentError` naming them.
+ */
+export function convertedPitchShiftNepers(sourceLogF0: number, targetLogF0: number, settings: { readonly pitch?: unknown; readonly semitones?: unknown }): number {
+  const pitch = settings.pitch ?? 'target';
+  if (pitch !== 'target' && pitch !== 'source') throw new InvalidArgumentError(`pitch must be "target" or "source", got ${String(pitch)}`);
+  const semitones = settings.semitones ?? 0;
+  if (typeof semitones !== 'number' || !Number.isFinite(semitones) || Math.abs(semitones) > 24) {
+    throw new InvalidArgumentError(`semitones must be a number in [-24, 24], got ${String(semitones)}`);
+  }
+  const toTarget = pitch === 'target' && Number.isFinite(sourceLogF0) && Number.isFinite(targetLogF0) ? targetLogF0 - sourceLogF0 : 0;
+  return toTarget + (semitones * Math.LN2) / 12;
+}

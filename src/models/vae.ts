@@ -18,7 +18,7 @@ import { loadInstalledConverter } from './installed.js';
 import type { JsonValue } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
-import { estimateF0FromLogMel, f0FeatureDims, f0Features, FINE_STRUCTURE_COEFFICIENTS, meanLogF0, normalizeVocalTract } from './pitch.js';
+import { convertedPitchShiftNepers, estimateF0FromLogMel, f0FeatureDims, f0Features, FINE_STRUCTURE_COEFFICIENTS, meanLogF0, normalizeVocalTract } from './pitch.js';
 
 export { f0FeatureDims, f0Features, meanLogF0, VOCAL_TRACT_F0_EXPONENT, vocalTractWarpRatio } from './pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
@@ -1099,15 +1099,8 @@ function extendSpeakers(model: Vae, row: Float32Array): Vae {
 // ---------------------------------------------------------------------------------------------------------------
 // Conversion.
 
-/** How the converted pitch is set: 'target' moves the source's log-F0 mean to the target voice's (default), 'source' keeps it. */
-export type VaePitchMode = 'target' | 'source';
-
-/** Conversion settings the VAE reads besides the common ones. */
+/** Conversion settings the VAE reads besides the common ones (`pitch`, `semitones` among them). */
 export interface VaeConversionSettings extends ConversionSettings {
-  /** Default 'target'. */
-  pitch?: VaePitchMode;
-  /** Extra shift of the converted F0, semitones in [−24, 24]; default 0. */
-  semitones?: number;
   /** The source's F0 per mel frame (Hz, 0 = unvoiced); default: `estimateF0FromLogMel` of the source (as in training). */
   sourceF0Hz?: Float32Array;
 }
@@ -1119,6 +1112,7 @@ const CHUNK_CONTEXT = 64;
 /** A loaded VAE as a `MelConverter`: encodes any source recording, decodes it with a model voice's embedding and F0. */
 export class VaeConverter implements MelConverter {
   readonly family: ModelFamily = 'vae';
+  readonly rendersPitch = true;
   readonly label: string;
   readonly targetVoices: readonly string[];
   readonly model: Vae;
@@ -1152,17 +1146,11 @@ export class VaeConverter implements MelConverter {
     if (source.frames < 1) throw new InvalidArgumentError('the source log-mel has no frames');
     const speaker = this.speakerIndex(target.voiceId);
     const settings = options.settings ?? {};
-    const pitch = settings.pitch ?? 'target';
-    if (pitch !== 'target' && pitch !== 'source') throw new InvalidArgumentError(`pitch must be "target" or "source", got ${String(pitch)}`);
-    const semitones = settings.semitones ?? 0;
-    if (typeof semitones !== 'number' || !Number.isFinite(semitones) || Math.abs(semitones) > 24) {
-      throw new InvalidArgumentError(`semitones must be a number in [-24, 24], got ${String(semitones)}`);
-    }
     const f0 = settings.sourceF0Hz ?? estimateF0FromLogMel(source);
     const sourceMean = meanLogF0(f0);
     const targetMean = this.speakerLogF0[speaker]!;
     const own = Number.isFinite(sourceMean) ? sourceMean : targetMean;
-    const shift = (pitch === 'target' ? targetMean - own : 0) + (semitones * Math.LN2) / 12;
+    const shift = convertedPitchShiftNepers(own, targetMean, settings);
     const features = f0Features(f0, source.frames, this.model.config, shift, own);
     // The encoder reads the source with its formants moved to the target's scale; the F0 features keep the source's track.
     const encoded = normalizeVocalTract(source, sourceMean, targetMean, settings.vocalTractNormalization);

@@ -18,6 +18,8 @@ export interface VoiceModelFileContents {
   readonly validationMetrics?: { readonly [key: string]: number };
   /** Written into extra, after the caller's `extra`: the label (unless `extra.label` is a string) and the target voices. */
   readonly defaultLabel: string;
+  /** What the model converts to, as the model registry lists it; default `voices` ('*' added by any-voice models). */
+  readonly targetVoices?: readonly string[];
   readonly extra?: { readonly [key: string]: JsonValue };
   /** Family facts written after the label (parameter counts, per-voice tables). */
   readonly facts?: { readonly [key: string]: JsonValue };
@@ -46,7 +48,7 @@ export async function saveVoiceModelFile(path: string, contents: VoiceModelFileC
       extra: {
         ...extra,
         label: storedLabel(extra) ?? contents.defaultLabel,
-        targetVoices: [...contents.voices],
+        targetVoices: [...(contents.targetVoices ?? contents.voices)],
         ...(contents.facts ?? {}),
       },
     },

@@ -13,6 +13,7 @@ import { identityNormalization } from '../../src/models/melNormalization.js';
 import { Rng } from '../../src/models/module.js';
 import { createVae } from '../../src/models/vae.js';
 import { TINY_VAE_CONFIG, writeTinyVae } from '../models/vaeFixtures.js';
+import { writeTinyDiffVc } from '../models/diffVcFixtures.js';
 import { timbre } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-convert-'));
@@ -145,4 +146,27 @@ describe('timbre convert', () => {
     expect(vocoder.code).toBe(2);
     expect(vocoder.stderr).toContain('--vocoder');
   });
+
+  it('converts with a DiffVC to the speaker of --reference recordings, with --steps, --solver and --seed', async () => {
+    const diffvc = join(dir, 'diffvc.timbre');
+    await writeTinyDiffVc(diffvc, 1, 128); // d-vectors of the shipped speaker encoder's size
+    const reference = join(dir, 'reference.wav');
+    execFileSync('espeak-ng', ['-v', 'en+m3', '-w', reference, 'A large size in stockings is hard to sell. The boy was there when the sun rose. Rice is often served in round bowls. The juice of lemons makes fine punch. The box was thrown beside the parked truck.']);
+    const out = join(dir, 'referenced.wav');
+    const run = await timbre('convert', speech, '--reference', reference, '--model', diffvc, '-o', out, '--steps', '2', '--solver', 'euler', '--seed', '7');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('as reference (model');
+    const own = await timbre('convert', speech, '--to', 'voice-a', '--model', diffvc, '-o', join(dir, 'own.wav'), '--steps', '1');
+    expect(own.code).toBe(0);
+    const short = await timbre('convert', speech, '--reference', speech, '--model', diffvc, '-o', join(dir, 'short-reference.out.wav'));
+    expect(short.code).toBe(2);
+    expect(short.stderr).toMatch(/reference recordings: only \d\.\d s of speech.*at least 10 s/);
+    const notAnyVoice = await timbre('convert', speech, '--reference', reference, '--model', model, '-o', join(dir, 'vae.wav'));
+    expect(notAnyVoice.code).toBe(2);
+    expect(notAnyVoice.stderr).toMatch(/--reference needs a model that converts to any voice/);
+    const steps = await timbre('convert', speech, '--to', 'voice-a', '--model', diffvc, '--steps', '0');
+    expect(steps.code).toBe(2);
+    expect(steps.stderr).toContain('--steps');
+  }, 60_000);
 });

@@ -3,7 +3,7 @@
 
 import { describe, expect, it } from 'vitest';
 import { parseCommandArgs, UsageError } from '../../src/cli/args.js';
-import { conversionSettingsOptions } from '../../src/cli/commands/eval.js';
+import { conversionSettingsOptions } from '../../src/cli/args.js';
 import { timbre } from './helpers.js';
 
 const SPEC = { steps: { type: 'string' }, solver: { type: 'string' }, seed: { type: 'string' } } as const;

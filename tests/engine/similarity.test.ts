@@ -15,6 +15,8 @@ import { createSpeakerSimilarity } from '../../src/engine/similarity.js';
 import { initBackend } from '../../src/models/backend.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { testPitchShiftConverter } from './testPitchShiftConverter.js';
+import { TINY_DIFFVC_VOICES, writeTinyDiffVc } from '../models/diffVcFixtures.js';
+import { mkdirSync } from 'node:fs';
 
 let home: string;
 beforeAll(async () => {
@@ -75,4 +77,34 @@ describe('speaker similarity (shipped speaker encoder)', () => {
       await engine.destroy();
     }
   }, 60_000);
+
+  it('hands an any-voice DiffVC a user voice\'s reference mels and d-vector, and converts to it', async () => {
+    const models = join(home, 'models');
+    mkdirSync(join(models, 'diffvc'), { recursive: true });
+    await writeTinyDiffVc(join(models, 'diffvc', 'model.timbre'), 1, 128); // d-vectors of the shipped encoder's size
+    const registry = new ModelRegistry({ searchDirs: [{ dir: models, origin: 'user' }] });
+    const engine = createEngine({ home, registry });
+    const say = (text: string): Uint8Array => {
+      const wav = join(home, 'say.wav');
+      execFileSync('espeak-ng', ['-v', 'en+f3', '-w', wav, text]);
+      return new Uint8Array(readFileSync(wav));
+    };
+    try {
+      const text = 'A large size in stockings is hard to sell. The boy was there when the sun rose. Rice is often served in round bowls. The juice of lemons makes fine punch.';
+      await engine.addVoice({ name: 'mine', recordings: [{ bytes: say(text), name: 'a.wav' }, { bytes: say(text.split('').reverse().join('')), name: 'b.wav' }] });
+      const model = (await engine.listModels()).find((m) => m.id === 'user/diffvc')!;
+      expect(model.targetVoices).toEqual([...TINY_DIFFVC_VOICES, '*']);
+      const input = { kind: 'wav-bytes' as const, bytes: say('The birch canoe slid on the smooth planks.') };
+      const run = async (targetVoiceId: string) => (await (await engine.convert({ input, targetVoiceId, models: [{ modelId: 'user/diffvc', settings: { steps: 2 } }], griffinLimIterations: 2 })).finished);
+      // Without an embedding and references the tiny model refuses a voice it does not store: success means both arrived.
+      const mine = await run('mine');
+      expect(mine.failures).toEqual([]);
+      expect(mine.lanes[0]!.durationSeconds).toBeGreaterThan(1);
+      // A corpus voice the model does not store gets its clips too; this test corpus holds 4.4 s of it, which is too little.
+      const corpusVoice = await run('espeak-f2');
+      expect(corpusVoice.failures[0]!.error).toMatchObject({ code: 'REFERENCE_TOO_SHORT', message: expect.stringMatching(/espeak-f2.*give at least 10 s/) });
+    } finally {
+      await engine.destroy();
+    }
+  }, 120_000);
 });

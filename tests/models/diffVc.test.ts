@@ -257,7 +257,9 @@ describe('DiffVC model file and converter', () => {
     const a = await loadMelConverter(path);
     const b = await loadMelConverter(path);
     expect(a.family).toBe('diffvc');
-    expect(a.targetVoices).toEqual([...TINY_DIFFVC_VOICES]);
+    expect(a.targetVoices).toEqual([...TINY_DIFFVC_VOICES, '*']); // reads reference statistics: any voice given a reference
+    expect(a.voices).toEqual([...TINY_DIFFVC_VOICES]);
+    expect(a.rendersPitch).toBe(true);
     expect(a.label).toBe('DiffVC (2 voices)');
     const src = sourceMel(37);
     const settings = { steps: 3, solver: 'ml' as const, seed: 4 };
@@ -322,7 +324,11 @@ describe('DiffVC model file and converter', () => {
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { solver: 'pf' as never } })).rejects.toThrow(/solver/);
     await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array(3) })).rejects.toThrow(/4 finite values/);
     await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]) })).rejects.toThrow(/reference recordings/);
-    const given = await converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]), referenceMels: [sourceMel(64, 5)] });
+    const embedding = new Float32Array([0, 0.6, 0.8, 0]);
+    // 64 frames are 0.74 s; a voice is heard from ≥ 10 s (862 frames), in one clip or several.
+    await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: embedding, referenceMels: [sourceMel(64, 5)] })).rejects.toMatchObject({ code: 'REFERENCE_TOO_SHORT' });
+    await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: embedding, referenceMels: [sourceMel(400, 5), sourceMel(400, 6)] })).rejects.toThrow(/9\.3 s; give at least 10 s/);
+    const given = await converter.convert(src, { voiceId: 'other', speakerEmbedding: embedding, referenceMels: [sourceMel(500, 5), sourceMel(400, 6)] });
     const stored = await converter.convert(src, { voiceId: 'voice-b' });
     expect(given.data.every(Number.isFinite)).toBe(true);
     expect(given.data).not.toEqual(stored.data); // same d-vector, other reference statistics and F0
@@ -349,7 +355,7 @@ describe('DiffVC model file and converter', () => {
     await writeTinyDiffVc(join(models, 'diffvc', 'model.timbre'));
     const registry = new ModelRegistry({ searchDirs: [{ dir: models, origin: 'user' }] });
     const info = (await registry.list()).find((m) => m.family === 'diffvc')!;
-    expect(info).toMatchObject({ id: 'user/diffvc', available: true, targetVoices: [...TINY_DIFFVC_VOICES], label: 'DiffVC (2 voices)' });
+    expect(info).toMatchObject({ id: 'user/diffvc', available: true, targetVoices: [...TINY_DIFFVC_VOICES, '*'], label: 'DiffVC (2 voices)' });
     expect(info.settings.map((s) => s.key)).toContain('solver');
     const converter = await registry.converter('user/diffvc');
     expect(converter.family).toBe('diffvc');
@@ -388,6 +394,12 @@ describe('DiffVC conditioning inputs', () => {
     expect(pitch.f0Hz.filter((f) => f > 0).length).toBeGreaterThan(30);
     expect(pitch.shiftNepers).toBeCloseTo(Math.log(2), 1);
     expect(conversionPitch(mel, Number.NaN).shiftNepers).toBe(0);
+    // The app's pitch settings: keep the source's pitch, and shift by semitones on top.
+    expect(conversionPitch(mel, Math.log(220), { pitch: 'source' }).shiftNepers).toBe(0);
+    expect(conversionPitch(mel, Math.log(220), { pitch: 'source', semitones: -12 }).shiftNepers).toBeCloseTo(-Math.log(2), 6);
+    expect(conversionPitch(mel, Math.log(220), { semitones: 12 }).shiftNepers).toBeCloseTo(2 * Math.log(2), 1);
+    expect(() => conversionPitch(mel, Math.log(220), { semitones: 30 })).toThrow(/semitones must be a number in \[-24, 24\]/);
+    expect(() => conversionPitch(mel, Math.log(220), { pitch: 'up' as never })).toThrow(/pitch must be "target" or "source"/);
   });
 
   it('refuses a missing pitch or reference input when the config asks for them', () => {

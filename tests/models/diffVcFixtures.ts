@@ -64,11 +64,15 @@ export const TINY_VOICE_TABLES: DiffVcVoiceTables = {
   reference: Float32Array.from({ length: 2 * 160 }, (_, i) => (i < 160 ? (i < 80 ? 0 : 1) : i < 240 ? 0.5 : 0.8)),
 };
 
-/** Writes a tiny, untrained DiffVC with `TINY_DIFFVC_VOICES` to `path`. */
-export async function writeTinyDiffVc(path: string, seed = 1): Promise<void> {
-  const model = createDiffVc(TINY_DIFFVC_CONFIG, { seed });
+/**
+ * Writes a tiny, untrained DiffVC with `TINY_DIFFVC_VOICES` to `path`; `speakerDims` other than 4 (e.g. the shipped
+ * speaker encoder's 128) gives the voices one-hot d-vectors of that size.
+ */
+export async function writeTinyDiffVc(path: string, seed = 1, speakerDims = TINY_DIFFVC_CONFIG.speakerDims): Promise<void> {
+  const model = createDiffVc({ ...TINY_DIFFVC_CONFIG, speakerDims }, { seed });
+  const speakerVectors = speakerDims === TINY_DIFFVC_CONFIG.speakerDims ? TINY_SPEAKER_VECTORS : Float32Array.from({ length: 2 * speakerDims }, (_, i) => (i === 0 || i === speakerDims + 1 ? 1 : 0));
   try {
-    await saveDiffVc(path, { model, voices: [...TINY_DIFFVC_VOICES], speakerVectors: TINY_SPEAKER_VECTORS, voiceTables: TINY_VOICE_TABLES, trainingDataHash: 'synthetic' }, { overwrite: true });
+    await saveDiffVc(path, { model, voices: [...TINY_DIFFVC_VOICES], speakerVectors, voiceTables: TINY_VOICE_TABLES, trainingDataHash: 'synthetic' }, { overwrite: true });
   } finally {
     model.dispose();
   }

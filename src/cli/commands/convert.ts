@@ -8,12 +8,14 @@ import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
-import { loadConverterFile, ModelRegistry, PITCH_SHIFT_IN_MODEL } from '../../engine/modelRegistry.js';
+import { loadConverterFile, ModelRegistry } from '../../engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
 import { describeBackend, initBackend } from '../../models/backend.js';
-import type { MelConverter } from '../../models/converter.js';
-import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
+import type { ConversionTarget, MelConverter } from '../../models/converter.js';
+import type { LogMel } from '../../audio/mel.js';
+import { listVoices, referenceMelsOfFiles, voiceMels } from '../../engine/voices.js';
+import { UsageError, choiceOption, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand } from '../command.js';
 
 /** Shortest input converted, seconds: below this there is no syllable to convert. */
@@ -67,16 +69,45 @@ function joinNegativeValues(argv: readonly string[], options: readonly string[])
   return out;
 }
 
+/**
+ * The target of an any-voice model: the reference recordings (`--reference`) or the user voice's clips, embedded by
+ * the speaker encoder (the user's, else the shipped one).
+ */
+async function anyVoiceTarget(voice: string, referenceMels: LogMel[] | undefined): Promise<ConversionTarget> {
+  const mels = referenceMels ?? (await userVoiceMels(voice));
+  const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../../models/speakerEncoder.js');
+  const { encoder } = await loadSpeakerEncoder(defaultSpeakerEncoderPath());
+  try {
+    return { voiceId: voice, referenceMels: mels, speakerEmbedding: encoder.embedReference(mels) };
+  } finally {
+    encoder.dispose();
+  }
+}
+
+/** Up to 30 s of a user voice's clips as log-mels; a voice that is not one → VOICE_NOT_FOUND listing the voices. */
+async function userVoiceMels(voice: string): Promise<LogMel[]> {
+  const voices = await listVoices();
+  if (!voices.some((v) => v.name === voice && v.kind === 'user')) {
+    throw new EngineError('VOICE_NOT_FOUND', `voice "${voice}" is neither one of the model's voices nor a user voice (timbre voice add); voices: ${voices.map((v) => v.name).join(', ')}`, 'to');
+  }
+  return voiceMels(voice, { maxSeconds: 30 });
+}
+
 const formatHz = (hz: number | null): string => (hz === null || !Number.isFinite(hz) ? 'n/a' : `${hz.toFixed(0)} Hz`);
 
 export const command: CliCommand = {
   name: 'convert',
   summary: 'convert a recording to another voice',
   usage: [
-    'usage: timbre convert IN.wav --to VOICE [--model vae|cyclegan|diffvc|ID|FILE] [-o OUT.wav] [--vocoder griffin-lim] [--keep-pitch] [--semitones N] [--force]',
-    '  --to VOICE       target voice (a voice of the model; an unknown name lists them)',
-    '  --model M        model family (vae, default; cyclegan, diffvc), model id (e.g. cyclegan-flite-slt, user/vae-NAME)',
+    'usage: timbre convert IN.wav --to VOICE [--model vae|cyclegan|diffvc|cyclediffusion|ID|FILE] [-o OUT.wav] [--vocoder griffin-lim]',
+    '                      [--keep-pitch] [--semitones N] [--steps N] [--solver ml|euler] [--seed N] [--reference REF.wav[,REF.wav…]] [--force]',
+    '  --to VOICE       target voice: a corpus or user voice (an unknown name lists them); with --reference, a name for it',
+    '  --model M        model family (vae, default; cyclegan, diffvc, cyclediffusion), model id (e.g. cyclegan-flite-slt, user/vae-NAME)',
     '                   or a .timbre model file of any family. A CycleGAN-VC model also converts back: --to any',
+    '  --reference F    any-voice models (DiffVC, CycleDiffusion): the target is the speaker of these WAV files (≥ 10 s of speech)',
+    '  --steps N        diffusion reverse steps, 1–100 (default 6)',
+    '  --solver NAME    diffusion solver: ml (maximum likelihood, default) or euler (Euler–Maruyama)',
+    '  --seed N         seed of the diffusion noise, 0–2147483647 (default 0)',
     '  -o, --output F   output WAV (default IN.VOICE.wav next to the input); refuses to overwrite without --force',
     '  --vocoder NAME   griffin-lim (default)',
     '  --keep-pitch     keep the source pitch (default: move it to the target voice\'s range)',
@@ -91,12 +122,19 @@ export const command: CliCommand = {
       vocoder: { type: 'string' },
       'keep-pitch': { type: 'boolean' },
       semitones: { type: 'string' },
+      steps: { type: 'string' },
+      solver: { type: 'string' },
+      seed: { type: 'string' },
+      reference: { type: 'string' },
       force: { type: 'boolean' },
     });
     const [input] = requirePositionals('convert', args, ['IN.wav']);
-    const voice = stringOption(args, 'to');
+    const referenceFiles = stringOption(args, 'reference')?.split(',').map((f) => f.trim()).filter((f) => f !== '');
+    if (referenceFiles !== undefined && referenceFiles.length === 0) throw new UsageError('option --reference: give at least one WAV file');
+    const voice = stringOption(args, 'to') ?? (referenceFiles !== undefined ? 'reference' : undefined);
     if (voice === undefined || voice === '') throw new UsageError('timbre convert: missing --to VOICE');
-    const modelName = stringOption(args, 'model') ?? 'vae';
+    const modelName = stringOption(args, 'model') ?? (referenceFiles !== undefined ? 'diffvc' : 'vae');
+    const diffusion = conversionSettingsOptions(args);
     choiceOption(args, 'vocoder', CONVERT_VOCODERS);
     const keepPitch = flagOption(args, 'keep-pitch');
     const semitones = numberOption(args, 'semitones', { min: -12, max: 12 }) ?? 0;
@@ -118,18 +156,22 @@ export const command: CliCommand = {
     }
     for (const warning of source.warnings) io.err(`warning: ${warning}\n`);
 
+    const referenceMels = referenceFiles !== undefined ? await referenceMelsOfFiles(referenceFiles) : undefined;
+
     io.out(`${describeBackend(await initBackend())}\n`);
-    const { converter, id, registry } = await resolveConverter(modelName, voice);
+    const { converter, id, registry } = await resolveConverter(modelName, referenceFiles !== undefined ? '*' : voice);
     try {
-      if (!converter.targetVoices.includes('*') && !converter.targetVoices.includes(voice)) {
-        throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; known voices: ${converter.targetVoices.join(', ')}`, 'to');
+      const ownVoice = converter.targetVoices.includes(voice) && referenceFiles === undefined;
+      if (!ownVoice && !converter.targetVoices.includes('*')) {
+        const why = referenceFiles !== undefined ? '--reference needs a model that converts to any voice (DiffVC, CycleDiffusion)' : `known voices: ${converter.targetVoices.join(', ')}`;
+        throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; ${why}`, 'to');
       }
-      // The VAE renders the F0 it is given (the source's own track, moved to the target's mean unless --keep-pitch);
+      const target = ownVoice ? { voiceId: voice } : await anyVoiceTarget(voice, referenceMels);
+      // Models that render F0 (VAE, DiffVC) take the source's own track, moved to the target's mean unless --keep-pitch;
       // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
-      const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch };
-      const lane = await convertLane(source, converter, { voiceId: voice }, settings, {
+      const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch, ...diffusion };
+      const lane = await convertLane(source, converter, target, settings, {
         vocoder: griffinLimVocoder(32),
-        pitchShiftInModel: PITCH_SHIFT_IN_MODEL.includes(converter.family),
       });
       await writeWavFile(output, lane.samples, MEL_CONFIG.sampleRateHz, { overwrite });
       const peak = lane.samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);

@@ -6,14 +6,13 @@ import { dirname, resolve } from 'node:path';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { describeBackend, initBackend } from '../../models/backend.js';
-import type { ConversionSettings, DiffusionSolver } from '../../models/converter.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
 import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
-import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args.js';
+import { UsageError, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { createProgressBar } from '../progress.js';
 
@@ -48,16 +47,6 @@ async function writeJson(path: string | undefined, value: unknown, io: CliIo): P
   mkdirSync(dirname(target), { recursive: true });
   await writeFileAtomic(target, `${JSON.stringify(value, null, 1)}\n`, { overwrite: true });
   io.out(`wrote ${target}\n`);
-}
-
-const SOLVERS: readonly DiffusionSolver[] = ['ml', 'euler'];
-
-/** `--steps`, `--solver`, `--seed` as the conversion settings of every model; only the options given. */
-export function conversionSettingsOptions(args: ParsedArgs): ConversionSettings {
-  const steps = numberOption(args, 'steps', { min: 1, max: 100, integer: true });
-  const solver = choiceOption(args, 'solver', SOLVERS);
-  const seed = numberOption(args, 'seed', { min: 0, max: 2 ** 31 - 1, integer: true });
-  return { ...(seed !== undefined ? { seed } : {}), ...(steps !== undefined ? { steps } : {}), ...(solver !== undefined ? { solver } : {}) };
 }
 
 async function judgeReport(home: string | undefined, encoderPath: string, json: string | undefined, io: CliIo): Promise<number> {
