@@ -9,6 +9,8 @@ import { describeBackend, initBackend } from '../../models/backend.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
+import { formatRealVoiceTable, runRealVoiceEvaluation } from '../../eval/realVoices.js';
+import type { ConversionSettings } from '../../models/converter.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
 import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
@@ -19,6 +21,7 @@ import { createProgressBar } from '../progress.js';
 const USAGE = [
   'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
   '                   [--steps N] [--solver ml|euler] [--seed N]',
+  '       timbre eval --model NAME[,NAME…] --real-voices [--speakers a,b,…] [--voices a,b,…] [--sentences N] [--json FILE]',
   '       timbre eval --judge [--json FILE]',
   `  --model NAMES       systems to score: ${evalSystemNames().join(', ')}; a model brings both baselines along`,
   `  --pairs N           source → target pairs, chosen deterministically (default ${DEFAULT_EVAL_PAIRS})`,
@@ -30,6 +33,11 @@ const USAGE = [
   '  --solver ml|euler   diffusion solver of the models (default ml)',
   '  --seed N            seed of the models\' sampling noise, 0–2147483647 (default 0)',
   '  --speaker-encoder F speaker encoder model file (default TIMBRE_HOME/models/speaker-encoder, else the shipped one)',
+  '  --real-voices       instead: convert to real people of the imported real-speech set (timbre corpus real) that no model',
+  '                      was trained on, each given only as 10 s of its clips; scored on its other clips (d-vector cosine',
+  '                      gain over the source, identification by d-vector and by a cepstral judge); models that convert',
+  '                      only to their own voices are listed as skipped',
+  '  --speakers LIST     --real-voices: the real speakers (default: every held-out-language speaker)',
   '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices)',
   '  --home DIR          data folder (default $TIMBRE_HOME)',
 ].join('\n');
@@ -47,6 +55,44 @@ async function writeJson(path: string | undefined, value: unknown, io: CliIo): P
   mkdirSync(dirname(target), { recursive: true });
   await writeFileAtomic(target, `${JSON.stringify(value, null, 1)}\n`, { overwrite: true });
   io.out(`wrote ${target}\n`);
+}
+
+async function realVoiceReport(request: {
+  systems: ReturnType<typeof resolveEvalSystems>;
+  home: string | undefined;
+  encoderPath: string;
+  json: string | undefined;
+  settings: ConversionSettings;
+  io: CliIo;
+  speakers: string[] | undefined;
+  voices: string[] | undefined;
+  sentences: number | undefined;
+}): Promise<number> {
+  const { io } = request;
+  const { encoder } = await loadSpeakerEncoder(request.encoderPath);
+  try {
+    let bar: ReturnType<typeof createProgressBar> | undefined;
+    const report = await runRealVoiceEvaluation({
+      systems: request.systems,
+      encoder,
+      ...(request.home !== undefined ? { home: request.home } : {}),
+      ...(request.speakers !== undefined ? { speakers: request.speakers } : {}),
+      ...(request.voices !== undefined ? { sources: request.voices } : {}),
+      ...(request.sentences !== undefined ? { sentences: request.sentences } : {}),
+      settings: request.settings,
+      onProgress: (done, total, detail) => {
+        bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
+        bar.update(done, detail);
+      },
+    });
+    bar?.finish();
+    io.out(`${formatRealVoiceTable(report)}\n`);
+    io.out(`speaker encoder: ${request.encoderPath}; real-speech set ${report.realSet.root}; ${report.elapsedSeconds.toFixed(0)} s\n`);
+    await writeJson(request.json, report, io);
+    return 0;
+  } finally {
+    encoder.dispose();
+  }
 }
 
 async function judgeReport(home: string | undefined, encoderPath: string, json: string | undefined, io: CliIo): Promise<number> {
@@ -86,6 +132,8 @@ export const command: CliCommand = {
       'skip-asr': { type: 'boolean' },
       'speaker-encoder': { type: 'string' },
       judge: { type: 'boolean' },
+      'real-voices': { type: 'boolean' },
+      speakers: { type: 'string' },
       steps: { type: 'string' },
       solver: { type: 'string' },
       seed: { type: 'string' },
@@ -103,11 +151,17 @@ export const command: CliCommand = {
     const pairs = numberOption(args, 'pairs', { min: 1, max: 10_000, integer: true });
     const sentences = numberOption(args, 'sentences', { min: 1, max: 10_000, integer: true });
     const settings = conversionSettingsOptions(args);
+    const realVoices = flagOption(args, 'real-voices');
+    if (realVoices && judge) throw new UsageError('timbre eval: --real-voices converts with --model; --judge converts nothing');
+    if (!realVoices && stringOption(args, 'speakers') !== undefined) throw new UsageError('timbre eval: --speakers chooses the real speakers of --real-voices');
+    if (realVoices && pairs !== undefined) throw new UsageError('timbre eval: --pairs is for corpus pairs; --real-voices converts to each real speaker from --voices in turn');
     if (judge && Object.keys(settings).length > 0) throw new UsageError('timbre eval: --steps, --solver and --seed set conversions; --judge converts nothing');
     const encoderPath = resolve(stringOption(args, 'speaker-encoder') ?? defaultSpeakerEncoderPath(home));
 
     io.out(`${describeBackend(await initBackend())}\n`);
     if (judge) return judgeReport(home, encoderPath, json, io);
+
+    if (realVoices) return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers: listOption(stringOption(args, 'speakers'), 'speakers'), voices, sentences });
 
     const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
     let recognizer: SpeechRecognizer | null = null;

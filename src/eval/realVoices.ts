@@ -1,0 +1,249 @@
+// Conversion to real people the models never heard (`timbre eval --real-voices`): each target is a speaker of the
+// imported real-speech set, given to the model only as ≥ 10 s of reference clips. Scored on the speaker's OTHER
+// clips by the speaker encoder (cosine gain over the unconverted source, nearest-centroid identification) and by a
+// cepstral LDA judge fitted here on those clips and the source voices, which shares nothing with any model.
+
+import { createHash } from 'node:crypto';
+import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { openCorpusDataset } from '../corpus/dataset.js';
+import { openRealSpeech, type RealClipEntry } from '../corpus/realSpeech.js';
+import { griffinLimVocoder, type Vocoder } from '../engine/pipeline.js';
+import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
+import { cosineSimilarity, type SpeakerEncoder } from '../models/speakerEncoder.js';
+import { CepstralJudge } from './cepstralJudge.js';
+import { EvalSetupError } from './errors.js';
+import { DEFAULT_EVAL_VOICES } from './pairs.js';
+import type { EvalSystem } from './registry.js';
+
+/** Seconds of a real speaker's clips given to the model as its reference (the rest score the output). */
+export const REAL_REFERENCE_SECONDS = 10;
+/** Fewest seconds of other clips a target must keep for scoring. */
+const MIN_SCORING_SECONDS = 10;
+/** Train-split utterances per source voice the cepstral judge is fitted on. */
+const SOURCE_JUDGE_UTTERANCES = 40;
+
+/** Options of `runRealVoiceEvaluation`. */
+export interface RealVoiceEvaluationOptions {
+  /** Models to score (baselines are ignored; the unconverted source is always scored). */
+  readonly systems: readonly EvalSystem[];
+  readonly encoder: SpeakerEncoder;
+  readonly home?: string;
+  /** Real speakers to convert to; default every held-out-language speaker not flagged as possibly several people. */
+  readonly speakers?: readonly string[];
+  /** Corpus voices that read the sources (test split), taken in turn; default `DEFAULT_EVAL_VOICES`. */
+  readonly sources?: readonly string[];
+  /** Source sentences per target speaker; default 8. */
+  readonly sentences?: number;
+  readonly settings?: ConversionSettings;
+  readonly vocoder?: Vocoder;
+  readonly onProgress?: (done: number, total: number, detail: string) => void;
+}
+
+/** Scores of one system toward one real speaker (or all of them). */
+export interface RealVoiceMetrics {
+  /** Mean cosine of the output's d-vector to the speaker's scoring-clip centroid. */
+  readonly targetCosine: number;
+  /** The same for the unconverted source. */
+  readonly sourceCosine: number;
+  /** Fraction of outputs whose nearest d-vector centroid (targets + source voices) is the target. */
+  readonly dVectorIdentification: number;
+  /** Fraction the cepstral judge (targets + source voices) assigns to the target. */
+  readonly cepstralIdentification: number;
+  /** Fraction the cepstral judge assigns to the voice that read the source (the conversion did not leave it). */
+  readonly cepstralAsSource: number;
+  readonly utterances: number;
+}
+
+/** What `runRealVoiceEvaluation` returns (also `--json`). */
+export interface RealVoiceReport {
+  readonly realSet: { readonly root: string; readonly manifestHash: string };
+  readonly speakers: readonly { readonly id: string; readonly language: string; readonly referenceClips: number; readonly referenceSeconds: number; readonly scoringClips: number; readonly scoringSeconds: number }[];
+  readonly sources: readonly string[];
+  readonly sentences: readonly string[];
+  readonly settings: ConversionSettings;
+  /** Systems that cannot convert to an unseen voice, with the reason. */
+  readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+  readonly systems: readonly { readonly name: string; readonly label: string; readonly metrics: RealVoiceMetrics; readonly perSpeaker: readonly { readonly speaker: string; readonly metrics: RealVoiceMetrics }[] }[];
+  readonly cepstralJudge: string;
+  readonly elapsedSeconds: number;
+}
+
+/** Clips of a speaker in a fixed pseudo-random order (sha-256 of the clip id), so the reference is no chosen subset. */
+function shuffledClips(clips: readonly RealClipEntry[]): RealClipEntry[] {
+  const key = (c: RealClipEntry): string => createHash('sha256').update(`real-voice-reference:${c.id}`).digest('hex');
+  return [...clips].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+interface Score {
+  targetCosine: number;
+  sourceCosine: number;
+  dVector: boolean;
+  cepstral: boolean;
+  cepstralSource: boolean;
+}
+
+function summarise(scores: readonly Score[]): RealVoiceMetrics {
+  const mean = (f: (s: Score) => number): number => (scores.length > 0 ? scores.reduce((n, s) => n + f(s), 0) / scores.length : Number.NaN);
+  return {
+    targetCosine: mean((s) => s.targetCosine),
+    sourceCosine: mean((s) => s.sourceCosine),
+    dVectorIdentification: mean((s) => (s.dVector ? 1 : 0)),
+    cepstralIdentification: mean((s) => (s.cepstral ? 1 : 0)),
+    cepstralAsSource: mean((s) => (s.cepstralSource ? 1 : 0)),
+    utterances: scores.length,
+  };
+}
+
+/** Converts corpus test sentences to each real speaker with every any-voice system and scores them. */
+export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions): Promise<RealVoiceReport> {
+  const started = performance.now();
+  const where = options.home !== undefined ? { home: options.home } : {};
+  const real = openRealSpeech(where);
+  const speakers =
+    options.speakers ?? real.speakers.filter((s) => s.heldOut && !s.f0.maybeSeveralSpeakers).map((s) => s.id);
+  if (speakers.length === 0) throw new EvalSetupError(`the real-speech set at ${real.root} has no held-out speaker; give --speakers`);
+  const sources = options.sources ?? DEFAULT_EVAL_VOICES;
+  const perTarget = options.sentences ?? 8;
+  if (!Number.isInteger(perTarget) || perTarget < 1) throw new EvalSetupError(`--sentences must be a whole number ≥ 1, received ${perTarget}`);
+  const test = openCorpusDataset({ ...where, split: 'test', voices: [...sources] });
+  const sentences = test.sentenceIds().filter((id) => sources.every((v) => test.sentenceUtterances(id).some((u) => u.voice === v))).slice(0, perTarget);
+  if (sentences.length === 0) throw new EvalSetupError(`the corpus has no test sentence read by all of ${sources.join(', ')}`);
+  const { encoder } = options;
+  const vocoder = options.vocoder ?? griffinLimVocoder();
+  const settings: ConversionSettings = { seed: 0, ...options.settings };
+
+  // Each speaker's clips: the first ≥ 10 s (in hash order) are the reference, the others score.
+  const plan = speakers.map((id) => {
+    const clips = shuffledClips(real.clips({ speakers: [id] }));
+    const reference: RealClipEntry[] = [];
+    let seconds = 0;
+    for (const clip of clips) {
+      if (seconds >= REAL_REFERENCE_SECONDS) break;
+      reference.push(clip);
+      seconds += clip.durationSeconds;
+    }
+    const scoring = clips.slice(reference.length);
+    const scoringSeconds = scoring.reduce((n, c) => n + c.durationSeconds, 0);
+    if (seconds < REAL_REFERENCE_SECONDS || scoringSeconds < MIN_SCORING_SECONDS) {
+      throw new EvalSetupError(`real speaker ${id} has ${(seconds + scoringSeconds).toFixed(1)} s of clips; it needs ${REAL_REFERENCE_SECONDS} s of reference and ${MIN_SCORING_SECONDS} s more to score`);
+    }
+    const referenceMels = reference.map((c) => real.mel(c.id));
+    const scoringMels = scoring.map((c) => real.mel(c.id));
+    return {
+      id,
+      language: real.speakers.find((s) => s.id === id)!.language,
+      reference,
+      scoring,
+      seconds,
+      scoringSeconds,
+      target: { voiceId: id, referenceMels, speakerEmbedding: encoder.embedReference(referenceMels) } satisfies ConversionTarget,
+      centroid: encoder.embedReference(scoringMels),
+      scoringMels,
+    };
+  });
+
+  // The identification sets: every target speaker (scoring clips) and every source voice (train split).
+  const train = openCorpusDataset({ ...where, split: 'train', voices: [...sources] });
+  const sourceMels = new Map(
+    sources.map((v) => {
+      const list = train.utterances.filter((u) => u.voice === v);
+      const step = Math.max(1, Math.floor(list.length / SOURCE_JUDGE_UTTERANCES));
+      return [v, list.filter((_, i) => i % step === 0).slice(0, SOURCE_JUDGE_UTTERANCES).map((u) => train.mel(u.voice, u.sentence))];
+    }),
+  );
+  const centroids = new Map<string, Float32Array>([...plan.map((p) => [p.id, p.centroid] as const), ...[...sourceMels].map(([v, mels]) => [v, encoder.embedReference(mels)] as const)]);
+  const cepstralJudge = CepstralJudge.fit(new Map<string, readonly LogMel[]>([...plan.map((p) => [p.id, p.scoringMels] as const), ...sourceMels]));
+  const nearest = (embedding: Float32Array): string => {
+    let best = '';
+    let bestCosine = Number.NEGATIVE_INFINITY;
+    for (const [id, c] of centroids) {
+      const cos = cosineSimilarity(embedding, c);
+      if (cos > bestCosine) [best, bestCosine] = [id, cos];
+    }
+    return best;
+  };
+
+  const skipped: { name: string; reason: string }[] = [];
+  const converters: { system: Extract<EvalSystem, { kind: 'model' }>; converter: MelConverter }[] = [];
+  try {
+    for (const system of options.systems) {
+      if (system.kind !== 'model') continue;
+      const converter = await system.entry.load({ home: options.home, targetVoices: [] });
+      if (!converter.targetVoices.includes('*')) {
+        skipped.push({ name: system.name, reason: `${converter.label} converts only to the voices it was trained on` });
+        converter.dispose();
+        continue;
+      }
+      converters.push({ system, converter });
+    }
+    const total = plan.length * sentences.length * converters.length;
+    let done = 0;
+    const results = new Map<string, Score[][]>(converters.map(({ system }) => [system.name, plan.map(() => [])]));
+    const sourceScores: Score[][] = plan.map(() => []);
+    for (const [t, target] of plan.entries()) {
+      for (const [i, sentence] of sentences.entries()) {
+        const sourceVoice = sources[(i + t) % sources.length]!;
+        const sourceMel = test.mel(sourceVoice, sentence);
+        const score = (mel: LogMel): Score => {
+          const embedding = encoder.embed(mel);
+          const sourceCosine = cosineSimilarity(encoder.embed(sourceMel), target.centroid);
+          const cepstral = cepstralJudge.classify(mel)?.voice;
+          return { targetCosine: cosineSimilarity(embedding, target.centroid), sourceCosine, dVector: nearest(embedding) === target.id, cepstral: cepstral === target.id, cepstralSource: cepstral === sourceVoice };
+        };
+        sourceScores[t]!.push(score(sourceMel));
+        for (const { system, converter } of converters) {
+          const converted = await converter.convert(sourceMel, target.target, { settings });
+          const samples = await vocoder(converted, { lengthSamples: sourceMel.frames * MEL_CONFIG.hopSamples });
+          results.get(system.name)![t]!.push(score(logMelSpectrogram(samples, MEL_CONFIG)));
+          options.onProgress?.(++done, total, `${system.name} ${sourceVoice}→${target.id} ${sentence}`);
+        }
+      }
+    }
+    const row = (name: string, label: string, perSpeaker: Score[][]) => ({
+      name,
+      label,
+      metrics: summarise(perSpeaker.flat()),
+      perSpeaker: plan.map((p, i) => ({ speaker: p.id, metrics: summarise(perSpeaker[i]!) })),
+    });
+    return {
+      realSet: { root: real.root, manifestHash: createHash('sha256').update(JSON.stringify(real.manifest.clips.map((c) => c.importKey))).digest('hex') },
+      speakers: plan.map((p) => ({ id: p.id, language: p.language, referenceClips: p.reference.length, referenceSeconds: p.seconds, scoringClips: p.scoring.length, scoringSeconds: p.scoringSeconds })),
+      sources: [...sources],
+      sentences,
+      settings,
+      skipped,
+      systems: [row('identity', 'identity (unconverted source)', sourceScores), ...converters.map(({ system }) => row(system.name, system.label, results.get(system.name)!))],
+      cepstralJudge: `${cepstralJudge.describe()} (targets' scoring clips + source voices' train utterances)`,
+      elapsedSeconds: (performance.now() - started) / 1000,
+    };
+  } finally {
+    for (const { converter } of converters) converter.dispose();
+  }
+}
+
+/** The report as a table: one row per system, then one per system × speaker. */
+export function formatRealVoiceTable(report: RealVoiceReport): string {
+  const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
+  const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
+  const header = ['system', 'target', 'cos(target)', 'cos(source→target)', 'gain', 'd-vector ident', 'cepstral ident', 'cepstral: source', 'n'];
+  const rows: string[][] = [];
+  for (const s of report.systems) {
+    const cells = (target: string, m: RealVoiceMetrics): string[] => [s.name, target, fmt(m.targetCosine), fmt(m.sourceCosine), fmt(m.targetCosine - m.sourceCosine), pct(m.dVectorIdentification), pct(m.cepstralIdentification), pct(m.cepstralAsSource), String(m.utterances)];
+    rows.push(cells('all', s.metrics));
+    for (const p of s.perSpeaker) rows.push(cells(p.speaker, p.metrics));
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]): string => cells.map((c, i) => (i < 2 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [
+    line(header),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.map(line),
+    '',
+    `targets: ${report.speakers.map((s) => `${s.id} (${s.language}; reference ${s.referenceSeconds.toFixed(1)} s in ${s.referenceClips} clips, scored on ${s.scoringClips} other clips, ${s.scoringSeconds.toFixed(0)} s)`).join('; ')}`,
+    `sources: ${report.sentences.length} test sentences per target, read in turn by ${report.sources.join(', ')}; identification among ${report.speakers.length} targets + ${report.sources.length} source voices`,
+    `cepstral judge: ${report.cepstralJudge}`,
+    ...report.skipped.map((s) => `skipped ${s.name}: ${s.reason}`),
+    `conversion settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+  ].join('\n');
+}
