@@ -19,8 +19,8 @@ import { timbrePaths } from '../src/io/paths.js';
 import { describeBackend, initBackend } from '../src/models/backend.js';
 import type { MelConverter } from '../src/models/converter.js';
 
-/** Targets of the issue, real-time factor of mel→mel: seconds of compute per second of audio (DiffVC has none; reported). */
-const TARGET_RTF: Readonly<Record<Candidate['family'], number | null>> = { vae: 0.05, cyclegan: 0.1, diffvc: null };
+/** Targets, real-time factor of mel→mel: seconds of compute per second of audio (diffusion: ML solver, 6 steps). */
+const TARGET_RTF: Readonly<Record<Candidate['family'], number>> = { vae: 0.05, cyclegan: 0.1, diffvc: 0.5, cyclediffusion: 0.5 };
 /** Voice of the input speech (a corpus voice that is no model's target here). */
 const SOURCE_VOICE = 'espeak-m3';
 /** Target of the VAE and DiffVC runs (one of their corpus voices). */
@@ -83,7 +83,7 @@ async function loadInput(home: string | undefined): Promise<Input> {
 }
 
 interface Candidate {
-  family: 'vae' | 'cyclegan' | 'diffvc';
+  family: 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion';
   /** Model file that `load` reads. */
   path: string;
   target: string;
@@ -115,6 +115,17 @@ async function candidates(home: string | undefined): Promise<{ found: Candidate[
   if (existsSync(userDiffVc) || existsSync(shippedDiffVc)) {
     found.push({ family: 'diffvc', path: existsSync(userDiffVc) ? userDiffVc : shippedDiffVc, target: VAE_TARGET, load: () => diffVc.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });
   } else skipped.push(`DiffVC: skipped, no model file at ${userDiffVc} or ${shippedDiffVc} (train one with: timbre train diffvc)`);
+  const cycleDiffusion = await import('../src/models/cycleDiffusion.js');
+  const userCycleDiffusion = join(timbrePaths(home).models, 'cyclediffusion', 'model.timbre');
+  const shippedCycleDiffusion = cycleDiffusion.shippedCycleDiffusionPath();
+  if (existsSync(userCycleDiffusion) || existsSync(shippedCycleDiffusion)) {
+    found.push({
+      family: 'cyclediffusion',
+      path: existsSync(userCycleDiffusion) ? userCycleDiffusion : shippedCycleDiffusion,
+      target: VAE_TARGET,
+      load: () => cycleDiffusion.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }),
+    });
+  } else skipped.push(`CycleDiffusion: skipped, no model file at ${userCycleDiffusion} or ${shippedCycleDiffusion} (train one with: timbre train cyclediffusion)`);
   return { found, skipped };
 }
 
@@ -131,10 +142,8 @@ async function timeMedian(repeats: number, fn: () => Promise<unknown>): Promise<
   return times[Math.floor(times.length / 2)]!;
 }
 
-/** The settings `timbre convert` passes (no pitch options): the VAE renders the target's mean F0, others get none (DiffVC: its default 6 ML-solver steps). */
-function convertSettings(family: Candidate['family']): ModelSettings {
-  return family === 'vae' ? ({ pitch: 'target', semitones: 0 } as ModelSettings) : { pitchShiftSemitones: 0 };
-}
+/** The settings `timbre convert` passes with no pitch options (diffusion: its default 6 ML-solver steps). */
+const CONVERT_SETTINGS: ModelSettings = { pitchShiftSemitones: 0, keepSourcePitch: false };
 
 async function main(): Promise<void> {
   const repeats = Number(process.env['BENCH_REPEATS'] ?? 5);
@@ -164,9 +173,10 @@ async function main(): Promise<void> {
       continue;
     }
     try {
-      const settings = convertSettings(candidate.family);
+      const settings = CONVERT_SETTINGS;
       const target = { voiceId: candidate.target };
-      const { pitchShiftSemitones: _none, ...modelSettings } = settings;
+      // What convertLane hands the model: its pitch settings when it renders F0 (VAE, DiffVC version 3), else none.
+      const modelSettings = converter.rendersPitch === true ? { pitch: 'target' as const, semitones: 0 } : {};
       const mel = await timeMedian(repeats, () => converter.convert(source.logMel, target, { settings: modelSettings }));
       const full = await timeMedian(repeats, async () => {
         const prepared = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
@@ -175,11 +185,12 @@ async function main(): Promise<void> {
       const melRtf = mel / input.seconds;
       const fullRtf = full / input.seconds;
       console.log(`${converter.label}${candidate.family !== 'cyclegan' ? ` → ${candidate.target}` : ''}  (${candidate.path})`);
+      if (candidate.family === 'diffvc' || candidate.family === 'cyclediffusion') console.log('  ML solver, 6 steps, seed 0 (the defaults)');
       console.log(`  (a) mel→mel: ${mel.toFixed(3)} s median, RTF ${melRtf.toFixed(4)}`);
       console.log(`  (b) full pipeline: ${full.toFixed(3)} s median, RTF ${fullRtf.toFixed(4)} (of which analysis + vocoder + measuring ≈ ${(full - mel).toFixed(3)} s)`);
       const limit = TARGET_RTF[candidate.family];
-      const name = candidate.family === 'vae' ? 'VAE' : candidate.family === 'diffvc' ? 'DiffVC' : `CycleGAN-VC → ${candidate.target}`;
-      verdicts.push(limit === null ? `${name} mel→mel RTF ${melRtf.toFixed(4)} (no target set)` : `target ${name} mel→mel RTF ≤ ${limit}: ${melRtf <= limit ? 'PASS' : 'FAIL'} (${melRtf.toFixed(4)})`);
+      const names = { vae: 'VAE', diffvc: 'DiffVC (ML, 6 steps)', cyclediffusion: 'CycleDiffusion (ML, 6 steps)', cyclegan: `CycleGAN-VC → ${candidate.target}` };
+      verdicts.push(`target ${names[candidate.family]} mel→mel RTF ≤ ${limit}: ${melRtf <= limit ? 'PASS' : 'FAIL'} (${melRtf.toFixed(4)})`);
     } finally {
       converter.dispose();
     }
