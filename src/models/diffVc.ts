@@ -10,7 +10,7 @@ import type { ConversionSettings, ConversionTarget, DiffusionSolver, MelConverte
 import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
 import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d } from './layers.js';
 import { loadInstalledConverter } from './installed.js';
-import type { JsonValue } from './modelFile.js';
+import type { JsonValue, WeightStorage } from './modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
 import { convertedPitchShiftNepers, estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, meanLogF0OfMels } from './pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
@@ -1006,7 +1006,7 @@ export async function saveDiffVc(
     validationMetrics?: { [key: string]: number };
     extra?: { [key: string]: JsonValue };
   },
-  options: { overwrite: boolean; family?: DiffusionFamily } = { overwrite: false },
+  options: { overwrite: boolean; family?: DiffusionFamily; storage?: WeightStorage } = { overwrite: false },
 ): Promise<void> {
   const { model, voices, speakerVectors } = file;
   const family = options.family ?? 'diffvc';
@@ -1040,7 +1040,7 @@ export async function saveDiffVc(
       facts: { parameterCount: model.parameterCount(), encoderParameters: model.encoder.parameterCount(), decoderParameters: model.decoder.parameterCount() },
     },
     weights,
-    { overwrite: options.overwrite },
+    { overwrite: options.overwrite, ...(options.storage !== undefined ? { storage: options.storage } : {}) },
   );
 }
 

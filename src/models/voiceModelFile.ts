@@ -4,7 +4,7 @@
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { InvalidModelFileError } from './errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
-import { loadModelFile, saveModelFile, type JsonValue, type ModelFileHeader } from './modelFile.js';
+import { loadModelFile, saveModelFile, type JsonValue, type ModelFileHeader, type WeightStorage } from './modelFile.js';
 import type { WeightArray, WeightMap } from './module.js';
 
 /** What a multi-voice model file holds besides the weights. */
@@ -32,7 +32,12 @@ export function storedLabel(extra: { readonly [key: string]: JsonValue } | undef
 }
 
 /** Writes a multi-voice model file (atomic; `overwrite` to replace). */
-export async function saveVoiceModelFile(path: string, contents: VoiceModelFileContents, weights: ReadonlyMap<string, WeightArray>, options: { overwrite: boolean }): Promise<void> {
+export async function saveVoiceModelFile(
+  path: string,
+  contents: VoiceModelFileContents,
+  weights: ReadonlyMap<string, WeightArray>,
+  options: { overwrite: boolean; storage?: WeightStorage },
+): Promise<void> {
   const extra = contents.extra ?? {};
   await saveModelFile(
     path,
