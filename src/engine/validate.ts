@@ -79,11 +79,12 @@ export function validateInput(value: unknown, limits: { maxBytes: number; allowP
   if (value.kind === 'wav-bytes') {
     checkKeys('input', value, ['kind', 'bytes', 'name']);
     if (!(value.bytes instanceof Uint8Array)) return fail('input.bytes', 'a Uint8Array of WAV file bytes', value.bytes);
-    if (value.bytes.length === 0) throw new EngineError('INVALID_AUDIO', 'the input is empty (0 bytes); record or choose a WAV file', 'input.bytes');
-    if (value.bytes.length > limits.maxBytes) {
-      throw new EngineError('INPUT_TOO_LARGE', `the input is ${(value.bytes.length / 1e6).toFixed(1)} MB; the limit is ${(limits.maxBytes / 1e6).toFixed(0)} MB`, 'input.bytes');
-    }
     if (value.name !== undefined && (typeof value.name !== 'string' || value.name.length > 255)) fail('input.name', 'a file name of at most 255 characters', value.name);
+    const what = typeof value.name === 'string' ? value.name : 'the input';
+    if (value.bytes.length === 0) throw new EngineError('INVALID_AUDIO', `${what} is empty (0 bytes); record or choose a WAV file`, 'input.bytes');
+    if (value.bytes.length > limits.maxBytes) {
+      throw new EngineError('INPUT_TOO_LARGE', `${what} is ${(value.bytes.length / 1e6).toFixed(1)} MB; the limit is ${(limits.maxBytes / 1e6).toFixed(0)} MB`, 'input.bytes');
+    }
     return value.name === undefined ? { kind: 'wav-bytes', bytes: value.bytes } : { kind: 'wav-bytes', bytes: value.bytes, name: value.name as string };
   }
   if (value.kind === 'path') {
