@@ -140,16 +140,25 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model file'): { hea
   } catch (err) {
     throw bad(`header is not JSON (${(err as Error).message})`);
   }
+  if (typeof header !== 'object' || header === null || Array.isArray(header)) throw bad('header is not a JSON object');
   if (header.format !== 'timbre-model' || !Array.isArray(header.tensors)) throw bad('header lacks format "timbre-model" or its tensor table');
+  checkHeaderFields(header, bad);
   const weights: WeightMap = new Map();
-  for (const t of header.tensors as readonly TensorEntry[]) {
-    const count = t.shape.reduce((a, b) => a * b, 1);
-    if (t.dtype !== 'float32' && t.dtype !== 'float16') throw bad(`tensor "${t.name}" has dtype ${String(t.dtype)}; this build reads float32 and float16`);
-    const size = BYTES_PER_VALUE[t.dtype];
-    if (t.offset % size !== 0 || t.offset + count * size > dataBytes) throw bad(`tensor "${t.name}" lies outside the data section`);
-    const base = dataStart + t.offset;
+  for (const [i, t] of (header.tensors as readonly unknown[]).entries()) {
+    if (typeof t !== 'object' || t === null) throw bad(`tensor entry ${i} is not an object`);
+    const { name, shape, dtype, offset } = t as Partial<TensorEntry>;
+    if (typeof name !== 'string' || name === '') throw bad(`tensor entry ${i} has no name`);
+    if (weights.has(name)) throw bad(`tensor "${name}" is listed twice`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) throw bad(`tensor "${name}" has shape ${JSON.stringify(shape)}, not a list of whole numbers ≥ 0`);
+    if (dtype !== 'float32' && dtype !== 'float16') throw bad(`tensor "${name}" has dtype ${String(dtype)}; this build reads float32 and float16`);
+    if (!Number.isSafeInteger(offset) || offset! < 0) throw bad(`tensor "${name}" has offset ${JSON.stringify(offset)}, not a whole number ≥ 0`);
+    // Checked against the data section before anything is allocated: a declared size the file does not hold is refused.
+    const count = shape.reduce((a, b) => a * b, 1);
+    const size = BYTES_PER_VALUE[dtype];
+    if (offset! % size !== 0 || offset! + count * size > dataBytes) throw bad(`tensor "${name}" (${shape.join('×')} ${dtype}) lies outside the ${dataBytes}-byte data section`);
+    const base = dataStart + offset!;
     let data: Float32Array;
-    if (t.dtype === 'float16') {
+    if (dtype === 'float16') {
       data = new Float32Array(count);
       for (let j = 0; j < count; j++) data[j] = getFloat16(view, base + 2 * j, true);
     } else if (LITTLE_ENDIAN && (bytes.byteOffset + base) % 4 === 0) {
@@ -158,9 +167,23 @@ export function decodeModelFile(bytes: Uint8Array, source = 'model file'): { hea
       data = new Float32Array(count);
       for (let j = 0; j < count; j++) data[j] = view.getFloat32(base + 4 * j, true);
     }
-    weights.set(t.name, { data, shape: t.shape });
+    weights.set(name, { data, shape });
   }
   return { header, weights };
+}
+
+/** The header fields every reader relies on have their types (values are the loaders' business). */
+function checkHeaderFields(header: ModelFileHeader, bad: (why: string) => InvalidModelFileError): void {
+  const h = header as unknown as Record<string, unknown>;
+  if (typeof h['kind'] !== 'string') throw bad(`header field "kind" is ${JSON.stringify(h['kind'])}, not a string`);
+  if (!Number.isSafeInteger(h['kindVersion'])) throw bad(`header field "kindVersion" is ${JSON.stringify(h['kindVersion'])}, not a whole number`);
+  const isObject = (v: unknown): boolean => typeof v === 'object' && v !== null && !Array.isArray(v);
+  for (const field of ['melConfig', 'hyperparameters', 'validationMetrics'] as const) {
+    if (!isObject(h[field])) throw bad(`header field "${field}" is ${JSON.stringify(h[field])?.slice(0, 40)}, not an object`);
+  }
+  if (h['extra'] !== undefined && !isObject(h['extra'])) throw bad('header field "extra" is not an object');
+  if (!Array.isArray(h['speakers']) || !h['speakers'].every((s) => typeof s === 'string')) throw bad('header field "speakers" is not a list of names');
+  if (typeof h['trainingDataHash'] !== 'string') throw bad('header field "trainingDataHash" is not a string');
 }
 
 /** Writes any file atomically via src/io (temp file in the same folder, fsync, rename); shared by model files, checkpoints and the loss log. */
