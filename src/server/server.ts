@@ -180,8 +180,24 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   const token = options.token ?? newToken();
   const uiDir = resolve(options.uiDir ?? defaultUiDir());
   const maxUploadBytes = options.maxUploadBytes ?? 100_000_000;
+  const MAX_HELD_INPUTS = 256;
+  const MAX_HELD_INPUT_BYTES = 400_000_000;
   const maxJsonBytes = options.maxJsonBytes ?? 64 * 1024;
   const inputs = new Map<string, { bytes: Uint8Array; name: string; at: number }>();
+  /**
+   * Uploads are held until used (a voice may take many clips, 20 clients may upload at once): for 30 minutes, and
+   * the oldest go first only beyond `MAX_HELD_INPUTS` or `max(MAX_HELD_INPUT_BYTES, one upload)` in all.
+   */
+  function forgetOldInputs(keep: string): void {
+    let held = 0;
+    for (const input of inputs.values()) held += input.bytes.length;
+    for (const [id, input] of inputs) {
+      const tooMany = inputs.size > MAX_HELD_INPUTS || held > Math.max(MAX_HELD_INPUT_BYTES, maxUploadBytes);
+      if (id === keep || (!tooMany && Date.now() - input.at <= 30 * 60_000)) continue;
+      inputs.delete(id);
+      held -= input.bytes.length;
+    }
+  }
   const jobs = new Map<string, ServedJob>();
   const trainings = new Map<string, ServedTraining>();
   let port = 0;
@@ -332,7 +348,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const name = typeof rawName === 'string' ? decodeURIComponent(rawName).slice(0, 255) : 'upload.wav';
         const inputId = `in-${randomBytes(9).toString('base64url')}`;
         inputs.set(inputId, { bytes, name, at: Date.now() });
-        for (const [id, input] of inputs) if (inputs.size > 8 || Date.now() - input.at > 30 * 60_000) inputs.delete(id);
+        forgetOldInputs(inputId);
         return sendJson(res, 201, { inputId, bytes: bytes.length });
       }
       case 'POST /jobs': {

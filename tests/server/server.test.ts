@@ -94,6 +94,19 @@ describe('web mode server', () => {
     expect(((await unknownInput.json()) as { error: { field: string } }).error.field).toBe('inputId');
   });
 
+  it('holds every upload until it is used: 20 uploads at once all become jobs', async () => {
+    const uploads = await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        const upload = await fetch(`${server.origin}/api/inputs`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'audio/wav' }, body: harmonicToneWav({ seconds: 0.3 }) });
+        return ((await upload.json()) as { inputId: string }).inputId;
+      }),
+    );
+    for (const inputId of uploads) {
+      const job = await fetch(`${server.origin}/api/jobs`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'application/json' }, body: JSON.stringify({ inputId, targetVoiceId: 'test-voice', models: [{ modelId: 'stand-in-up' }], griffinLimIterations: 2 }) });
+      expect(job.status, await job.clone().text()).toBe(201);
+    }
+  });
+
   it('uploads, converts, streams events, serves lane WAVs and exports a zip', async () => {
     const upload = await fetch(`${server.origin}/api/inputs`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'audio/wav' }, body: harmonicToneWav({ seconds: 0.4 }) });
     expect(upload.status).toBe(201);
