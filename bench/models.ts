@@ -17,7 +17,7 @@ import type { ModelSettings } from '../src/engine/api.js';
 import { PITCH_SHIFT_IN_MODEL } from '../src/engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../src/engine/pipeline.js';
 import { timbrePaths } from '../src/io/paths.js';
-import { describeBackend, initBackend } from '../src/models/backend.js';
+import { describeBackend, initBackend } from '../src/nn/backend.js';
 import type { MelConverter } from '../src/models/converter.js';
 
 /** Targets of the issue, real-time factor of mel→mel: seconds of compute per second of audio (DiffVC has none; reported). */

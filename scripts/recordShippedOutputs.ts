@@ -4,7 +4,7 @@
 
 import { writeFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs';
-import { initBackend } from '../src/models/backend.js';
+import { initBackend } from '../src/nn/backend.js';
 import { computeShippedOutputs, SHIPPED_OUTPUTS_FILE } from '../tests/fixtures/shippedOutputs.js';
 
 await initBackend({ force: 'wasm' });

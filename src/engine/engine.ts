@@ -147,7 +147,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   /** Loads the TensorFlow.js backend once, before the first trained (non-registered) model runs. */
   async function ensureBackend(): Promise<void> {
     if (backendName !== undefined) return;
-    const { initBackend } = await import('../models/backend.js');
+    const { initBackend } = await import('../nn/backend.js');
     backendName = (await initBackend()).name;
   }
 

@@ -4,8 +4,8 @@
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MelConverter } from '../models/converter.js';
-import { InvalidModelFileError, ModelMismatchError } from '../models/errors.js';
-import { readModelFile } from '../models/modelFile.js';
+import { InvalidModelFileError, ModelMismatchError } from '../nn/errors.js';
+import { readModelFile } from '../nn/modelFile.js';
 import { shippedModelsDir, timbrePaths } from '../io/paths.js';
 import type { ModelFamily, ModelInfo, SettingSpec } from './api.js';
 import { EngineError } from './errors.js';
@@ -33,7 +33,7 @@ export const FAMILY_MODULES: Readonly<Record<ModelFamily, string>> = {
   cyclediffusion: '../models/cycleDiffusion.js',
 };
 
-/** Model file extension (format of `src/models/modelFile.ts`). */
+/** Model file extension (format of `src/nn/modelFile.ts`). */
 export const MODEL_FILE_EXTENSION = '.timbre';
 
 /** Loads a model file into a converter. */

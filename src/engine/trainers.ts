@@ -2,9 +2,10 @@
 // "tiny" preset, and `prepare()` which returns a running Trainer. Shared by `timbre train` and the engine.
 
 import type { SpeakerEncoderConfig } from '../models/speakerEncoder.js';
-import type { FinishOptions, TrainResult, TrainerEvents, TrainRunSettings as ModelTrainRunSettings, TypedEmitter } from '../models/train.js';
+import type { FinishOptions, TrainRunSettings as ModelTrainRunSettings } from '../nn/trainRun.js';
+import type { TrainResult, TrainerEvents, TypedEmitter } from '../nn/trainingLoop.js';
 
-/** The options every trainer is prepared with: the shared ones (`src/models/train.ts`) plus each family's own. */
+/** The options every trainer is prepared with: the shared ones (`src/nn/trainRun.ts`) plus each family's own. */
 export interface TrainRunSettings extends ModelTrainRunSettings {
   /** `--to VOICE` / `--from NAME` of pairwise models (cyclegan); undefined elsewhere. */
   readonly to?: string | undefined;

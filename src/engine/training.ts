@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { timbrePaths } from '../io/paths.js';
-import { readModelFile } from '../models/modelFile.js';
-import type { StepEvent, TrainResult } from '../models/train.js';
+import { readModelFile } from '../nn/modelFile.js';
+import type { StepEvent, TrainResult } from '../nn/trainingLoop.js';
 import type {
   TrainerInfo,
   TrainingJob,

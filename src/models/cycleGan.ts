@@ -10,12 +10,12 @@ import { checkLogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionProgress, ConversionSettings, ConversionTarget, MelConverter } from './converter.js';
-import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
+import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from '../nn/errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
-import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from './modelFile.js';
+import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../nn/modelFile.js';
 import { estimateF0FromLogMel, meanLogF0, normalizeVocalTract } from './pitch.js';
-import { Conv1d, Conv2d, conv2d, glu, GroupNorm, pixelShuffle2d } from './layers.js';
-import { Module, Rng, type WeightArray } from './module.js';
+import { Conv1d, Conv2d, conv2d, glu, GroupNorm, pixelShuffle2d } from '../nn/layers.js';
+import { Module, Rng, type WeightArray } from '../nn/module.js';
 
 /** Model-file kind of CycleGAN-VC generators. */
 export const CYCLE_GAN_KIND = 'cyclegan';

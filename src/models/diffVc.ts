@@ -7,14 +7,14 @@ import { checkLogMel, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { shippedModelPath } from '../io/paths.js';
 import type { ConversionSettings, ConversionTarget, DiffusionSolver, MelConverter, ModelFamily } from './converter.js';
-import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
-import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d } from './layers.js';
+import { InvalidModelFileError, ShapeMismatchError } from '../nn/errors.js';
+import { Conv1d, Dense, glu, GroupNorm, mish, TimeEmbeddingMlp, UpsampleConv1d } from '../nn/layers.js';
 import { loadInstalledConverter } from './installed.js';
-import type { JsonValue } from './modelFile.js';
+import type { JsonValue } from '../nn/modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
 import { estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, meanLogF0OfMels } from './pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
-import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
+import { Module, Rng, type WeightArray, type WeightMap } from '../nn/module.js';
 
 /** Model-file kind and architecture version of DiffVC. */
 export const DIFFVC_KIND = 'diffvc';

@@ -9,14 +9,16 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
-import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from './errors.js';
-import { Conv1d, Dense, GroupNorm } from './layers.js';
-import { loadModelFile, saveModelFile, type JsonValue } from './modelFile.js';
+import { InvalidModelFileError, ModelMismatchError, ShapeMismatchError } from '../nn/errors.js';
+import { Conv1d, Dense, GroupNorm } from '../nn/layers.js';
+import { loadModelFile, saveModelFile, type JsonValue } from '../nn/modelFile.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
-import { init, Module, Rng, type WeightArray, type WeightMap } from './module.js';
-import { warmupCosineSchedule } from './optimizer.js';
-import { createGradientPool } from './parallel.js';
-import { Trainer, trainingLoopOptions, type FinishOptions, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { init, Module, Rng, type WeightArray, type WeightMap } from '../nn/module.js';
+import { warmupCosineSchedule } from '../nn/optimizer.js';
+import { createGradientPool } from '../nn/parallel.js';
+import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup } from '../nn/train.js';
+import { trainingLoopOptions, type FinishOptions, type TrainRunSettings } from '../nn/trainRun.js';
+import { type TrainResult } from '../nn/trainingLoop.js';
 
 /** Model-file kind and architecture version of the speaker encoder. */
 export const SPEAKER_ENCODER_KIND = 'speakerEncoder';

@@ -12,19 +12,21 @@ import { manifestHash } from '../corpus/manifest.js';
 import { loadVoiceAudio } from '../corpus/userVoices.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } from './converter.js';
-import { InvalidModelFileError, ShapeMismatchError } from './errors.js';
-import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from './layers.js';
+import { InvalidModelFileError, ShapeMismatchError } from '../nn/errors.js';
+import { Conv1d, conv1d, Dense, dense, Embedding, glu, GroupNorm, leakyRelu, upsampleNearest1d } from '../nn/layers.js';
 import { loadInstalledConverter } from './installed.js';
-import type { JsonValue } from './modelFile.js';
+import type { JsonValue } from '../nn/modelFile.js';
 import { identityNormalization, type MelNormalization } from './melNormalization.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from './voiceModelFile.js';
 import { estimateF0FromLogMel, f0FeatureDims, f0Features, FINE_STRUCTURE_COEFFICIENTS, meanLogF0, normalizeVocalTract } from './pitch.js';
 
 export { f0FeatureDims, f0Features, meanLogF0, VOCAL_TRACT_F0_EXPONENT, vocalTractWarpRatio } from './pitch.js';
-import { Module, Rng, type WeightArray, type WeightMap } from './module.js';
-import { warmupCosineSchedule } from './optimizer.js';
-import { createGradientPool } from './parallel.js';
-import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type LossResult, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from './train.js';
+import { Module, Rng, type WeightArray, type WeightMap } from '../nn/module.js';
+import { warmupCosineSchedule } from '../nn/optimizer.js';
+import { createGradientPool } from '../nn/parallel.js';
+import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../nn/trainRun.js';
+import { Trainer, type BatchSource, type LossResult, type StepContext, type TrainingSetup } from '../nn/train.js';
+import { type TrainResult } from '../nn/trainingLoop.js';
 
 /** Model-file kind and architecture version of the VAE. */
 export const VAE_KIND = 'vae';

@@ -15,7 +15,7 @@ import { registerEvalModel, resolveEvalSystems } from '../../src/eval/registry.j
 import type { ConversionSettings, MelConverter } from '../../src/models/converter.js';
 import { SpeakerJudge, createSpeakerEncoder, DEFAULT_SPEAKER_ENCODER_CONFIG } from '../../src/models/speakerEncoder.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from '../models/helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 let home: string;
 beforeAll(async () => {

@@ -13,10 +13,10 @@ import { convertPass, cycleDiffusionLoss, cycleLoss, drawCycleNoise, resolveCycl
 import { prepareCycleDiffusionTraining } from '../../src/models/cycleDiffusion/train.js';
 import { loadMelConverter } from '../../src/models/cycleDiffusion.js';
 import { batchCondition, createDiffVc, frozen, loadDiffVc, saveDiffVc, type DiffVcBatch, type DiffVcConfig } from '../../src/models/diffVc.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { syntheticBatch, tinyCondition, TINY_DIFFVC_CONFIG, TINY_SPEAKER_VECTORS } from './diffVcFixtures.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const cycleConfig = resolveCycleDiffusionConfig({ cycleSteps: 3 });
 

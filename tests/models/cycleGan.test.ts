@@ -31,11 +31,11 @@ import {
   melListCropDomain,
   type CycleGanTrainConfig,
 } from '../../src/models/cycleGan/train.js';
-import { CheckpointMismatchError, ModelMismatchError, ShapeMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
+import { CheckpointMismatchError, ModelMismatchError, ShapeMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
 import { estimateF0FromLogMel, harmonicTemplates, meanLogF0, vocalTractWarpRatio } from '../../src/models/pitch.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const MELS = MEL_CONFIG.melBins;
 const TINY: CycleGanConfig = {

@@ -31,11 +31,11 @@ import {
 import { twoStageSchedule } from '../../src/models/diffVc/train.js';
 import { harmonicTemplates } from '../../src/models/pitch.js';
 import { tinyCondition } from './diffVcFixtures.js';
-import { ModelMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
-import { Trainer } from '../../src/models/train.js';
-import { useWasm } from './helpers.js';
+import { ModelMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
+import { Trainer } from '../../src/nn/train.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticBatch, TINY_DIFFVC_CONFIG, TINY_DIFFVC_VOICES, TINY_SPEAKER_VECTORS, writeTinyDiffVc } from './diffVcFixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-diffvc-'));

@@ -3,7 +3,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { createDiffVc, pitchDims, referenceDims, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcCondition, type DiffVcConfig, type DiffVcVoiceTables } from '../../src/models/diffVc.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 
 /** The smallest sensible config: sub-second steps (the trainer table's `tinyConfig` says the same). */
 export const TINY_DIFFVC_CONFIG: DiffVcConfig = resolveDiffVcConfig({

@@ -11,7 +11,7 @@ import { encoderStepsOf, prepareDiffVcTraining, type DiffVcTrainingSettings } fr
 import { createSpeakerEncoder, resolveSpeakerEncoderConfig, saveSpeakerEncoder, SpeakerJudge } from '../../src/models/speakerEncoder.js';
 import { TRAINERS } from '../../src/engine/trainers.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-diffvc-train-'));
 const speakerEncoder = join(home, 'speaker-encoder.timbre');

@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 import {
   fingerprint,
   fixedInputMel,

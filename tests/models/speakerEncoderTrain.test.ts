@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
 import { loadSpeakerEncoder } from '../../src/models/speakerEncoder.js';
-import { initBackend } from '../../src/models/backend.js';
+import { initBackend } from '../../src/nn/backend.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { timbre } from '../cli/helpers.js';
 

@@ -9,12 +9,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logMelSpectrogram } from '../../src/audio/mel.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
-import { ModelMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
+import { ModelMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
 import { harmonicTemplates } from '../../src/models/pitch.js';
-import { warmupCosineSchedule } from '../../src/models/optimizer.js';
-import { Trainer } from '../../src/models/train.js';
+import { warmupCosineSchedule } from '../../src/nn/optimizer.js';
+import { Trainer } from '../../src/nn/train.js';
 import {
   createVae,
   f0FeatureDims,
@@ -34,7 +34,7 @@ import {
   vaeLoss,
   type VaeBatch,
 } from '../../src/models/vae.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticItems, syntheticUtterance, TINY_F0_HZ, TINY_VAE_CONFIG, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-vae-'));

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addVoice } from '../../src/corpus/userVoices.js';
 import { addVoiceToVae, loadMelConverter } from '../../src/models/vae.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticUtterance, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-vae-add-'));

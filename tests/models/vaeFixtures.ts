@@ -3,7 +3,7 @@
 
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 import { createVae, resolveVaeConfig, saveVae, type VaeConfig, type VaeUtterance } from '../../src/models/vae.js';
 
 /** The smallest sensible config: sub-second steps. */

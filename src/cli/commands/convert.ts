@@ -11,7 +11,7 @@ import { EngineError } from '../../engine/errors.js';
 import { loadConverterFile, ModelRegistry, PITCH_SHIFT_IN_MODEL } from '../../engine/modelRegistry.js';
 import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
-import { describeBackend, initBackend } from '../../models/backend.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
 import type { MelConverter } from '../../models/converter.js';
 import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand } from '../command.js';

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
-import { describeBackend, initBackend } from '../../models/backend.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
 import type { ConversionSettings, DiffusionSolver } from '../../models/converter.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';

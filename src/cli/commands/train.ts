@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { describeBackend, initBackend } from '../../models/backend.js';
-import { attachProgressPrinter, formatDuration } from '../../models/train.js';
-import { readModelFile } from '../../models/modelFile.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
+import { attachProgressPrinter, formatDuration } from '../../nn/trainRun.js';
+import { readModelFile } from '../../nn/modelFile.js';
 import { timbrePaths } from '../../io/paths.js';
 import { TRAINERS, trainerEntry, type TrainerDefaults, type TrainRunSettings } from '../../engine/trainers.js';
 import { listUserVoices } from '../../corpus/userVoices.js';

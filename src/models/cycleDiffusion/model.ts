@@ -5,8 +5,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { DiffusionSolver } from '../converter.js';
-import { ShapeMismatchError } from '../errors.js';
-import type { Rng } from '../module.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
+import type { Rng } from '../../nn/module.js';
 import { batchCondition, frozen, gamma, normalArray, reverseDiffusion, scoreLoss, zeroTouch, type DiffVc, type DiffVcBatch, type DiffVcCondition } from '../diffVc.js';
 
 /** Every hyperparameter of the fine-tuning; saved in the model file next to the DiffVC config. */
