@@ -95,7 +95,7 @@ interface Candidate {
 async function candidates(home: string | undefined): Promise<{ found: Candidate[]; skipped: string[] }> {
   const found: Candidate[] = [];
   const skipped: string[] = [];
-  const vae = await import('../src/models/vae.js');
+  const vae = await import('../src/models/vae/convert.js');
   const userVae = join(timbrePaths(home).models, 'vae', 'model.timbre');
   if (existsSync(userVae) || existsSync(vae.shippedVaePath())) {
     found.push({ family: 'vae', path: existsSync(userVae) ? userVae : vae.shippedVaePath(), target: VAE_TARGET, load: () => vae.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });

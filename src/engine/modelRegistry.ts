@@ -27,7 +27,7 @@ export const FAMILY_LABELS: Readonly<Record<ModelFamily, string>> = {
  * `loadMelConverter(modelPath: string): Promise<MelConverter>` (the `.timbre` file); until then the family lists as unavailable.
  */
 export const FAMILY_MODULES: Readonly<Record<ModelFamily, string>> = {
-  vae: '../models/vae.js',
+  vae: '../models/vae/convert.js',
   cyclegan: '../models/cycleGan.js',
   diffvc: '../models/diffVc.js',
   cyclediffusion: '../models/cycleDiffusion.js',

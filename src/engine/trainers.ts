@@ -62,7 +62,7 @@ export const TRAINERS: Readonly<Record<TrainerName, TrainerEntry>> = {
   vae: {
     summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices',
     defaults: { steps: 2100, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 },
-    prepare: async (s) => (await import('../models/vae.js')).prepareVaeTraining(s),
+    prepare: async (s) => (await import('../models/vae/train.js')).prepareVaeTraining(s),
     tinyConfig: { channels: 8, latentDims: 4, speakerDims: 4, kernelSize: 3, encoderBlocks: 1, decoderBlocks: 1, classifierChannels: 8, cropFrames: 16, klAnnealSteps: 10, warmupSteps: 2, learningRate: 1e-2 },
   },
   cyclegan: {

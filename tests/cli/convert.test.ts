@@ -11,7 +11,7 @@ import { saveModelFile } from '../../src/nn/modelFile.js';
 import { CycleGanGenerator, saveCycleGanModel } from '../../src/models/cycleGan.js';
 import { identityNormalization } from '../../src/models/melNormalization.js';
 import { Rng } from '../../src/nn/module.js';
-import { createVae } from '../../src/models/vae.js';
+import { createVae } from '../../src/models/vae/model.js';
 import { TINY_VAE_CONFIG, writeTinyVae } from '../models/vaeFixtures.js';
 import { timbre } from './helpers.js';
 

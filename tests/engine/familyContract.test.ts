@@ -9,7 +9,8 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { createEngine } from '../../src/engine/engine.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { createVoiceSource } from '../../src/engine/voiceSource.js';
-import { createVae, resolveVaeConfig, saveVae } from '../../src/models/vae.js';
+import { createVae, resolveVaeConfig } from '../../src/models/vae/model.js';
+import { saveVae } from '../../src/models/vae/convert.js';
 import { harmonicToneWav } from './fixtures.js';
 
 let dir = '';

@@ -15,25 +15,11 @@ import { Rng } from '../../src/nn/module.js';
 import { harmonicTemplates } from '../../src/models/pitch.js';
 import { warmupCosineSchedule } from '../../src/nn/optimizer.js';
 import { Trainer } from '../../src/nn/train.js';
-import {
-  createVae,
-  f0FeatureDims,
-  f0Features,
-  identityNormalization,
-  klBeta,
-  loadMelConverter,
-  loadVae,
-  meanLogF0,
-  vocalTractWarpRatio,
-  VOCAL_TRACT_F0_EXPONENT,
-  pitchLoss,
-  resolveVaeConfig,
-  saveVae,
-  speakerLogF0Means,
-  vaeBatchSource,
-  vaeLoss,
-  type VaeBatch,
-} from '../../src/models/vae.js';
+import { createVae, klBeta, pitchLoss, resolveVaeConfig, vaeLoss, type VaeBatch } from '../../src/models/vae/model.js';
+import { f0FeatureDims, f0Features, meanLogF0, vocalTractWarpRatio, VOCAL_TRACT_F0_EXPONENT } from '../../src/models/pitch.js';
+import { identityNormalization } from '../../src/models/melNormalization.js';
+import { loadMelConverter, loadVae, saveVae } from '../../src/models/vae/convert.js';
+import { speakerLogF0Means, vaeBatchSource } from '../../src/models/vae/data.js';
 import { useWasm } from '../nn/helpers.js';
 import { syntheticItems, syntheticUtterance, TINY_F0_HZ, TINY_VAE_CONFIG, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
 
