@@ -100,7 +100,7 @@ async function candidates(home: string | undefined): Promise<{ found: Candidate[
   if (existsSync(userVae) || existsSync(vae.shippedVaePath())) {
     found.push({ family: 'vae', path: existsSync(userVae) ? userVae : vae.shippedVaePath(), target: VAE_TARGET, load: () => vae.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });
   } else skipped.push(`VAE: skipped, no model file at ${userVae} or ${vae.shippedVaePath()} (train one with: timbre train vae)`);
-  const cycleGan = await import('../src/models/cycleGan.js');
+  const cycleGan = await import('../src/models/cycleGan/convert.js');
   for (const voice of CORPUS_VOICES.map((v) => v.id)) {
     const user = join(timbrePaths(home).models, `cyclegan-${voice}`, 'model.timbre');
     const path = existsSync(user) ? user : cycleGan.shippedCycleGanPath(voice);

@@ -25,7 +25,7 @@ export interface EvalModelEntry {
  */
 const EVAL_MODELS = new Map<string, EvalModelEntry>([
   ['vae', { label: 'VAE (log-F0 conditioned, ACVAE classifier)', load: async (c) => (await import('../models/vae/convert.js')).loadEvalConverter(c) }],
-  ['cyclegan', { label: 'CycleGAN-VC (any voice → target, one generator per target)', load: async (c) => (await import('../models/cycleGan.js')).loadEvalConverter(c) }],
+  ['cyclegan', { label: 'CycleGAN-VC (any voice → target, one generator per target)', load: async (c) => (await import('../models/cycleGan/convert.js')).loadEvalConverter(c) }],
   ['diffvc', { label: 'DiffVC (ML solver, 6 steps unless --solver/--steps)', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
   // model families register here, one line each
 ]);

@@ -10,20 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
 import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
-import {
-  CycleGanConverter,
-  CycleGanGenerator,
-  CycleGanVoiceSet,
-  createCycleGan,
-  cycleGanLoss,
-  fillInFramesMask,
-  loadCycleGanModel,
-  loadMelConverter,
-  paddedFrames,
-  saveCycleGanModel,
-  type CycleGanConfig,
-  type CycleGanModelInfo,
-} from '../../src/models/cycleGan.js';
+import { CycleGanConverter, CycleGanVoiceSet, loadCycleGanModel, loadMelConverter, saveCycleGanModel, type CycleGanModelInfo } from '../../src/models/cycleGan/convert.js';
+import { CycleGanGenerator, createCycleGan, cycleGanLoss, fillInFramesMask, paddedFrames, type CycleGanConfig } from '../../src/models/cycleGan/model.js';
 import {
   CycleGanTrainer,
   createCycleGanSetupFromDomains,
