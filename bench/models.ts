@@ -110,7 +110,7 @@ async function candidates(home: string | undefined): Promise<{ found: Candidate[
   if (!found.some((c) => c.family === 'cyclegan')) {
     skipped.push(`CycleGAN-VC: skipped, no generator in ${timbrePaths(home).models}/cyclegan-<voice> or assets/models/cyclegan-<voice> (train one with: timbre train cyclegan --to VOICE)`);
   }
-  const diffVc = await import('../src/models/diffVc.js');
+  const diffVc = await import('../src/models/diffVc/convert.js');
   const userDiffVc = join(timbrePaths(home).models, 'diffvc', 'model.timbre');
   const shippedDiffVc = diffVc.shippedDiffVcPath();
   if (existsSync(userDiffVc) || existsSync(shippedDiffVc)) {

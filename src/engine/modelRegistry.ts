@@ -29,7 +29,7 @@ export const FAMILY_LABELS: Readonly<Record<ModelFamily, string>> = {
 export const FAMILY_MODULES: Readonly<Record<ModelFamily, string>> = {
   vae: '../models/vae/convert.js',
   cyclegan: '../models/cycleGan/convert.js',
-  diffvc: '../models/diffVc.js',
+  diffvc: '../models/diffVc/convert.js',
   cyclediffusion: '../models/cycleDiffusion.js',
 };
 

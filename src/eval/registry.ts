@@ -21,12 +21,12 @@ export interface EvalModelEntry {
 
 /**
  * Conversion models, one line per model (lazy imports, so eval loads only what it runs), e.g.
- *   ['diffvc', { label: 'DiffVC', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
+ *   ['diffvc', { label: 'DiffVC', load: async (c) => (await import('../models/diffVc/convert.js')).loadEvalConverter(c) }],
  */
 const EVAL_MODELS = new Map<string, EvalModelEntry>([
   ['vae', { label: 'VAE (log-F0 conditioned, ACVAE classifier)', load: async (c) => (await import('../models/vae/convert.js')).loadEvalConverter(c) }],
   ['cyclegan', { label: 'CycleGAN-VC (any voice → target, one generator per target)', load: async (c) => (await import('../models/cycleGan/convert.js')).loadEvalConverter(c) }],
-  ['diffvc', { label: 'DiffVC (ML solver, 6 steps unless --solver/--steps)', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
+  ['diffvc', { label: 'DiffVC (ML solver, 6 steps unless --solver/--steps)', load: async (c) => (await import('../models/diffVc/convert.js')).loadEvalConverter(c) }],
   // model families register here, one line each
 ]);
 

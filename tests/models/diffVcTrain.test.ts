@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { loadDiffVc, loadMelConverter } from '../../src/models/diffVc.js';
+import { loadDiffVc, loadMelConverter } from '../../src/models/diffVc/convert.js';
 import { encoderStepsOf, prepareDiffVcTraining, type DiffVcTrainingSettings } from '../../src/models/diffVc/train.js';
 import { createSpeakerEncoder, resolveSpeakerEncoderConfig, saveSpeakerEncoder, SpeakerJudge } from '../../src/models/speakerEncoder.js';
 import { TRAINERS } from '../../src/engine/trainers.js';

@@ -18,23 +18,8 @@ import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from 
 import { type TrainResult } from '../../nn/trainingLoop.js';
 import type { LogMel } from '../../audio/mel.js';
 import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
-import {
-  DEFAULT_DIFFVC_CONFIG,
-  DiffVc,
-  DiffVcObjective,
-  pitchDims,
-  referenceDims,
-  referenceStatistics,
-  referenceSums,
-  statisticsOfSums,
-  type ReferenceSums,
-  resolveDiffVcConfig,
-  saveDiffVc,
-  type DiffVcBatch,
-  type DiffVcConfig,
-  type DiffVcNormalization,
-  type DiffVcVoiceTables,
-} from '../diffVc.js';
+import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, pitchDims, referenceDims, referenceStatistics, referenceSums, statisticsOfSums, type ReferenceSums, resolveDiffVcConfig, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from './model.js';
+import { saveDiffVc, type DiffVcVoiceTables } from './convert.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
 export interface DiffVcSetupOptions {
