@@ -12,7 +12,7 @@ import { describeBackend, initBackend } from '../src/nn/backend.js';
 import { loadDiffVc, loadMelConverter, shippedDiffVcPath } from '../src/models/diffVc/convert.js';
 import { Rng } from '../src/nn/module.js';
 import { estimateF0FromLogMel, meanLogF0 } from '../src/models/pitch.js';
-import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../src/models/speakerEncoder.js';
+import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../src/models/speakerEncoder/convert.js';
 import * as tf from '@tensorflow/tfjs';
 
 const args = process.argv.slice(2);

@@ -30,7 +30,7 @@ export const FAMILY_MODULES: Readonly<Record<ModelFamily, string>> = {
   vae: '../models/vae/convert.js',
   cyclegan: '../models/cycleGan/convert.js',
   diffvc: '../models/diffVc/convert.js',
-  cyclediffusion: '../models/cycleDiffusion.js',
+  cyclediffusion: '../models/cycleDiffusion/convert.js',
 };
 
 /** Model file extension (format of `src/nn/modelFile.ts`). */

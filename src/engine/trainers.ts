@@ -1,7 +1,7 @@
 // The trainers Timbre knows, one entry per model family: defaults, an optional pair folder, a quick
 // "tiny" preset, and `prepare()` which returns a running Trainer. Shared by `timbre train` and the engine.
 
-import type { SpeakerEncoderConfig } from '../models/speakerEncoder.js';
+import type { SpeakerEncoderConfig } from '../models/speakerEncoder/model.js';
 import type { FinishOptions, TrainRunSettings as ModelTrainRunSettings } from '../nn/trainRun.js';
 import type { TrainResult, TrainerEvents, TypedEmitter } from '../nn/trainingLoop.js';
 
@@ -97,15 +97,15 @@ export function trainerEntry(name: string): TrainerEntry | undefined {
 export const TRAINER_NAMES: readonly TrainerName[] = Object.keys(TRAINERS) as TrainerName[];
 
 async function speakerEncoderRun(s: TrainRunSettings): Promise<TrainingRun> {
-  const se = await import('../models/speakerEncoder.js');
-  const run = await se.prepareSpeakerEncoderTraining({ ...s, config: s.config as Partial<SpeakerEncoderConfig> });
+  const { formatConfusion, prepareSpeakerEncoderTraining } = await import('../models/speakerEncoder/train.js');
+  const run = await prepareSpeakerEncoderTraining({ ...s, config: s.config as Partial<SpeakerEncoderConfig> });
   return {
     trainer: run.trainer,
     dispose: () => run.dispose(),
     async finish(result, outPath, options) {
       s.log('building the speaker judge (centroids of the train split) …');
       const report = await run.finish(result, outPath, options);
-      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, se.formatConfusion(report)] : [];
+      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, formatConfusion(report)] : [];
     },
   };
 }

@@ -10,7 +10,7 @@ import { manifestHash } from '../corpus/manifest.js';
 import { griffinLimVocoder, type Vocoder } from '../engine/pipeline.js';
 import { readWavFile } from '../io/audioFile.js';
 import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
-import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder.js';
+import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder/model.js';
 import type { SpeechRecognizer } from './asr.js';
 import { buildCepstralJudge, type CepstralJudge } from './cepstralJudge.js';
 import { EvalSetupError } from './errors.js';

@@ -11,7 +11,7 @@ import { buildCorpus } from '../../src/corpus/build.js';
 import { TRAINERS } from '../../src/engine/trainers.js';
 import { convertPass, cycleDiffusionLoss, cycleLoss, drawCycleNoise, resolveCycleDiffusionConfig } from '../../src/models/cycleDiffusion/model.js';
 import { prepareCycleDiffusionTraining } from '../../src/models/cycleDiffusion/train.js';
-import { loadMelConverter } from '../../src/models/cycleDiffusion.js';
+import { loadMelConverter } from '../../src/models/cycleDiffusion/convert.js';
 import { batchCondition, createDiffVc, frozen, type DiffVcBatch, type DiffVcConfig } from '../../src/models/diffVc/model.js';
 import { loadDiffVc, saveDiffVc } from '../../src/models/diffVc/convert.js';
 import { Rng } from '../../src/nn/module.js';

@@ -12,7 +12,8 @@ import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJu
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
-import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
+import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/speakerEncoder/convert.js';
+import { evaluateSpeakerJudge, formatConfusion } from '../../models/speakerEncoder/train.js';
 import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, stringOption, type ParsedArgs } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { createProgressBar } from '../progress.js';
