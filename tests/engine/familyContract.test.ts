@@ -1,5 +1,5 @@
 // The registry ↔ family contract with a real family module: a tiny untrained VAE saved to a model
-// folder is found, loaded through src/models/vae.ts's loadMelConverter, and converts through the engine.
+// folder is found, loaded through src/models/vae/convert.ts's loadMelConverter, and converts through the engine.
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

@@ -11,7 +11,7 @@ import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { createGradientPool } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
-import { trainingLoopOptions, type FinishOptions, type TrainRunSettings } from '../../nn/trainRun.js';
+import { trainingLoopOptions, type FinishOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
 import { resolveSpeakerEncoderConfig, SpeakerEncoder, type SpeakerEncoderConfig, SpeakerEncoderTrainingModel, SpeakerJudge } from './model.js';
 import { saveSpeakerEncoder } from './convert.js';
@@ -275,6 +275,20 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
         { overwrite: finishOptions.overwrite },
       );
       return report;
+    },
+  };
+}
+
+/** `timbre train speaker-encoder` in the shape of every family's trainer: `finish` also builds the judge and returns its score lines. */
+export async function prepareSpeakerEncoderTrainingRun(settings: TrainRunSettings): Promise<PreparedTrainingRun<Trainer<SpeakerBatch>>> {
+  const run = await prepareSpeakerEncoderTraining({ ...settings, config: settings.config as Partial<SpeakerEncoderConfig> });
+  return {
+    trainer: run.trainer,
+    dispose: () => run.dispose(),
+    async finish(result, outPath, options) {
+      settings.log('building the speaker judge (centroids of the train split) …');
+      const report = await run.finish(result, outPath, options);
+      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, formatConfusion(report)] : [];
     },
   };
 }
