@@ -7,7 +7,7 @@ import { melCepstralDistortion } from '../audio/distances.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
-import { griffinLimVocoder, type Vocoder } from '../engine/pipeline.js';
+import { griffinLimVocoder, type Vocoder } from '../audio/griffinLim.js';
 import { readWavFile } from '../io/audioFile.js';
 import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
 import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder/model.js';
