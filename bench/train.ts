@@ -12,7 +12,7 @@ import { Conv1d, leakyRelu } from '../src/nn/layers.js';
 import { Module, Rng } from '../src/nn/module.js';
 import { createGradientPool } from '../src/nn/parallel.js';
 import { Trainer, type BatchSource, type TrainingSetup } from '../src/nn/train.js';
-import { type GradientProvider } from '../src/nn/trainingLoop.js';
+import type { GradientProvider } from '../src/nn/trainingLoop.js';
 
 const MELS = 80;
 const FRAMES = 128;

@@ -8,7 +8,7 @@ import { openCorpusDataset } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { timbrePaths } from '../../io/paths.js';
 import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffVcVoiceTables, type LoadedDiffVc } from '../diffVc/convert.js';
-import { type DiffVcBatch } from '../diffVc/model.js';
+import type { DiffVcBatch } from '../diffVc/model.js';
 import { diffVcBatchSource } from '../diffVc/train.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';

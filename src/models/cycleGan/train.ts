@@ -19,7 +19,7 @@ import { AdamW, type LearningRateSchedule } from '../../nn/optimizer.js';
 import { createGradientPool } from '../../nn/parallel.js';
 import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions, type TrainResult } from '../../nn/trainingLoop.js';
 import { formatLosses, trainingLoopOptions, type TrainRunSettings, type PreparedTrainingRun } from '../../nn/trainRun.js';
-import { type TrainingSetup } from '../../nn/train.js';
+import type { TrainingSetup } from '../../nn/train.js';
 import { ANY_VOICE, CycleGan, cycleGanLoss, createCycleGan, DEFAULT_CYCLE_GAN_CONFIG, fillInFramesMask, type CycleGanBatch, type CycleGanConfig, type CycleGanNormalization } from './model.js';
 import { saveCycleGanModel } from './convert.js';
 
