@@ -14,9 +14,10 @@ import { assignSplits } from '../src/corpus/split.js';
 import { renderSentence } from '../src/corpus/synth.js';
 import { CORPUS_VOICES, corpusVoice } from '../src/corpus/voices.js';
 import type { ModelSettings } from '../src/engine/api.js';
-import { convertLane, griffinLimVocoder, prepareSource } from '../src/engine/pipeline.js';
+import { griffinLimVocoder } from '../src/audio/griffinLim.js';
+import { convertLane, prepareSource } from '../src/engine/pipeline.js';
 import { timbrePaths } from '../src/io/paths.js';
-import { describeBackend, initBackend } from '../src/models/backend.js';
+import { describeBackend, initBackend } from '../src/nn/backend.js';
 import type { MelConverter } from '../src/models/converter.js';
 
 /** Targets, real-time factor of mel→mel: seconds of compute per second of audio (diffusion: ML solver, 6 steps). */
@@ -94,12 +95,12 @@ interface Candidate {
 async function candidates(home: string | undefined): Promise<{ found: Candidate[]; skipped: string[] }> {
   const found: Candidate[] = [];
   const skipped: string[] = [];
-  const vae = await import('../src/models/vae.js');
+  const vae = await import('../src/models/vae/convert.js');
   const userVae = join(timbrePaths(home).models, 'vae', 'model.timbre');
   if (existsSync(userVae) || existsSync(vae.shippedVaePath())) {
     found.push({ family: 'vae', path: existsSync(userVae) ? userVae : vae.shippedVaePath(), target: VAE_TARGET, load: () => vae.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });
   } else skipped.push(`VAE: skipped, no model file at ${userVae} or ${vae.shippedVaePath()} (train one with: timbre train vae)`);
-  const cycleGan = await import('../src/models/cycleGan.js');
+  const cycleGan = await import('../src/models/cycleGan/convert.js');
   for (const voice of CORPUS_VOICES.map((v) => v.id)) {
     const user = join(timbrePaths(home).models, `cyclegan-${voice}`, 'model.timbre');
     const path = existsSync(user) ? user : cycleGan.shippedCycleGanPath(voice);
@@ -109,13 +110,13 @@ async function candidates(home: string | undefined): Promise<{ found: Candidate[
   if (!found.some((c) => c.family === 'cyclegan')) {
     skipped.push(`CycleGAN-VC: skipped, no generator in ${timbrePaths(home).models}/cyclegan-<voice> or assets/models/cyclegan-<voice> (train one with: timbre train cyclegan --to VOICE)`);
   }
-  const diffVc = await import('../src/models/diffVc.js');
+  const diffVc = await import('../src/models/diffVc/convert.js');
   const userDiffVc = join(timbrePaths(home).models, 'diffvc', 'model.timbre');
   const shippedDiffVc = diffVc.shippedDiffVcPath();
   if (existsSync(userDiffVc) || existsSync(shippedDiffVc)) {
     found.push({ family: 'diffvc', path: existsSync(userDiffVc) ? userDiffVc : shippedDiffVc, target: VAE_TARGET, load: () => diffVc.loadEvalConverter({ home, targetVoices: [VAE_TARGET] }) });
   } else skipped.push(`DiffVC: skipped, no model file at ${userDiffVc} or ${shippedDiffVc} (train one with: timbre train diffvc)`);
-  const cycleDiffusion = await import('../src/models/cycleDiffusion.js');
+  const cycleDiffusion = await import('../src/models/cycleDiffusion/convert.js');
   const userCycleDiffusion = join(timbrePaths(home).models, 'cyclediffusion', 'model.timbre');
   const shippedCycleDiffusion = cycleDiffusion.shippedCycleDiffusionPath();
   if (existsSync(userCycleDiffusion) || existsSync(shippedCycleDiffusion)) {

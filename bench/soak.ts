@@ -12,7 +12,7 @@ import { createEngine } from '../src/engine/engine.js';
 import { ModelRegistry } from '../src/engine/modelRegistry.js';
 import { startServer } from '../src/server/server.js';
 import { shippedModelsDir } from '../src/io/paths.js';
-import { describeBackend, initBackend } from '../src/models/backend.js';
+import { describeBackend, initBackend } from '../src/nn/backend.js';
 
 const CONVERSIONS = Number(process.env['SOAK_CONVERSIONS'] ?? 200);
 const CONCURRENT = 20;

@@ -7,11 +7,12 @@ import { isMainThread } from 'node:worker_threads';
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { dirname, join } from 'node:path';
-import { describeBackend, initBackend } from '../src/models/backend.js';
-import { Conv1d, leakyRelu } from '../src/models/layers.js';
-import { Module, Rng } from '../src/models/module.js';
-import { createGradientPool } from '../src/models/parallel.js';
-import { Trainer, type BatchSource, type GradientProvider, type TrainingSetup } from '../src/models/train.js';
+import { describeBackend, initBackend } from '../src/nn/backend.js';
+import { Conv1d, leakyRelu } from '../src/nn/layers.js';
+import { Module, Rng } from '../src/nn/module.js';
+import { createGradientPool } from '../src/nn/parallel.js';
+import { Trainer, type BatchSource, type TrainingSetup } from '../src/nn/train.js';
+import type { GradientProvider } from '../src/nn/trainingLoop.js';
 
 const MELS = 80;
 const FRAMES = 128;

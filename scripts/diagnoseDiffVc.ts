@@ -8,11 +8,11 @@
 import { existsSync } from 'node:fs';
 import type { LogMel } from '../src/audio/mel.js';
 import { openCorpusDataset } from '../src/corpus/dataset.js';
-import { describeBackend, initBackend } from '../src/models/backend.js';
-import { loadDiffVc, loadMelConverter, shippedDiffVcPath } from '../src/models/diffVc.js';
-import { Rng } from '../src/models/module.js';
+import { describeBackend, initBackend } from '../src/nn/backend.js';
+import { loadDiffVc, loadMelConverter, shippedDiffVcPath } from '../src/models/diffVc/convert.js';
+import { Rng } from '../src/nn/module.js';
 import { estimateF0FromLogMel, meanLogF0 } from '../src/models/pitch.js';
-import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../src/models/speakerEncoder.js';
+import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../src/models/speakerEncoder/convert.js';
 import * as tf from '@tensorflow/tfjs';
 
 const args = process.argv.slice(2);

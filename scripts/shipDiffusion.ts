@@ -8,12 +8,13 @@ import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { initBackend, describeBackend } from '../src/models/backend.js';
-import { loadDiffVc, resolveDiffVcConfig, saveDiffVc, shippedDiffVcPath, type DiffusionFamily } from '../src/models/diffVc.js';
+import { initBackend, describeBackend } from '../src/nn/backend.js';
+import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffusionFamily } from '../src/models/diffVc/convert.js';
+import { resolveDiffVcConfig } from '../src/models/diffVc/model.js';
 import { corpusSpeakerVectors, createDiffVcTrainingSetup, diffVcConfigOverrides, diffVcVoiceTables, encoderStepsOf } from '../src/models/diffVc/train.js';
-import { readModelFile } from '../src/models/modelFile.js';
-import type { WeightArray } from '../src/models/module.js';
-import { defaultSpeakerEncoderPath } from '../src/models/speakerEncoder.js';
+import { readModelFile } from '../src/nn/modelFile.js';
+import type { WeightArray } from '../src/nn/module.js';
+import { defaultSpeakerEncoderPath } from '../src/models/speakerEncoder/convert.js';
 import { openCorpusDataset } from '../src/corpus/dataset.js';
 import { shippedModelPath } from '../src/io/paths.js';
 

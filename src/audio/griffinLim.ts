@@ -113,6 +113,14 @@ export function griffinLimFromLogMel(logMel: LogMel, options: Omit<GriffinLimOpt
   return griffinLim(linear, logMel.frames, { ...options, config });
 }
 
+/** Turns a converted log-mel into samples at 22 050 Hz (the conversion pipeline's last model step). */
+export type Vocoder = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
+
+/** The baseline vocoder: Griffin-Lim with `iterations` (default 32) and a fixed phase seed. */
+export function griffinLimVocoder(iterations = 32): Vocoder {
+  return async (logMel, { lengthSamples }) => griffinLimFromLogMel(logMel, { iterations, lengthSamples, seed: 0 });
+}
+
 /** Options of `griffinLimFromLogMelAsync`: those of `griffinLimFromLogMel`, a cancel signal and how often to yield. */
 export type GriffinLimAsyncOptions = Omit<GriffinLimOptions, 'config'> & {
   config?: MelConfig;

@@ -15,6 +15,7 @@ import {
   MANIFEST_VERSION,
   manifestBytes,
   manifestHash,
+  melStatsOfSums,
   readManifest,
   writeManifest,
   type AverageEntry,
@@ -144,14 +145,7 @@ async function computeMelStats(root: string, entries: readonly UtteranceEntry[])
     }
     frames += mel.frames;
   }
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let b = 0; b < bins; b++) {
-    const m = frames > 0 ? sum[b]! / frames : 0;
-    mean.push(m);
-    std.push(frames > 0 ? Math.sqrt(Math.max(1e-12, sumSq[b]! / frames - m * m)) : 1);
-  }
-  return { frames, mean, std };
+  return melStatsOfSums(sum, sumSq, frames);
 }
 
 /** Builds or resumes the corpus cache; see `BuildCorpusOptions`. Returns a summary. */

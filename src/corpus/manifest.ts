@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MelConfig } from '../audio/melConfig.js';
 import type { ProcessingConfig } from './process.js';
+import type { RealSpeechManifest } from './realManifest.js';
 import type { SplitFractions, SplitName } from './split.js';
 import { MANIFEST_FILE, sha256Hex, writeFileReplacing, type CachedFile } from './store.js';
 import type { CorpusVoice } from './voices.js';
@@ -76,18 +77,33 @@ export interface CorpusManifest {
   complete: boolean;
 }
 
+/** Per-bin mean and std of `frames` frames from their float64 sums and sums of squares (no frames: means 0, stds 1). */
+export function melStatsOfSums(sum: Float64Array, sumSq: Float64Array, frames: number): MelStats {
+  const mean: number[] = [];
+  const std: number[] = [];
+  for (let b = 0; b < sum.length; b++) {
+    const m = frames > 0 ? sum[b]! / frames : 0;
+    mean.push(m);
+    std.push(frames > 0 ? Math.sqrt(Math.max(1e-12, sumSq[b]! / frames - m * m)) : 1);
+  }
+  return { frames, mean, std };
+}
+
+/** A manifest of either corpus: the synthetic one (`CorpusManifest`) or the real-speech import's. */
+export type AnyManifest = CorpusManifest | RealSpeechManifest;
+
 /** Serialised manifest bytes: stable key order as built, 1-space indent, trailing newline. */
-export function manifestBytes(manifest: CorpusManifest): Uint8Array {
+export function manifestBytes(manifest: AnyManifest): Uint8Array {
   return new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`);
 }
 
 /** sha256 of the serialised manifest: equal for equal builds. */
-export function manifestHash(manifest: CorpusManifest): string {
+export function manifestHash(manifest: AnyManifest): string {
   return sha256Hex(manifestBytes(manifest));
 }
 
 /** Writes manifest.json atomically. */
-export async function writeManifest(corpusRoot: string, manifest: CorpusManifest): Promise<void> {
+export async function writeManifest(corpusRoot: string, manifest: AnyManifest): Promise<void> {
   await writeFileReplacing(join(corpusRoot, MANIFEST_FILE), manifestBytes(manifest));
 }
 

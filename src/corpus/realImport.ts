@@ -8,7 +8,7 @@ import { InvalidArgumentError, TimbreInputError } from '../audio/errors.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { timbrePaths } from '../io/paths.js';
 import { CorpusNotBuiltError } from './errors.js';
-import type { MelStats } from './manifest.js';
+import { manifestBytes, manifestHash, melStatsOfSums, writeManifest, type MelStats } from './manifest.js';
 import { DEFAULT_PROCESSING, processUtterance } from './process.js';
 import { RecordingDecoder } from './realAudio.js';
 import {
@@ -16,9 +16,6 @@ import {
   REAL_MANIFEST_VERSION,
   REAL_SPEECH_FOLDER,
   readRealManifest,
-  realManifestBytes,
-  realManifestHash,
-  writeRealManifest,
   type RealClipEntry,
   type RealSourceEntry,
   type RealSpeakerEntry,
@@ -185,14 +182,7 @@ async function melStatsOf(root: string, clips: readonly RealClipEntry[]): Promis
     }
     frames += clip.frames;
   }
-  const mean: number[] = [];
-  const std: number[] = [];
-  for (let b = 0; b < bins; b++) {
-    const m = frames > 0 ? sum[b]! / frames : 0;
-    mean.push(m);
-    std.push(frames > 0 ? Math.sqrt(Math.max(1e-12, sumSq[b]! / frames - m * m)) : 1);
-  }
-  return { frames, mean, std };
+  return melStatsOfSums(sum, sumSq, frames);
 }
 
 interface Planned {
@@ -301,7 +291,7 @@ export async function importRealSpeech(options: ImportRealSpeechOptions = {}): P
 
   // 2. Reuse what a previous run imported from the same bytes with the same settings, if its files verify.
   const old = readRealManifest(root);
-  const oldBytes = old === null ? null : realManifestBytes(old);
+  const oldBytes = old === null ? null : manifestBytes(old);
   const oldClips = new Map((old?.clips ?? []).map((c) => [c.id, c]));
   const done = new Map<string, RealClipEntry>();
   const todo: Planned[] = [];
@@ -428,7 +418,7 @@ export async function importRealSpeech(options: ImportRealSpeechOptions = {}): P
       progress({ phase: 'import', done: index + 1, total: todo.length, detail: plan.id });
       if (performance.now() - lastCheckpoint > 5000) {
         lastCheckpoint = performance.now();
-        await writeRealManifest(root, await snapshot(false, null));
+        await writeManifest(root, await snapshot(false, null));
       }
     }
   } finally {
@@ -438,7 +428,7 @@ export async function importRealSpeech(options: ImportRealSpeechOptions = {}): P
     message(`${noEndOfStream.length} Ogg file(s) have no end-of-stream page (${noEndOfStream[0]}${noEndOfStream.length > 1 ? ', …' : ''}); imported their whole pages`);
   }
   if (options.signal?.aborted) {
-    await writeRealManifest(root, await snapshot(false, null));
+    await writeManifest(root, await snapshot(false, null));
     throw new CorpusNotBuiltError(`real-speech import stopped after ${imported} of ${todo.length} files; run it again to resume`);
   }
   if (done.size === 0) throw new RealSpeechMissingError('no recording could be imported (every file was damaged or silent); see the warnings above', chosen.map((s) => s.aptPackage));
@@ -453,12 +443,12 @@ export async function importRealSpeech(options: ImportRealSpeechOptions = {}): P
   progress({ phase: 'stats', done: 1, total: 1 });
 
   const manifest = await snapshot(true, melStats);
-  const bytes = realManifestBytes(manifest);
+  const bytes = manifestBytes(manifest);
   const unchanged = oldBytes !== null && Buffer.from(oldBytes).equals(Buffer.from(bytes));
-  if (!unchanged) await writeRealManifest(root, manifest);
+  if (!unchanged) await writeManifest(root, manifest);
   return {
     root,
-    manifestHash: realManifestHash(manifest),
+    manifestHash: manifestHash(manifest),
     nothingToDo: unchanged && imported === 0,
     sources: manifest.sources.map((s) => ({ id: s.id, aptPackage: s.aptPackage, packageVersion: s.packageVersion, clips: s.clips })),
     speakers: manifest.speakers.length,

@@ -10,7 +10,7 @@ import type { RealAudioFormat } from './realAudio.js';
 import type { RealSourceId } from './realSources.js';
 import type { RealSplitName } from './realSplit.js';
 import type { SplitFractions } from './split.js';
-import { MANIFEST_FILE, sha256Hex, writeFileReplacing, type CachedFile } from './store.js';
+import { MANIFEST_FILE, type CachedFile } from './store.js';
 
 /** Format tag and version of the real-speech manifest; a reader refuses others. */
 export const REAL_MANIFEST_FORMAT = 'timbre-real-speech';
@@ -134,20 +134,7 @@ export interface RealSpeechManifest {
   complete: boolean;
 }
 
-/** Serialised manifest: key order as built, 1-space indent, trailing newline. */
-export function realManifestBytes(manifest: RealSpeechManifest): Uint8Array {
-  return new TextEncoder().encode(`${JSON.stringify(manifest, null, 1)}\n`);
-}
-
-/** sha256 of the serialised manifest. */
-export function realManifestHash(manifest: RealSpeechManifest): string {
-  return sha256Hex(realManifestBytes(manifest));
-}
-
-/** Writes manifest.json atomically. */
-export async function writeRealManifest(root: string, manifest: RealSpeechManifest): Promise<void> {
-  await writeFileReplacing(join(root, MANIFEST_FILE), realManifestBytes(manifest));
-}
+// Serialised, hashed and written by manifest.ts (manifestBytes, manifestHash, writeManifest), as the synthetic corpus's is.
 
 /** Reads manifest.json; null when absent, unreadable or of another format/version. */
 export function readRealManifest(root: string): RealSpeechManifest | null {

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimbreInputError } from '../audio/errors.js';
-import { griffinLimFromLogMelAsync } from '../audio/griffinLim.js';
+import { griffinLimFromLogMelAsync, type Vocoder } from '../audio/griffinLim.js';
 import { timbrePaths } from '../io/paths.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import type { ConversionTarget } from '../models/converter.js';
@@ -31,7 +31,7 @@ import type {
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { defaultSearchDirs, ModelRegistry } from './modelRegistry.js';
-import { convertLane, prepareSource, type LaneAudio, type PreparedSource, type Vocoder } from './pipeline.js';
+import { convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
 import { createTrainingHost } from './training.js';
@@ -147,7 +147,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   /** Loads the TensorFlow.js backend once, before the first trained (non-registered) model runs. */
   async function ensureBackend(): Promise<void> {
     if (backendName !== undefined) return;
-    const { initBackend } = await import('../models/backend.js');
+    const { initBackend } = await import('../nn/backend.js');
     backendName = (await initBackend()).name;
   }
 

@@ -1,39 +1,24 @@
 // Finds the models the app can run: `*.timbre` model files in the folders under assets/models/ and
-// TIMBRE_HOME/models/, loaded by their family's module; plus converters registered in-process.
+// TIMBRE_HOME/models/, loaded by their family's convert.ts (src/models/registry.ts); plus converters registered in-process.
 
 import { open, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { MelConverter } from '../models/converter.js';
-import { InvalidModelFileError, ModelMismatchError } from '../models/errors.js';
-import { readModelFile } from '../models/modelFile.js';
+import { InvalidModelFileError, ModelMismatchError } from '../nn/errors.js';
+import { readModelFile } from '../nn/modelFile.js';
+import { CONVERSION_FAMILIES, conversionEntry } from '../models/registry.js';
 import { shippedModelsDir, timbrePaths } from '../io/paths.js';
 import type { ModelFamily, ModelInfo, SettingSpec } from './api.js';
 import { EngineError } from './errors.js';
 import { MAX_PITCH_SHIFT_SEMITONES } from './melShift.js';
 
-/** The four families, in the order the UI shows them. */
-export const FAMILIES: readonly ModelFamily[] = ['vae', 'cyclegan', 'diffvc', 'cyclediffusion'];
+/** The conversion families (src/models/registry.ts), in the order the UI shows them. */
+export const FAMILIES: readonly ModelFamily[] = CONVERSION_FAMILIES;
 
 /** Display names of the families. */
-export const FAMILY_LABELS: Readonly<Record<ModelFamily, string>> = {
-  vae: 'VAE',
-  cyclegan: 'CycleGAN-VC',
-  diffvc: 'DiffVC',
-  cyclediffusion: 'CycleDiffusion',
-};
+export const FAMILY_LABELS: Readonly<Record<ModelFamily, string>> = Object.fromEntries(FAMILIES.map((f) => [f, conversionEntry(f).label])) as Record<ModelFamily, string>;
 
-/**
- * Module of each family, relative to this file. A family module exports
- * `loadMelConverter(modelPath: string): Promise<MelConverter>` (the `.timbre` file); until then the family lists as unavailable.
- */
-export const FAMILY_MODULES: Readonly<Record<ModelFamily, string>> = {
-  vae: '../models/vae.js',
-  cyclegan: '../models/cycleGan.js',
-  diffvc: '../models/diffVc.js',
-  cyclediffusion: '../models/cycleDiffusion.js',
-};
-
-/** Model file extension (format of `src/models/modelFile.ts`). */
+/** Model file extension (format of `src/nn/modelFile.ts`). */
 export const MODEL_FILE_EXTENSION = '.timbre';
 
 /** Loads a model file into a converter. */
@@ -86,7 +71,7 @@ export interface RegisteredModel {
 export interface ModelRegistryOptions {
   /** Folders whose sub-folders are model folders; default `assets/models` (shipped) and `TIMBRE_HOME/models` (user). */
   searchDirs?: readonly { dir: string; origin: 'shipped' | 'user' }[];
-  /** Loaders by family; default: import `FAMILY_MODULES[family]` and use its `loadMelConverter`. */
+  /** Loaders by family; default: the family's convert.ts (src/models/registry.ts) and its `loadMelConverter`. */
   loaders?: Partial<Record<ModelFamily, FamilyLoader | null>>;
   registered?: readonly RegisteredModel[];
 }
@@ -104,7 +89,7 @@ const DIFFUSION_SETTINGS: readonly SettingSpec[] = [
 
 /** Settings a family's models accept. */
 export function settingsOf(family: ModelFamily): readonly SettingSpec[] {
-  return family === 'diffvc' || family === 'cyclediffusion' ? DIFFUSION_SETTINGS : COMMON_SETTINGS;
+  return conversionEntry(family).settings === 'diffusion' ? DIFFUSION_SETTINGS : COMMON_SETTINGS;
 }
 
 interface Entry {
@@ -121,10 +106,11 @@ export function defaultSearchDirs(): { dir: string; origin: 'shipped' | 'user' }
 }
 
 async function importFamilyLoader(family: ModelFamily): Promise<FamilyLoader | null> {
-  const specifier: string = FAMILY_MODULES[family];
+  const convert = conversionEntry(family).convert;
+  if (convert === undefined) return null;
   let module: Record<string, unknown>;
   try {
-    module = (await import(specifier)) as Record<string, unknown>;
+    module = (await convert()) as unknown as Record<string, unknown>;
   } catch (error) {
     const code = (error as { code?: string }).code;
     if (code === 'ERR_MODULE_NOT_FOUND' || /Cannot find module|Failed to load url|does not exist/i.test(String(error))) return null;

@@ -2,7 +2,7 @@
 // MelConverter → pitch shift → vocoder → loudness match → measurements. Pure compute, no jobs or I/O.
 
 import { estimateF0, f0Summary } from '../audio/f0.js';
-import { griffinLimFromLogMel } from '../audio/griffinLim.js';
+import type { Vocoder } from '../audio/griffinLim.js';
 import { matchLoudness } from '../audio/loudness.js';
 import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
@@ -13,14 +13,6 @@ import type { ModelSettings } from './api.js';
 import { CancelledError, EngineError } from './errors.js';
 import { MAX_PITCH_SHIFT_SEMITONES, shiftLogMelPitch } from './melShift.js';
 import { estimateF0FromLogMel } from '../models/pitch.js';
-
-/** Turns a converted log-mel into samples at 22 050 Hz; Griffin-Lim now, a neural vocoder later. */
-export type Vocoder = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
-
-/** The baseline vocoder: Griffin-Lim with `iterations` (default 32) and a fixed phase seed. */
-export function griffinLimVocoder(iterations = 32): Vocoder {
-  return async (logMel, { lengthSamples }) => griffinLimFromLogMel(logMel, { iterations, lengthSamples, seed: 0 });
-}
 
 /** The source, decoded and analysed once for every lane. */
 export interface PreparedSource {

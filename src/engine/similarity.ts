@@ -3,7 +3,7 @@
 // the mean embedding of the voice's reference log-mels (user voices).
 
 import type { LogMel } from '../audio/mel.js';
-import type { LoadedSpeakerEncoder } from '../models/speakerEncoder.js';
+import type { LoadedSpeakerEncoder } from '../models/speakerEncoder/convert.js';
 
 /** What a lane offers the similarity measure: its converted log-mel [frames × 80] and samples at 22 050 Hz. */
 export interface LaneForSimilarity {
@@ -42,12 +42,12 @@ export function createSpeakerSimilarity(options: SpeakerSimilarityOptions = {}):
 
   function load(): Promise<LoadedSpeakerEncoder | null> {
     loading ??= (async () => {
-      const se = await import('../models/speakerEncoder.js');
-      const path = options.modelPath ?? se.defaultSpeakerEncoderPath(options.home);
+      const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../models/speakerEncoder/convert.js');
+      const path = options.modelPath ?? defaultSpeakerEncoderPath(options.home);
       const { existsSync } = await import('node:fs');
       if (!existsSync(path)) return null;
       await options.ensureBackend?.();
-      return se.loadSpeakerEncoder(path);
+      return loadSpeakerEncoder(path);
     })();
     return loading;
   }
@@ -77,7 +77,7 @@ export function createSpeakerSimilarity(options: SpeakerSimilarityOptions = {}):
       const reference = await targetEmbedding(target);
       if (reference === undefined) return undefined;
       const loaded = (await load())!;
-      const { cosineSimilarity } = await import('../models/speakerEncoder.js');
+      const { cosineSimilarity } = await import('../models/speakerEncoder/model.js');
       return cosineSimilarity(loaded.encoder.embed(lane.logMel), reference);
     },
     targetEmbedding,

@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { timbrePaths } from '../io/paths.js';
-import { readModelFile } from '../models/modelFile.js';
-import type { StepEvent, TrainResult } from '../models/train.js';
+import { readModelFile } from '../nn/modelFile.js';
+import type { StepEvent, TrainResult } from '../nn/trainingLoop.js';
 import type {
   TrainerInfo,
   TrainingJob,
@@ -105,11 +105,12 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     }
     if (target.kind === 'vae-add-voice') {
       await findVoice('target.voice', target.voice, ['user']);
-      const vae = await import('../models/vae.js');
+      const { shippedVaePath } = await import('../models/vae/convert.js');
+      const { ADD_VOICE_DEFAULTS } = await import('../models/vae/train.js');
       const own = join(paths.models, 'vae', 'model.timbre');
-      const base = existsSync(own) ? own : vae.shippedVaePath();
+      const base = existsSync(own) ? own : shippedVaePath();
       if (!existsSync(base)) throw new EngineError('MODEL_UNAVAILABLE', `there is no VAE to add voice "${target.voice}" to (looked for ${own} and ${base}); train a VAE first`, 'target');
-      return { entry: TRAINERS.vae, name: `vae-${target.voice}`, defaults: vae.ADD_VOICE_DEFAULTS, config: {}, extra: { addVoice: target.voice, base } };
+      return { entry: TRAINERS.vae, name: `vae-${target.voice}`, defaults: ADD_VOICE_DEFAULTS, config: {}, extra: { addVoice: target.voice, base } };
     }
     await findVoice('target.to', target.to, ['corpus']);
     if (target.from !== 'any') await findVoice('target.from', target.from, ['corpus', 'user']);

@@ -1,16 +1,11 @@
-// Systems `timbre eval` can score: the two baselines built in here, and conversion models, each registered
-// as one line mapping a name to a loader of its `MelConverter` (model families add themselves; none yet).
+// Systems `timbre eval` can score: the two baselines built in here, and conversion models: the families of
+// src/models/registry.ts that give an eval label, each loading the user's or the shipped model; plus any registered in-process.
 
 import type { MelConverter } from '../models/converter.js';
+import { FAMILY_ENTRIES, type EvalModelContext } from '../models/registry.js';
 import { UnknownEvalModelError } from './errors.js';
 
-/** What a model loader gets: where the data lives and which voices the evaluation converts to. */
-export interface EvalModelContext {
-  /** TIMBRE_HOME (undefined: the default). */
-  readonly home: string | undefined;
-  /** Target voices of this evaluation (corpus voice ids). */
-  readonly targetVoices: readonly string[];
-}
+export type { EvalModelContext } from '../models/registry.js';
 
 /** A conversion model as eval sees it: a label and how to load it. */
 export interface EvalModelEntry {
@@ -19,17 +14,12 @@ export interface EvalModelEntry {
   load(context: EvalModelContext): Promise<MelConverter>;
 }
 
-/**
- * Conversion models, one line per model (lazy imports, so eval loads only what it runs), e.g.
- *   ['diffvc', { label: 'DiffVC', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
- */
-const EVAL_MODELS = new Map<string, EvalModelEntry>([
-  ['vae', { label: 'VAE (log-F0 conditioned, ACVAE classifier)', load: async (c) => (await import('../models/vae.js')).loadEvalConverter(c) }],
-  ['cyclegan', { label: 'CycleGAN-VC (any voice → target, one generator per target)', load: async (c) => (await import('../models/cycleGan.js')).loadEvalConverter(c) }],
-  ['diffvc', { label: 'DiffVC (ML solver, 6 steps unless --solver/--steps)', load: async (c) => (await import('../models/diffVc.js')).loadEvalConverter(c) }],
-  ['cyclediffusion', { label: 'CycleDiffusion (DiffVC fine-tuned with a cycle loss; ML solver, 6 steps unless --solver/--steps)', load: async (c) => (await import('../models/cycleDiffusion.js')).loadEvalConverter(c) }],
-  // model families register here, one line each
-]);
+/** Conversion models by name (their modules load only when eval runs them). */
+const EVAL_MODELS = new Map<string, EvalModelEntry>(
+  FAMILY_ENTRIES.flatMap(({ name, evalLabel, convert }) =>
+    evalLabel === undefined || convert === undefined ? [] : [[name, { label: evalLabel, load: async (c: EvalModelContext) => (await convert()).loadEvalConverter(c) }] as const],
+  ),
+);
 
 /** The built-in baselines: the unconverted source recording, and the target's own recording through the vocoder. */
 export const BASELINES = Object.freeze({
@@ -78,7 +68,7 @@ export function resolveEvalSystems(names: readonly string[]): EvalSystem[] {
     }
     const entry = EVAL_MODELS.get(name);
     if (entry === undefined) {
-      throw new UnknownEvalModelError(`unknown model "${name}" for eval; known: ${evalSystemNames().join(', ')} (models register in src/eval/registry.ts)`);
+      throw new UnknownEvalModelError(`unknown model "${name}" for eval; known: ${evalSystemNames().join(', ')} (models register in src/models/registry.ts)`);
     }
     systems.push({ kind: 'model', name, label: entry.label, entry });
   };

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { shippedModelPath, timbrePaths } from '../io/paths.js';
 import type { MelConverter } from './converter.js';
-import { InvalidModelFileError } from './errors.js';
+import { InvalidModelFileError } from '../nn/errors.js';
 
 /** What `loadInstalledConverter` loads: the model folder, its name in messages and how to train one. */
 export interface InstalledModelSpec<T extends MelConverter> {

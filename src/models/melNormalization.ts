@@ -1,7 +1,7 @@
 // Per-mel-bin normalisation of log-mels, (x − mean) / std with the corpus train split's statistics: what every model
 // family applies to its input and undoes on its output, and how a model file stores it.
 
-import type { JsonValue } from './modelFile.js';
+import type { JsonValue } from '../nn/modelFile.js';
 
 /** Per-mel-bin statistics, applied as (x − mean) / std. */
 export interface MelNormalization {

@@ -2,10 +2,10 @@
 // as speakers, the mel normalisation, the corpus hash, and the label and target voices the model registry lists.
 
 import { MEL_CONFIG } from '../audio/melConfig.js';
-import { InvalidModelFileError } from './errors.js';
+import { InvalidModelFileError } from '../nn/errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from './melNormalization.js';
-import { loadModelFile, saveModelFile, type JsonValue, type ModelFileHeader, type WeightStorage } from './modelFile.js';
-import type { WeightArray, WeightMap } from './module.js';
+import { loadModelFile, saveModelFile, type JsonValue, type ModelFileHeader, type WeightStorage } from '../nn/modelFile.js';
+import type { WeightArray, WeightMap } from '../nn/module.js';
 
 /** What a multi-voice model file holds besides the weights. */
 export interface VoiceModelFileContents {

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addVoice } from '../../src/corpus/userVoices.js';
-import { loadMelConverter } from '../../src/models/vae.js';
+import { loadMelConverter } from '../../src/models/vae/convert.js';
 import { TINY_VOICES, writeTinyVae } from '../models/vaeFixtures.js';
 import { timbre } from './helpers.js';
 

@@ -1,5 +1,5 @@
 // The registry ↔ family contract with a real family module: a tiny untrained VAE saved to a model
-// folder is found, loaded through src/models/vae.ts's loadMelConverter, and converts through the engine.
+// folder is found, loaded through src/models/vae/convert.ts's loadMelConverter, and converts through the engine.
 
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -9,7 +9,8 @@ import { decodeWav } from '../../src/audio/wav.js';
 import { createEngine } from '../../src/engine/engine.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { createVoiceSource } from '../../src/engine/voiceSource.js';
-import { createVae, resolveVaeConfig, saveVae } from '../../src/models/vae.js';
+import { createVae, resolveVaeConfig } from '../../src/models/vae/model.js';
+import { saveVae } from '../../src/models/vae/convert.js';
 import { harmonicToneWav } from './fixtures.js';
 
 let dir = '';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { familyOfKind, ModelRegistry, readModelFileSummary } from '../../src/engine/modelRegistry.js';
-import { encodeModelFile } from '../../src/models/modelFile.js';
+import { encodeModelFile } from '../../src/nn/modelFile.js';
 import { testPitchShiftConverter } from './testPitchShiftConverter.js';
 
 let dir = '';

@@ -12,7 +12,7 @@ import { openCorpusDataset } from '../../src/corpus/dataset.js';
 import { createEngine } from '../../src/engine/engine.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { createSpeakerSimilarity } from '../../src/engine/similarity.js';
-import { initBackend } from '../../src/models/backend.js';
+import { initBackend } from '../../src/nn/backend.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { testPitchShiftConverter } from './testPitchShiftConverter.js';
 import { TINY_DIFFVC_VOICES, writeTinyDiffVc } from '../models/diffVcFixtures.js';

@@ -13,9 +13,9 @@ import { buildCepstralJudge } from '../../src/eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../src/eval/evaluate.js';
 import { registerEvalModel, resolveEvalSystems } from '../../src/eval/registry.js';
 import type { ConversionSettings, MelConverter } from '../../src/models/converter.js';
-import { SpeakerJudge, createSpeakerEncoder, DEFAULT_SPEAKER_ENCODER_CONFIG } from '../../src/models/speakerEncoder.js';
+import { SpeakerJudge, createSpeakerEncoder, DEFAULT_SPEAKER_ENCODER_CONFIG } from '../../src/models/speakerEncoder/model.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from '../models/helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 let home: string;
 beforeAll(async () => {

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { writeFileAtomic } from '../../src/io/atomicWrite.js';
-import { readModelFile } from '../../src/models/modelFile.js';
+import { readModelFile } from '../../src/nn/modelFile.js';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 // `node --import tsx`, one process: the tsx launcher would run the script in a child that SIGKILL of it does not reach.

@@ -4,7 +4,7 @@
 // offsets outside the data, non-JSON and wrongly typed fields).
 
 import { crc32 } from '../../src/io/crc32.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 
 export interface ModelFileCase {
   readonly name: string;

@@ -2,7 +2,7 @@
 // the file, so a failure can be reproduced by name) and its bytes. Same seed, same cases.
 
 import { wavHeader } from '../../src/audio/wav.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 
 /** One fuzz input. */
 export interface WavCase {

@@ -11,12 +11,13 @@ import { buildCorpus } from '../../src/corpus/build.js';
 import { TRAINERS } from '../../src/engine/trainers.js';
 import { convertPass, cycleDiffusionLoss, cycleLoss, drawCycleNoise, resolveCycleDiffusionConfig } from '../../src/models/cycleDiffusion/model.js';
 import { prepareCycleDiffusionTraining } from '../../src/models/cycleDiffusion/train.js';
-import { loadMelConverter } from '../../src/models/cycleDiffusion.js';
-import { batchCondition, createDiffVc, frozen, loadDiffVc, saveDiffVc, type DiffVcBatch, type DiffVcConfig } from '../../src/models/diffVc.js';
-import { Rng } from '../../src/models/module.js';
+import { loadMelConverter } from '../../src/models/cycleDiffusion/convert.js';
+import { batchCondition, createDiffVc, frozen, type DiffVcBatch, type DiffVcConfig } from '../../src/models/diffVc/model.js';
+import { loadDiffVc, saveDiffVc } from '../../src/models/diffVc/convert.js';
+import { Rng } from '../../src/nn/module.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { syntheticBatch, tinyCondition, TINY_DIFFVC_CONFIG, TINY_SPEAKER_VECTORS } from './diffVcFixtures.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const cycleConfig = resolveCycleDiffusionConfig({ cycleSteps: 3 });
 

@@ -10,20 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
 import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
-import {
-  CycleGanConverter,
-  CycleGanGenerator,
-  CycleGanVoiceSet,
-  createCycleGan,
-  cycleGanLoss,
-  fillInFramesMask,
-  loadCycleGanModel,
-  loadMelConverter,
-  paddedFrames,
-  saveCycleGanModel,
-  type CycleGanConfig,
-  type CycleGanModelInfo,
-} from '../../src/models/cycleGan.js';
+import { CycleGanConverter, CycleGanVoiceSet, loadCycleGanModel, loadMelConverter, saveCycleGanModel, type CycleGanModelInfo } from '../../src/models/cycleGan/convert.js';
+import { CycleGanGenerator, createCycleGan, cycleGanLoss, fillInFramesMask, paddedFrames, type CycleGanConfig } from '../../src/models/cycleGan/model.js';
 import {
   CycleGanTrainer,
   createCycleGanSetupFromDomains,
@@ -31,11 +19,11 @@ import {
   melListCropDomain,
   type CycleGanTrainConfig,
 } from '../../src/models/cycleGan/train.js';
-import { CheckpointMismatchError, ModelMismatchError, ShapeMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
+import { CheckpointMismatchError, ModelMismatchError, ShapeMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
 import { estimateF0FromLogMel, harmonicTemplates, meanLogF0, vocalTractWarpRatio } from '../../src/models/pitch.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const MELS = MEL_CONFIG.melBins;
 const TINY: CycleGanConfig = {

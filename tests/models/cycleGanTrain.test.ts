@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan.js';
+import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan/convert.js';
 import { createCycleGanTrainingSetup, prepareCycleGanTraining } from '../../src/models/cycleGan/train.js';
-import { readModelFile } from '../../src/models/modelFile.js';
+import { readModelFile } from '../../src/nn/modelFile.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { timbre } from '../cli/helpers.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const TINY = {
   genChannels: [4, 4, 4],

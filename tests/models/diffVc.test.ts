@@ -9,33 +9,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
-import {
-  conversionPitch,
-  referenceStatistics,
-  resolveStoredDiffVcConfig,
-  beta,
-  createDiffVc,
-  DiffVcObjective,
-  DIFFVC_KIND,
-  DIFFVC_KIND_VERSION,
-  encoderLoss,
-  loadDiffVc,
-  loadMelConverter,
-  marginal,
-  resolveDiffVcConfig,
-  reverseStepCoefficients,
-  scoreLoss,
-  solveReverse,
-  type DiffVcBatch,
-} from '../../src/models/diffVc.js';
+import { conversionPitch, loadDiffVc, loadMelConverter } from '../../src/models/diffVc/convert.js';
+import { referenceStatistics, resolveStoredDiffVcConfig, createDiffVc, DiffVcObjective, DIFFVC_KIND, DIFFVC_KIND_VERSION, encoderLoss, resolveDiffVcConfig, scoreLoss, type DiffVcBatch } from '../../src/models/diffVc/model.js';
+import { beta, marginal, reverseStepCoefficients, solveReverse } from '../../src/models/diffVc/sde.js';
 import { twoStageSchedule } from '../../src/models/diffVc/train.js';
 import { harmonicTemplates } from '../../src/models/pitch.js';
 import { tinyCondition } from './diffVcFixtures.js';
-import { ModelMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
-import { Trainer } from '../../src/models/train.js';
-import { useWasm } from './helpers.js';
+import { ModelMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
+import { Trainer } from '../../src/nn/train.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticBatch, TINY_DIFFVC_CONFIG, TINY_DIFFVC_VOICES, TINY_SPEAKER_VECTORS, writeTinyDiffVc } from './diffVcFixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-diffvc-'));

@@ -2,8 +2,9 @@
 // the source, and a tiny untrained model file written to a temp folder.
 
 import * as tf from '@tensorflow/tfjs';
-import { createDiffVc, pitchDims, referenceDims, resolveDiffVcConfig, saveDiffVc, type DiffVcBatch, type DiffVcCondition, type DiffVcConfig, type DiffVcVoiceTables } from '../../src/models/diffVc.js';
-import { Rng } from '../../src/models/module.js';
+import { createDiffVc, pitchDims, referenceDims, resolveDiffVcConfig, type DiffVcBatch, type DiffVcCondition, type DiffVcConfig } from '../../src/models/diffVc/model.js';
+import { saveDiffVc, type DiffVcVoiceTables } from '../../src/models/diffVc/convert.js';
+import { Rng } from '../../src/nn/module.js';
 
 /** The smallest sensible config: sub-second steps (the trainer table's `tinyConfig` says the same). */
 export const TINY_DIFFVC_CONFIG: DiffVcConfig = resolveDiffVcConfig({

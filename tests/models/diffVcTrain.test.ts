@@ -6,12 +6,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { loadDiffVc, loadMelConverter } from '../../src/models/diffVc.js';
+import { loadDiffVc, loadMelConverter } from '../../src/models/diffVc/convert.js';
 import { encoderStepsOf, prepareDiffVcTraining, type DiffVcTrainingSettings } from '../../src/models/diffVc/train.js';
-import { createSpeakerEncoder, resolveSpeakerEncoderConfig, saveSpeakerEncoder, SpeakerJudge } from '../../src/models/speakerEncoder.js';
+import { createSpeakerEncoder, resolveSpeakerEncoderConfig, SpeakerJudge } from '../../src/models/speakerEncoder/model.js';
+import { saveSpeakerEncoder } from '../../src/models/speakerEncoder/convert.js';
 import { TRAINERS } from '../../src/engine/trainers.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-diffvc-train-'));
 const speakerEncoder = join(home, 'speaker-encoder.timbre');

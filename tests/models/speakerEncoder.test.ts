@@ -8,24 +8,16 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LogMel } from '../../src/audio/mel.js';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { ModelMismatchError, ShapeMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
+import { ModelMismatchError, ShapeMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
-import { Rng } from '../../src/models/module.js';
-import {
-  DEFAULT_SPEAKER_ENCODER_CONFIG,
-  SpeakerJudge,
-  buildSpeakerJudge,
-  createSpeakerEncoder,
-  createSpeakerEncoderTrainingSetup,
-  evaluateSpeakerJudge,
-  loadSpeakerEncoder,
-  saveSpeakerEncoder,
-  type SpeakerEncoderConfig,
-} from '../../src/models/speakerEncoder.js';
-import { Trainer } from '../../src/models/train.js';
+import { Rng } from '../../src/nn/module.js';
+import { DEFAULT_SPEAKER_ENCODER_CONFIG, SpeakerJudge, createSpeakerEncoder, type SpeakerEncoderConfig } from '../../src/models/speakerEncoder/model.js';
+import { buildSpeakerJudge, createSpeakerEncoderTrainingSetup, evaluateSpeakerJudge } from '../../src/models/speakerEncoder/train.js';
+import { loadSpeakerEncoder, saveSpeakerEncoder } from '../../src/models/speakerEncoder/convert.js';
+import { Trainer } from '../../src/nn/train.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 
 /** The smallest sensible encoder: two convs, 8-d embedding. */
 const TINY: Partial<SpeakerEncoderConfig> = {

@@ -9,8 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { loadSpeakerEncoder } from '../../src/models/speakerEncoder.js';
-import { initBackend } from '../../src/models/backend.js';
+import { loadSpeakerEncoder } from '../../src/models/speakerEncoder/convert.js';
+import { initBackend } from '../../src/nn/backend.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { timbre } from '../cli/helpers.js';
 

@@ -9,32 +9,18 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logMelSpectrogram } from '../../src/audio/mel.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { scaleLogMelFrequency } from '../../src/audio/melFrequencyScale.js';
-import { ModelMismatchError } from '../../src/models/errors.js';
-import { saveModelFile } from '../../src/models/modelFile.js';
-import { Rng } from '../../src/models/module.js';
+import { ModelMismatchError } from '../../src/nn/errors.js';
+import { saveModelFile } from '../../src/nn/modelFile.js';
+import { Rng } from '../../src/nn/module.js';
 import { harmonicTemplates } from '../../src/models/pitch.js';
-import { warmupCosineSchedule } from '../../src/models/optimizer.js';
-import { Trainer } from '../../src/models/train.js';
-import {
-  createVae,
-  f0FeatureDims,
-  f0Features,
-  identityNormalization,
-  klBeta,
-  loadMelConverter,
-  loadVae,
-  meanLogF0,
-  vocalTractWarpRatio,
-  VOCAL_TRACT_F0_EXPONENT,
-  pitchLoss,
-  resolveVaeConfig,
-  saveVae,
-  speakerLogF0Means,
-  vaeBatchSource,
-  vaeLoss,
-  type VaeBatch,
-} from '../../src/models/vae.js';
-import { useWasm } from './helpers.js';
+import { warmupCosineSchedule } from '../../src/nn/optimizer.js';
+import { Trainer } from '../../src/nn/train.js';
+import { createVae, klBeta, pitchLoss, resolveVaeConfig, vaeLoss, type VaeBatch } from '../../src/models/vae/model.js';
+import { f0FeatureDims, f0Features, meanLogF0, vocalTractWarpRatio, VOCAL_TRACT_F0_EXPONENT } from '../../src/models/pitch.js';
+import { identityNormalization } from '../../src/models/melNormalization.js';
+import { loadMelConverter, loadVae, saveVae } from '../../src/models/vae/convert.js';
+import { speakerLogF0Means, vaeBatchSource } from '../../src/models/vae/data.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticItems, syntheticUtterance, TINY_F0_HZ, TINY_VAE_CONFIG, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-vae-'));

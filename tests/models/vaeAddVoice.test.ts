@@ -7,8 +7,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addVoice } from '../../src/corpus/userVoices.js';
-import { addVoiceToVae, loadMelConverter } from '../../src/models/vae.js';
-import { useWasm } from './helpers.js';
+import { addVoiceToVae } from '../../src/models/vae/train.js';
+import { loadMelConverter } from '../../src/models/vae/convert.js';
+import { useWasm } from '../nn/helpers.js';
 import { syntheticUtterance, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-vae-add-'));

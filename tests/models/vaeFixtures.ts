@@ -3,8 +3,10 @@
 
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
-import { Rng } from '../../src/models/module.js';
-import { createVae, resolveVaeConfig, saveVae, type VaeConfig, type VaeUtterance } from '../../src/models/vae.js';
+import { Rng } from '../../src/nn/module.js';
+import { createVae, resolveVaeConfig, type VaeConfig } from '../../src/models/vae/model.js';
+import { saveVae } from '../../src/models/vae/convert.js';
+import type { VaeUtterance } from '../../src/models/vae/data.js';
 
 /** The smallest sensible config: sub-second steps. */
 export const TINY_VAE_CONFIG: VaeConfig = resolveVaeConfig({

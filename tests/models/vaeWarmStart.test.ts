@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { loadVae, prepareVaeTraining, type VaeTrainingSettings } from '../../src/models/vae.js';
+import { loadVae } from '../../src/models/vae/convert.js';
+import { prepareVaeTraining, type VaeTrainingSettings } from '../../src/models/vae/train.js';
 import { TEST_VOICES } from '../corpus/render.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 import { TINY_VAE_CONFIG } from './vaeFixtures.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-vae-warm-'));

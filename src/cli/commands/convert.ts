@@ -9,9 +9,10 @@ import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
 import { loadConverterFile, ModelRegistry } from '../../engine/modelRegistry.js';
-import { convertLane, griffinLimVocoder, prepareSource } from '../../engine/pipeline.js';
+import { griffinLimVocoder } from '../../audio/griffinLim.js';
+import { convertLane, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
-import { describeBackend, initBackend } from '../../models/backend.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
 import type { ConversionTarget, MelConverter } from '../../models/converter.js';
 import type { LogMel } from '../../audio/mel.js';
 import { listVoices, referenceMelsOfFiles, voiceMels } from '../../engine/voices.js';
@@ -75,7 +76,7 @@ function joinNegativeValues(argv: readonly string[], options: readonly string[])
  */
 async function anyVoiceTarget(voice: string, referenceMels: LogMel[] | undefined): Promise<ConversionTarget> {
   const mels = referenceMels ?? (await userVoiceMels(voice));
-  const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../../models/speakerEncoder.js');
+  const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../../models/speakerEncoder/convert.js');
   const { encoder } = await loadSpeakerEncoder(defaultSpeakerEncoderPath());
   try {
     return { voiceId: voice, referenceMels: mels, speakerEmbedding: encoder.embedReference(mels) };

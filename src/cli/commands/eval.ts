@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
-import { describeBackend, initBackend } from '../../models/backend.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
@@ -13,7 +13,8 @@ import { formatRealVoiceTable, runRealVoiceEvaluation } from '../../eval/realVoi
 import type { ConversionSettings } from '../../models/converter.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
-import { defaultSpeakerEncoderPath, evaluateSpeakerJudge, formatConfusion, loadSpeakerEncoder } from '../../models/speakerEncoder.js';
+import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/speakerEncoder/convert.js';
+import { evaluateSpeakerJudge, formatConfusion } from '../../models/speakerEncoder/train.js';
 import { UsageError, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { createProgressBar } from '../progress.js';

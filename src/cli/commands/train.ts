@@ -5,9 +5,9 @@
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
-import { describeBackend, initBackend } from '../../models/backend.js';
-import { attachProgressPrinter, formatDuration } from '../../models/train.js';
-import { readModelFile } from '../../models/modelFile.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
+import { attachProgressPrinter, formatDuration } from '../../nn/trainRun.js';
+import { readModelFile } from '../../nn/modelFile.js';
 import { timbrePaths } from '../../io/paths.js';
 import { TRAINERS, trainerEntry, type TrainerDefaults, type TrainRunSettings } from '../../engine/trainers.js';
 import { listUserVoices } from '../../corpus/userVoices.js';
@@ -76,14 +76,16 @@ async function planAddVoice(model: string, voice: string | undefined, basePath: 
   if (!users.includes(voice)) {
     throw new UsageError(`timbre train: --add-voice ${voice}: there is no user voice "${voice}"; user voices: ${users.join(', ') || 'none'} (timbre voice add NAME FILE.wav makes one)`);
   }
-  const vae = await import('../../models/vae.js');
+  const { VAE_KIND } = await import('../../models/vae/model.js');
+  const { shippedVaePath } = await import('../../models/vae/convert.js');
+  const { ADD_VOICE_DEFAULTS } = await import('../../models/vae/train.js');
   let base: string;
   if (basePath !== undefined) {
     base = resolve(basePath);
     if (!existsSync(base)) throw new UsageError(`option --base: ${base} does not exist`);
   } else {
     const own = join(timbrePaths(home).models, 'vae', 'model.timbre');
-    base = existsSync(own) ? own : vae.shippedVaePath();
+    base = existsSync(own) ? own : shippedVaePath();
     if (!existsSync(base)) throw new UsageError(`timbre train: there is no VAE to add voice "${voice}" to (looked for ${own} and ${base}); train one first (timbre train vae) or pass --base FILE`);
   }
   let header;
@@ -92,10 +94,10 @@ async function planAddVoice(model: string, voice: string | undefined, basePath: 
   } catch (err) {
     throw new UsageError(`option --base: ${base} is not a readable model file (${(err as Error).message.split('\n')[0]})`);
   }
-  if (header.kind !== vae.VAE_KIND) throw new UsageError(`option --base: ${base} is a "${header.kind}" model file, not a VAE`);
+  if (header.kind !== VAE_KIND) throw new UsageError(`option --base: ${base} is a "${header.kind}" model file, not a VAE`);
   if (header.speakers.includes(voice)) throw new UsageError(`timbre train: the VAE at ${base} already has voice "${voice}"; pass another --base, or add the recordings under another name`);
   const entry = TRAINERS.vae;
-  return { voice, base, defaults: { ...entry.defaults, steps: vae.ADD_VOICE_DEFAULTS.steps, batchSize: vae.ADD_VOICE_DEFAULTS.batchSize, validateEvery: 0 } };
+  return { voice, base, defaults: { ...entry.defaults, steps: ADD_VOICE_DEFAULTS.steps, batchSize: ADD_VOICE_DEFAULTS.batchSize, validateEvery: 0 } };
 }
 
 /** Announces the checkpoint a run resumes from, or refuses one whose shared settings differ (naming them). */

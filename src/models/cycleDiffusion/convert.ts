@@ -1,7 +1,7 @@
 // A CycleDiffusion model file converts exactly as a DiffVC does (same networks, same solvers): the converter is
 // DiffVC's, listed under its own family so the app compares the two.
 
-import { loadDiffVc, DiffVcConverter } from '../diffVc.js';
+import { loadDiffVc, DiffVcConverter } from '../diffVc/convert.js';
 import { loadInstalledConverter } from '../installed.js';
 import { shippedModelPath } from '../../io/paths.js';
 import { storedLabel } from '../voiceModelFile.js';

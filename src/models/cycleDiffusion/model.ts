@@ -5,9 +5,10 @@
 
 import * as tf from '@tensorflow/tfjs';
 import type { DiffusionSolver } from '../converter.js';
-import { ShapeMismatchError } from '../errors.js';
-import type { Rng } from '../module.js';
-import { batchCondition, frozen, gamma, normalArray, reverseDiffusion, scoreLoss, zeroTouch, type DiffVc, type DiffVcBatch, type DiffVcCondition } from '../diffVc.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
+import type { Rng } from '../../nn/module.js';
+import { batchCondition, frozen, scoreLoss, zeroTouch, type DiffVc, type DiffVcBatch, type DiffVcCondition } from '../diffVc/model.js';
+import { gamma, normalArray, reverseDiffusion } from '../diffVc/sde.js';
 
 /** Every hyperparameter of the fine-tuning; saved in the model file next to the DiffVC config. */
 export interface CycleDiffusionConfig {

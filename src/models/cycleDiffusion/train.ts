@@ -7,13 +7,15 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { timbrePaths } from '../../io/paths.js';
-import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffVcBatch, type DiffVcVoiceTables, type LoadedDiffVc } from '../diffVc.js';
+import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffVcVoiceTables, type LoadedDiffVc } from '../diffVc/convert.js';
+import type { DiffVcBatch } from '../diffVc/model.js';
 import { diffVcBatchSource } from '../diffVc/train.js';
-import type { JsonValue } from '../modelFile.js';
-import { Rng } from '../module.js';
-import { warmupCosineSchedule } from '../optimizer.js';
-import { createGradientPool } from '../parallel.js';
-import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type StepContext, type TrainingSetup, type TrainRunSettings } from '../train.js';
+import type { JsonValue } from '../../nn/modelFile.js';
+import { Rng } from '../../nn/module.js';
+import { warmupCosineSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import { cycleDiffusionLoss, DEFAULT_CYCLE_DIFFUSION_CONFIG, resolveCycleDiffusionConfig, type CycleDiffusionConfig } from './model.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */

@@ -11,38 +11,17 @@ import { manifestHash } from '../../corpus/manifest.js';
 import { createRng } from '../../corpus/rng.js';
 import { voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
-import { CheckpointMismatchError, ShapeMismatchError } from '../errors.js';
+import { CheckpointMismatchError, ShapeMismatchError } from '../../nn/errors.js';
 import { meanLogF0OfMels } from '../pitch.js';
-import { readModelFile, type JsonValue } from '../modelFile.js';
-import { Rng, type WeightMap } from '../module.js';
-import { AdamW, type LearningRateSchedule } from '../optimizer.js';
-import { createGradientPool } from '../parallel.js';
-import {
-  checkpointWeights,
-  formatLosses,
-  trainingLoopOptions,
-  TrainingLoop,
-  type GradientProvider,
-  type LossHistoryRow,
-  type StepOutcome,
-  type TrainingLoopOptions,
-  type TrainResult,
-  type TrainRunSettings,
-  type PreparedTrainingRun,
-  type TrainingSetup,
-} from '../train.js';
-import {
-  ANY_VOICE,
-  CycleGan,
-  cycleGanLoss,
-  createCycleGan,
-  DEFAULT_CYCLE_GAN_CONFIG,
-  fillInFramesMask,
-  saveCycleGanModel,
-  type CycleGanBatch,
-  type CycleGanConfig,
-  type CycleGanNormalization,
-} from '../cycleGan.js';
+import { readModelFile, type JsonValue } from '../../nn/modelFile.js';
+import { Rng, type WeightMap } from '../../nn/module.js';
+import { AdamW, type LearningRateSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions, type TrainResult } from '../../nn/trainingLoop.js';
+import { formatLosses, trainingLoopOptions, type TrainRunSettings, type PreparedTrainingRun } from '../../nn/trainRun.js';
+import type { TrainingSetup } from '../../nn/train.js';
+import { ANY_VOICE, CycleGan, cycleGanLoss, createCycleGan, DEFAULT_CYCLE_GAN_CONFIG, fillInFramesMask, type CycleGanBatch, type CycleGanConfig, type CycleGanNormalization } from './model.js';
+import { saveCycleGanModel } from './convert.js';
 
 /** Training hyperparameters of a pair (published MaskCycleGAN-VC values noted). */
 export interface CycleGanTrainConfig {

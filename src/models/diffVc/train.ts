@@ -7,32 +7,20 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
-import { ShapeMismatchError } from '../errors.js';
-import type { JsonValue } from '../modelFile.js';
-import { Rng } from '../module.js';
-import { warmupCosineSchedule, type LearningRateSchedule } from '../optimizer.js';
-import { createGradientPool } from '../parallel.js';
-import { buildSpeakerJudge, defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder.js';
-import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type PreparedTrainingRun, type BatchSource, type StepContext, type TrainingSetup, type TrainResult, type TrainRunSettings } from '../train.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
+import type { JsonValue } from '../../nn/modelFile.js';
+import { Rng } from '../../nn/module.js';
+import { warmupCosineSchedule, type LearningRateSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { buildSpeakerJudge } from '../speakerEncoder/train.js';
+import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder/convert.js';
+import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
+import type { TrainResult } from '../../nn/trainingLoop.js';
 import type { LogMel } from '../../audio/mel.js';
 import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
-import {
-  DEFAULT_DIFFVC_CONFIG,
-  DiffVc,
-  DiffVcObjective,
-  pitchDims,
-  referenceDims,
-  referenceStatistics,
-  referenceSums,
-  statisticsOfSums,
-  type ReferenceSums,
-  resolveDiffVcConfig,
-  saveDiffVc,
-  type DiffVcBatch,
-  type DiffVcConfig,
-  type DiffVcNormalization,
-  type DiffVcVoiceTables,
-} from '../diffVc.js';
+import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, pitchDims, referenceDims, referenceStatistics, referenceSums, statisticsOfSums, type ReferenceSums, resolveDiffVcConfig, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from './model.js';
+import { saveDiffVc, type DiffVcVoiceTables } from './convert.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
 export interface DiffVcSetupOptions {

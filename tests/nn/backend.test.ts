@@ -3,7 +3,7 @@
 
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { describeBackend, initBackend } from '../../src/models/backend.js';
+import { describeBackend, initBackend } from '../../src/nn/backend.js';
 
 describe('initBackend', () => {
   it('picks wasm here, records why native backends were skipped and returns the same info twice', async () => {
@@ -26,7 +26,7 @@ describe('initBackend', () => {
   });
 
   it('fails when TIMBRE_BACKEND forces a backend that cannot load, naming the package', () => {
-    const code = `import('${new URL('../../src/models/backend.ts', import.meta.url).href}').then((m) => m.initBackend()).then(() => process.exit(0), (e) => { console.log(e.name + ': ' + e.message); process.exit(3); })`;
+    const code = `import('${new URL('../../src/nn/backend.ts', import.meta.url).href}').then((m) => m.initBackend()).then(() => process.exit(0), (e) => { console.log(e.name + ': ' + e.message); process.exit(3); })`;
     const run = spawnSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', code], {
       env: { ...process.env, TIMBRE_BACKEND: 'tensorflow' },
       encoding: 'utf8',

@@ -2,9 +2,9 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Conv1d, Dense } from '../../src/models/layers.js';
-import { Module, Rng, init } from '../../src/models/module.js';
-import { ShapeMismatchError } from '../../src/models/errors.js';
+import { Conv1d, Dense } from '../../src/nn/layers.js';
+import { Module, Rng, init } from '../../src/nn/module.js';
+import { ShapeMismatchError } from '../../src/nn/errors.js';
 import { useWasm } from './helpers.js';
 
 beforeAll(useWasm);

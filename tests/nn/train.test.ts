@@ -6,9 +6,10 @@ import { mkdtempSync, readFileSync, rmSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AdamW, warmupCosineSchedule } from '../../src/models/optimizer.js';
-import { Trainer, attachProgressPrinter, formatProgressLine, type TrainerOptions } from '../../src/models/train.js';
-import { CheckpointMismatchError } from '../../src/models/errors.js';
+import { AdamW, warmupCosineSchedule } from '../../src/nn/optimizer.js';
+import { Trainer, type TrainerOptions } from '../../src/nn/train.js';
+import { attachProgressPrinter, formatProgressLine } from '../../src/nn/trainRun.js';
+import { CheckpointMismatchError } from '../../src/nn/errors.js';
 import { createTinySetup, type TinyBatch } from './fixtures/tinySetup.js';
 import { useWasm } from './helpers.js';
 

@@ -18,7 +18,8 @@ import { assignFromArray, copyTensorInto } from './hostArrays.js';
 import { ShapeMismatchError } from './errors.js';
 import type { JsonValue } from './modelFile.js';
 import { Rng, type WeightMap } from './module.js';
-import { Trainer, type GradientProvider, type TrainerOptions, type TrainingSetup } from './train.js';
+import { Trainer, type TrainerOptions, type TrainingSetup } from './train.js';
+import type { GradientProvider } from './trainingLoop.js';
 
 /** Where workers find the model: a module (path or file URL) exporting `factory(factoryOptions) → TrainingSetup`. */
 export interface WorkerFactorySpec {

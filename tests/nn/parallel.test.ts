@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createGradientPool, createParallelTrainer, shardSeed, splitShards } from '../../src/models/parallel.js';
-import { Rng } from '../../src/models/module.js';
-import type { AdamWOptions } from '../../src/models/optimizer.js';
-import { Trainer } from '../../src/models/train.js';
+import { createGradientPool, createParallelTrainer, shardSeed, splitShards } from '../../src/nn/parallel.js';
+import { Rng } from '../../src/nn/module.js';
+import type { AdamWOptions } from '../../src/nn/optimizer.js';
+import { Trainer } from '../../src/nn/train.js';
 import { createTinySetup, type TinyBatch } from './fixtures/tinySetup.js';
 import { relativeError, useWasm } from './helpers.js';
 

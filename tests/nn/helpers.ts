@@ -3,8 +3,8 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { expect } from 'vitest';
-import { initBackend } from '../../src/models/backend.js';
-import { Rng } from '../../src/models/module.js';
+import { initBackend } from '../../src/nn/backend.js';
+import { Rng } from '../../src/nn/module.js';
 
 export interface ArraySpec {
   data: Float32Array;

@@ -371,6 +371,15 @@ export class GroupNorm extends Module {
   }
 }
 
+/** Identity forward, zero backward: uses a net's weights (or a tensor) inside a loss without training them there. */
+export function stopGradient<T extends tf.Tensor>(x: T): T {
+  const f = tf.customGrad((xi, save) => {
+    (save as tf.GradSaveFunc)([]);
+    return { value: tf.clone(xi as tf.Tensor), gradFunc: (dy: tf.Tensor) => [tf.zerosLike(dy)] };
+  });
+  return f(x) as T;
+}
+
 /** Leaky ReLU, slope `alpha` (default 0.2) for negative inputs. */
 export function leakyRelu<T extends tf.Tensor>(x: T, alpha = 0.2): T {
   return tf.leakyRelu(x, alpha);

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { TimbreInputError } from '../../src/audio/errors.js';
-import { InvalidModelFileError, ModelMismatchError } from '../../src/models/errors.js';
-import { decodeModelFile, encodeModelFile, loadModelFile, saveModelFile, type ModelFileMetadata } from '../../src/models/modelFile.js';
+import { InvalidModelFileError, ModelMismatchError } from '../../src/nn/errors.js';
+import { decodeModelFile, encodeModelFile, loadModelFile, saveModelFile, type ModelFileMetadata } from '../../src/nn/modelFile.js';
 import { crc32 } from '../../src/io/crc32.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'timbre-modelfile-'));

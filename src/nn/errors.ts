@@ -1,4 +1,4 @@
-// Typed errors of the model layer: backend loading, weights, model files and training.
+// Typed errors of the tensor runtime and the model families on it: backend loading, weights, model files and training.
 // Errors caused by what a user gave (a file, a setting) extend `TimbreInputError` so the CLI exits with code 2.
 
 import { TimbreInputError } from '../audio/errors.js';

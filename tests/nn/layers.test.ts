@@ -21,8 +21,8 @@ import {
   upsampleNearest1d,
   upsampleNearest2d,
   leakyRelu,
-} from '../../src/models/layers.js';
-import { Rng } from '../../src/models/module.js';
+} from '../../src/nn/layers.js';
+import { Rng } from '../../src/nn/module.js';
 import { expectSameAsReference, randomArray, relativeError, useWasm, valueAndGrads } from './helpers.js';
 
 beforeAll(useWasm);

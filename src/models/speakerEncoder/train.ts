@@ -1,0 +1,294 @@
+// Speaker-encoder training on the corpus train split (random 1.5–3 s crops, AM-softmax), and the judge built and
+// scored on corpus utterances (its centroids, its confusion matrix).
+
+import * as tf from '@tensorflow/tfjs';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { manifestHash } from '../../corpus/manifest.js';
+import { ModelMismatchError } from '../../nn/errors.js';
+import type { JsonValue } from '../../nn/modelFile.js';
+import { Rng } from '../../nn/module.js';
+import { warmupCosineSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
+import { trainingLoopOptions, type FinishOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import type { TrainResult } from '../../nn/trainingLoop.js';
+import { resolveSpeakerEncoderConfig, SpeakerEncoder, type SpeakerEncoderConfig, SpeakerEncoderTrainingModel, SpeakerJudge } from './model.js';
+import { saveSpeakerEncoder } from './convert.js';
+
+function spacedUtterances(list: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
+  if (list.length <= count) return [...list];
+  return Array.from({ length: count }, (_, i) => list[Math.floor((i * list.length) / count)]!);
+}
+
+/** Builds the judge from `dataset` (normally the train split): `centroidUtterances` utterances per voice. */
+export function buildSpeakerJudge(encoder: SpeakerEncoder, dataset: CorpusDataset, onProgress?: (done: number, total: number) => void): SpeakerJudge {
+  const byVoice = new Map<string, DatasetUtterance[]>();
+  for (const u of dataset.utterances) {
+    const list = byVoice.get(u.voice) ?? [];
+    list.push(u);
+    byVoice.set(u.voice, list);
+  }
+  const chosen = [...byVoice].map(([voice, list]) => [voice, spacedUtterances(list, encoder.config.centroidUtterances)] as const);
+  const total = chosen.reduce((n, [, list]) => n + list.length, 0);
+  let done = 0;
+  const embeddings = new Map<string, Float32Array[]>();
+  for (const [voice, list] of chosen) {
+    embeddings.set(
+      voice,
+      list.map((u) => {
+        const e = encoder.embed(dataset.mel(u.voice, u.sentence));
+        onProgress?.(++done, total);
+        return e;
+      }),
+    );
+  }
+  return SpeakerJudge.fromEmbeddings(embeddings);
+}
+
+/** Accuracy and confusion matrix of the judge over every utterance of `dataset` (rows: true voice, columns: judged). */
+export interface JudgeReport {
+  readonly voices: readonly string[];
+  /** [true voice][judged voice] counts, `voices` order. */
+  readonly confusion: readonly (readonly number[])[];
+  readonly accuracy: number;
+  readonly utterances: number;
+}
+
+/** Classifies every utterance of `dataset` (whole utterances, `embed`) and tallies the confusion matrix. */
+export function evaluateSpeakerJudge(encoder: SpeakerEncoder, judge: SpeakerJudge, dataset: CorpusDataset, onProgress?: (done: number, total: number) => void): JudgeReport {
+  const voices = judge.voices;
+  const confusion = voices.map(() => voices.map(() => 0));
+  let correct = 0;
+  let done = 0;
+  for (const u of dataset.utterances) {
+    const row = voices.indexOf(u.voice);
+    if (row < 0) throw new ModelMismatchError(`the speaker judge does not know voice "${u.voice}" of the dataset`);
+    const verdict = judge.classify(encoder.embed(dataset.mel(u.voice, u.sentence)));
+    confusion[row]![voices.indexOf(verdict.voice)]!++;
+    if (verdict.voice === u.voice) correct++;
+    onProgress?.(++done, dataset.utterances.length);
+  }
+  return { voices, confusion, accuracy: dataset.utterances.length > 0 ? correct / dataset.utterances.length : Number.NaN, utterances: dataset.utterances.length };
+}
+
+/** The confusion matrix as aligned text rows (voice ids abbreviated to column numbers). */
+export function formatConfusion(report: JudgeReport): string {
+  const width = Math.max(...report.voices.map((v) => v.length));
+  const header = `${' '.repeat(width + 5)}${report.voices.map((_, i) => String(i).padStart(4)).join('')}  acc`;
+  const rows = report.voices.map((voice, i) => {
+    const row = report.confusion[i]!;
+    const total = row.reduce((a, b) => a + b, 0);
+    return `${String(i).padStart(2)} ${voice.padEnd(width)}  ${row.map((n) => String(n).padStart(4)).join('')}  ${total > 0 ? ((100 * row[i]!) / total).toFixed(1) : '-'}%`;
+  });
+  return [header, ...rows, `accuracy ${(100 * report.accuracy).toFixed(2)}% over ${report.utterances} utterances`].join('\n');
+}
+
+export interface SpeakerBatch {
+  readonly mel: tf.Tensor3D; // [batch, frames, mels]
+  readonly lengths: number[];
+  readonly labels: Int32Array;
+  /** True when items are whole utterances to crop in the loss (training), false when already cropped (validation). */
+  readonly crop: boolean;
+}
+
+/** JSON options of the training-setup factory (also what parallel workers receive). */
+export interface SpeakerEncoderSetupOptions {
+  /** TIMBRE_HOME holding the corpus (default `timbreHome()`), or the corpus folder itself. */
+  readonly home?: string;
+  readonly corpusRoot?: string;
+  /** Config overrides on top of `DEFAULT_SPEAKER_ENCODER_CONFIG`. */
+  readonly config?: Partial<SpeakerEncoderConfig>;
+  /** Weight-initialisation seed (default 0). */
+  readonly seed?: number;
+}
+
+/** The setup the Trainer runs, with the datasets it reads (to build the judge afterwards). */
+export interface SpeakerEncoderSetup extends TrainingSetup<SpeakerBatch> {
+  readonly model: SpeakerEncoderTrainingModel;
+  readonly config: SpeakerEncoderConfig;
+  readonly trainSet: CorpusDataset;
+  readonly validationSet: CorpusDataset;
+  /** sha256 of the corpus manifest trained on. */
+  readonly corpusHash: string;
+}
+
+function utteranceSource(dataset: CorpusDataset, encoder: SpeakerEncoder, cropFrames: number | null): BatchSource<SpeakerBatch> {
+  const mels = dataset.mels;
+  return {
+    size: dataset.utterances.length,
+    getBatch(indices) {
+      const items = indices.map((i) => {
+        const u = dataset.utterances[i]!;
+        const data = encoder.normalize(dataset.mel(u.voice, u.sentence));
+        const frames = data.length / mels;
+        if (cropFrames === null) return { data, frames, speakerId: u.speakerId };
+        const length = Math.min(cropFrames, frames);
+        const start = Math.floor((frames - length) / 2);
+        return { data: data.subarray(start * mels, (start + length) * mels), frames: length, speakerId: u.speakerId };
+      });
+      const width = Math.max(...items.map((it) => it.frames));
+      const padValue = encoder.normalize({ frames: 1, mels, data: new Float32Array(mels).fill(Math.log(MEL_CONFIG.logFloor)) });
+      const x = new Float32Array(items.length * width * mels); // [batch, width, mels]
+      items.forEach((it, b) => {
+        x.set(it.data, b * width * mels);
+        for (let t = it.frames; t < width; t++) x.set(padValue, (b * width + t) * mels);
+      });
+      return {
+        mel: tf.tensor3d(x, [items.length, width, mels]),
+        lengths: items.map((it) => it.frames),
+        labels: Int32Array.from(items.map((it) => it.speakerId)),
+        crop: cropFrames === null,
+      };
+    },
+  };
+}
+
+/** Random crops of the whole-utterance batch: one length for the batch in [min, max], one start per item, plus gain. */
+function randomCrops(batch: SpeakerBatch, config: SpeakerEncoderConfig, std: Float32Array, rng: Rng): { x: tf.Tensor3D; lengths: number[] } {
+  const [items, width, mels] = batch.mel.shape;
+  const length = Math.min(width, config.minCropFrames + rng.int(config.maxCropFrames - config.minCropFrames + 1));
+  const crops: tf.Tensor3D[] = [];
+  const lengths: number[] = [];
+  const gains = new Float32Array(items * mels); // [batch, 1, mels]: a gain g nepers is +g/std in normalised units
+  for (let b = 0; b < items; b++) {
+    const valid = batch.lengths[b]!;
+    const start = valid > length ? rng.int(valid - length + 1) : 0;
+    crops.push(tf.slice(batch.mel, [b, start, 0], [1, length, mels]));
+    lengths.push(Math.min(length, valid - start));
+    const g = (2 * rng.uniform() - 1) * config.gainAugment;
+    for (let k = 0; k < mels; k++) gains[b * mels + k] = g / std[k]!;
+  }
+  return { x: tf.add(tf.concat(crops, 0), tf.tensor3d(gains, [items, 1, mels])) as tf.Tensor3D, lengths };
+}
+
+/** Builds model, loss and data of a training run (the worker factory of `--workers 2` too). */
+export function createSpeakerEncoderTrainingSetup(options: SpeakerEncoderSetupOptions = {}): SpeakerEncoderSetup {
+  const config = resolveSpeakerEncoderConfig(options.config);
+  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
+  const trainSet = openCorpusDataset({ ...where, split: 'train' });
+  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
+  const stats = trainSet.melStats();
+  const normalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const model = new SpeakerEncoderTrainingModel(config, trainSet.manifest.voices.length, new Rng(options.seed ?? 0), normalization);
+  const encoder = model.encoder;
+  return {
+    model,
+    config,
+    trainSet,
+    validationSet,
+    corpusHash: manifestHash(trainSet.manifest),
+    train: utteranceSource(trainSet, encoder, null),
+    // A corpus of a few sentences (tests) may have no validation sentence at all.
+    ...(validationSet.utterances.length > 0 ? { validation: utteranceSource(validationSet, encoder, config.validationCropFrames) } : {}),
+    lossFn: (batch: SpeakerBatch, ctx: StepContext) => {
+      const { x, lengths } = batch.crop && ctx.training ? randomCrops(batch, config, normalization.std, ctx.rng) : { x: batch.mel, lengths: batch.lengths };
+      return model.loss(encoder.forward(x, lengths), batch.labels);
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// A whole training run, as `timbre train speaker-encoder` drives it.
+
+/** Settings of one training run: the shared `timbre train` options, with the config typed. */
+export interface SpeakerEncoderTrainingOptions extends Omit<TrainRunSettings, 'config'> {
+  readonly config?: Partial<SpeakerEncoderConfig>;
+}
+
+/** Default run length and batch of `timbre train speaker-encoder`. */
+export const DEFAULT_SPEAKER_ENCODER_TRAINING = Object.freeze({ steps: 600, batchSize: 32, logEvery: 20, validateEvery: 100, checkpointEvery: 50 });
+
+/** A prepared run: the Trainer, and `finish` which builds the judge and writes the model file after a full run. */
+export interface SpeakerEncoderTrainingRun {
+  readonly trainer: Trainer<SpeakerBatch>;
+  finish(result: TrainResult, outPath: string, options: FinishOptions): Promise<JudgeReport | null>;
+  dispose(): Promise<void>;
+}
+
+/** Builds the Trainer (fresh or resuming) for the speaker encoder on the corpus train split. */
+export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrainingOptions): Promise<SpeakerEncoderTrainingRun> {
+  const factoryOptions: SpeakerEncoderSetupOptions = { ...(options.home !== undefined ? { home: options.home } : {}), config: options.config ?? {}, seed: options.seed };
+  const setup = createSpeakerEncoderTrainingSetup(factoryOptions);
+  const gradients =
+    options.workers > 1
+      ? await createGradientPool({ module: import.meta.url, factory: 'createSpeakerEncoderTrainingSetup', factoryOptions: factoryOptions as unknown as JsonValue, workers: options.workers })
+      : undefined;
+  const { config } = setup;
+  const trainer = new Trainer<SpeakerBatch>({
+    model: setup.model,
+    lossFn: setup.lossFn,
+    train: setup.train,
+    ...(setup.validation ? { validation: setup.validation } : {}),
+    ...trainingLoopOptions(options),
+    validateEvery: options.validateEvery,
+    optimizer: {
+      learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(options.steps / 10))), totalSteps: options.steps }),
+      weightDecay: config.weightDecay,
+      clipNorm: config.clipNorm,
+    },
+    runConfig: { model: 'speaker-encoder', config: config as unknown as JsonValue, corpus: setup.corpusHash },
+    ...(gradients ? { gradients } : {}),
+  });
+  const dispose = async (): Promise<void> => {
+    await trainer.dispose();
+    setup.model.dispose();
+  };
+  return {
+    trainer,
+    dispose,
+    async finish(result, outPath, finishOptions) {
+      if (result.cancelled) return null;
+      const encoder = setup.model.encoder;
+      let lastPercent = -1;
+      const judge = buildSpeakerJudge(encoder, setup.trainSet, (done, total) => {
+        const percent = Math.floor((100 * done) / total);
+        if (percent % 25 === 0 && percent !== lastPercent) options.log(`judge: centroids ${done}/${total} train utterances`);
+        lastPercent = percent;
+      });
+      const report = setup.validationSet.utterances.length > 0 ? evaluateSpeakerJudge(encoder, judge, setup.validationSet) : null;
+      const lastValidation = result.validation[result.validation.length - 1];
+      const metrics: { [key: string]: number } = {};
+      if (lastValidation) for (const [k, v] of Object.entries(lastValidation.losses)) metrics[`crop_${k}`] = v;
+      if (report) metrics['judge_accuracy'] = report.accuracy;
+      const hours = setup.trainSet.utterances.reduce((h, u) => h + u.durationSeconds, 0) / 3600;
+      await saveSpeakerEncoder(
+        outPath,
+        {
+          encoder,
+          judge,
+          trainingDataHash: setup.corpusHash,
+          validationMetrics: metrics,
+          extra: {
+            label: 'Speaker encoder (AM-softmax d-vector)',
+            training: {
+              command: finishOptions.command,
+              steps: result.step,
+              batchSize: options.batchSize,
+              seed: options.seed,
+              workers: options.workers,
+              lastSessionSeconds: finishOptions.trainingSeconds,
+            },
+            data: { split: 'train', utterances: setup.trainSet.utterances.length, hours, voices: setup.trainSet.voices.map((v) => v.id) },
+          },
+        },
+        { overwrite: finishOptions.overwrite },
+      );
+      return report;
+    },
+  };
+}
+
+/** `timbre train speaker-encoder` in the shape of every family's trainer: `finish` also builds the judge and returns its score lines. */
+export async function prepareSpeakerEncoderTrainingRun(settings: TrainRunSettings): Promise<PreparedTrainingRun<Trainer<SpeakerBatch>>> {
+  const run = await prepareSpeakerEncoderTraining({ ...settings, config: settings.config as Partial<SpeakerEncoderConfig> });
+  return {
+    trainer: run.trainer,
+    dispose: () => run.dispose(),
+    async finish(result, outPath, options) {
+      settings.log('building the speaker judge (centroids of the train split) …');
+      const report = await run.finish(result, outPath, options);
+      return report ? [`validation (whole utterances, judge): ${(100 * report.accuracy).toFixed(2)}% of ${report.utterances}`, formatConfusion(report)] : [];
+    },
+  };
+}

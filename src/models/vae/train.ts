@@ -1,0 +1,419 @@
+// VAE training runs: the setup on the corpus train split (also the data-parallel workers' factory), warm starts,
+// and adding a user voice as a new speaker row (fine-tuning that leaves every other voice as it was).
+
+import * as tf from '@tensorflow/tfjs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { InvalidArgumentError } from '../../audio/errors.js';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { openCorpusDataset, type CorpusDataset } from '../../corpus/dataset.js';
+import { manifestHash } from '../../corpus/manifest.js';
+import { timbrePaths } from '../../io/paths.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
+import type { JsonValue } from '../../nn/modelFile.js';
+import { meanLogF0 } from '../pitch.js';
+import { Module, Rng, type WeightArray, type WeightMap } from '../../nn/module.js';
+import { warmupCosineSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
+import type { TrainResult } from '../../nn/trainingLoop.js';
+import { DEFAULT_VAE_CONFIG, resolveVaeConfig, Vae, type VaeBatch, type VaeConfig, vaeLoss, type VaeNormalization } from './model.js';
+import { loadVae, saveVae, shippedVaePath } from './convert.js';
+import { corpusUtterances, speakerLogF0Means, userVoiceItems, vaeBatchSource } from './data.js';
+
+// ---------------------------------------------------------------------------------------------------------------
+// Training setup (also the factory of the data-parallel workers).
+
+/** JSON options of the training-setup factory. */
+export interface VaeSetupOptions {
+  /** TIMBRE_HOME holding the corpus (default `timbreHome()`), or the corpus folder itself. */
+  readonly home?: string;
+  readonly corpusRoot?: string;
+  /** Config overrides on top of `DEFAULT_VAE_CONFIG`. */
+  readonly config?: Partial<VaeConfig>;
+  /** Weight-initialisation seed (default 0). */
+  readonly seed?: number;
+  /** Validation crops drawn from the validation split (default 64). */
+  readonly validationItems?: number;
+}
+
+/** What a VAE training run needs besides the trainer: the model and where its data came from. */
+export interface VaeSetup extends TrainingSetup<VaeBatch> {
+  readonly model: Vae;
+  readonly config: VaeConfig;
+  readonly voices: readonly string[];
+  readonly speakerLogF0: readonly number[];
+  readonly trainSet: CorpusDataset;
+  readonly corpusHash: string;
+  readonly trainHours: number;
+}
+
+/** Train utterances per voice whose F0 sets the voice's log-F0 mean (≈ 2 min of speech: a stable mean, seconds to compute). */
+export const SPEAKER_F0_UTTERANCES = 60;
+
+/** Builds model, loss and data of a training run on the corpus train split, all voices (non-parallel: pairs are not used). */
+export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup {
+  const config = resolveVaeConfig(options.config);
+  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
+  const trainSet = openCorpusDataset({ ...where, split: 'train' });
+  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
+  const voices = trainSet.manifest.voices.map((v) => v.id);
+  const stats = trainSet.melStats();
+  const normalization: VaeNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const trainItems = corpusUtterances(trainSet);
+  const speakerLogF0 = speakerLogF0Means(trainItems, voices.length, { perSpeaker: SPEAKER_F0_UTTERANCES });
+  const model = new Vae(config, voices.length, new Rng(options.seed ?? 0), normalization);
+  const shuffled = new Rng(7).shuffleInPlace([...validationSet.utterances]);
+  const validationItems = corpusUtterances(validationSet, shuffled.slice(0, options.validationItems ?? 64));
+  return {
+    model,
+    config,
+    voices,
+    speakerLogF0,
+    trainSet,
+    corpusHash: manifestHash(trainSet.manifest),
+    trainHours: trainSet.utterances.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
+    train: vaeBatchSource(trainItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames }),
+    validation: validationItems.length > 0 ? vaeBatchSource(validationItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames, salt: 1 }) : undefined,
+    lossFn: (batch: VaeBatch, ctx: StepContext) => vaeLoss(model, batch, ctx),
+  } as VaeSetup;
+}
+
+/** AdamW decays conv/dense weights but not the speaker table (rows of voices absent from a batch would shrink). */
+function decays(name: string, v: tf.Variable): boolean {
+  return v.rank >= 2 && !name.startsWith('speakers.');
+}
+
+/** Settings of a VAE training run: the shared `timbre train` options plus the VAE's own. */
+export interface VaeTrainingSettings extends TrainRunSettings {
+  /** The corpus folder itself, instead of TIMBRE_HOME/corpus. */
+  readonly corpusRoot?: string;
+  /** Fine-tune instead: add this user voice (TIMBRE_HOME/voices/NAME) to the model at `base`. */
+  readonly addVoice?: string;
+  /** Model extended by `addVoice` (default: the shipped VAE). */
+  readonly base?: string;
+  /** Warm start: a VAE file (same architecture, voices and corpus) whose weights this run starts from. */
+  readonly init?: string;
+}
+
+/** A prepared VAE run (training or adding a voice). */
+export type VaeTrainingRun = PreparedTrainingRun<Trainer<VaeBatch>>;
+
+/** Checks config overrides from a preset: only `VaeConfig` keys with values of the default's type. */
+export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<VaeConfig> {
+  return checkConfigOverrides('VAE', DEFAULT_VAE_CONFIG, config);
+}
+
+/** Prepares a training run on the corpus train split, all voices (or, with `addVoice`, the fine-tuning run of a user voice). */
+export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise<VaeTrainingRun> {
+  if (settings.addVoice !== undefined) return prepareVaeAddVoice(settings as VaeTrainingSettings & { addVoice: string });
+  const overrides = vaeConfigOverrides(settings.config);
+  // A warm start continues with the KL weight at its final β (no second ramp from 0).
+  const setupOptions: VaeSetupOptions = {
+    ...(settings.corpusRoot !== undefined ? { corpusRoot: settings.corpusRoot } : settings.home !== undefined ? { home: settings.home } : {}),
+    config: settings.init !== undefined ? { ...overrides, klAnnealSteps: 1 } : overrides,
+    seed: settings.seed,
+  };
+  const setup = createVaeTrainingSetup(setupOptions);
+  const { config } = setup;
+  if (settings.init !== undefined) {
+    try {
+      await warmStartVae(setup, settings.init);
+    } catch (err) {
+      setup.model.dispose();
+      throw err;
+    }
+    settings.log(`vae: starting from the weights of ${settings.init}`);
+  }
+  const gradients =
+    settings.workers > 1
+      ? await createGradientPool({ module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers })
+      : undefined;
+  const trainer = new Trainer<VaeBatch>({
+    model: setup.model,
+    lossFn: setup.lossFn,
+    train: setup.train,
+    ...(setup.validation ? { validation: setup.validation } : {}),
+    ...trainingLoopOptions(settings),
+    validateEvery: settings.validateEvery,
+    runConfig: { model: 'vae', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices] },
+    optimizer: {
+      learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(settings.steps / 10))), totalSteps: settings.steps }),
+      weightDecay: config.weightDecay,
+      clipNorm: config.clipNorm,
+      decays,
+    },
+    ...(gradients ? { gradients } : {}),
+  });
+  settings.log(
+    `vae: ${setup.model.parameterCount()} parameters, ${setup.voices.length} voices, ${setup.trainHours.toFixed(2)} h of train-split speech, crops of ${config.cropFrames} frames`,
+  );
+  return {
+    trainer,
+    async finish(result, outPath, options) {
+      if (result.cancelled) return [];
+      const lastValidation = result.validation[result.validation.length - 1];
+      await saveVae(
+        outPath,
+        {
+          model: setup.model,
+          voices: setup.voices,
+          speakerLogF0: setup.speakerLogF0,
+          trainingDataHash: setup.corpusHash,
+          validationMetrics: lastValidation ? { ...lastValidation.losses } : {},
+          extra: {
+            training: {
+              command: options.command,
+              steps: result.totalSteps,
+              batchSize: settings.batchSize,
+              seed: settings.seed,
+              workers: settings.workers,
+              trainHours: setup.trainHours,
+              seconds: options.trainingSeconds,
+              ...(settings.init !== undefined ? { init: settings.init } : {}),
+            },
+          },
+        },
+        { overwrite: options.overwrite },
+      );
+      const losses = lastValidation ? formatLosses(lastValidation.losses) : 'none';
+      return [`vae: validation ${losses}; voices ${setup.voices.join(', ')}`];
+    },
+    async dispose() {
+      await trainer.dispose();
+      setup.model.dispose();
+    },
+  };
+}
+
+/** Config fields that shape the network; a warm start needs them equal (the training-only fields may differ). */
+const VAE_ARCHITECTURE_FIELDS = [
+  'mels', 'channels', 'latentDims', 'speakerDims', 'kernelSize', 'downsample', 'encoderBlocks', 'decoderBlocks',
+  'envelopeCoefficients', 'classifierChannels', 'f0ReferenceHz', 'f0ScaleNepers',
+] as const satisfies readonly (keyof VaeConfig)[];
+
+/** Copies the weights of the VAE file at `path` into a fresh training setup; refuses another architecture, voice list or corpus. */
+async function warmStartVae(setup: VaeSetup, path: string): Promise<void> {
+  if (!existsSync(path)) throw new InvalidArgumentError(`--init: no model file at ${path}`);
+  const start = await loadVae(path);
+  try {
+    const differing = VAE_ARCHITECTURE_FIELDS.filter((k) => start.model.config[k] !== setup.config[k]);
+    if (differing.length > 0) {
+      throw new ShapeMismatchError(`--init ${path}: its ${differing.map((k) => `${k} ${start.model.config[k]} (this run ${setup.config[k]})`).join(', ')} differ; a warm start needs the same architecture`);
+    }
+    if (start.voices.join('\n') !== setup.voices.join('\n')) {
+      throw new ShapeMismatchError(`--init ${path}: its voices (${start.voices.join(', ')}) are not the corpus voices (${setup.voices.join(', ')})`);
+    }
+    if (start.trainingDataHash !== setup.corpusHash) {
+      throw new ShapeMismatchError(`--init ${path} was trained on corpus ${start.trainingDataHash.slice(0, 12)}…, this corpus is ${setup.corpusHash.slice(0, 12)}…; rebuild the same corpus or train from scratch`);
+    }
+    setup.model.setWeights(new Map(start.model.getWeights()), path);
+  } finally {
+    start.model.dispose();
+  }
+}
+
+/** Options of `trainVae`: the run settings with defaults, and where to write the model. */
+export interface VaeTrainOptions extends Partial<Omit<VaeTrainingSettings, 'log'>> {
+  readonly steps: number;
+  /** Model file (default TIMBRE_HOME/models/vae/model.timbre, or models/vae-NAME with `addVoice`); refuses to overwrite unless `overwrite`. */
+  readonly output?: string;
+  readonly overwrite?: boolean;
+  readonly log?: (line: string) => void;
+  /** Called with the trainer before it runs (attach progress printers, wire cancel). */
+  readonly onTrainer?: (trainer: Trainer<VaeBatch>) => void;
+}
+
+/** Result of `trainVae`: the trainer's result and, when it finished, the model file written. */
+export interface VaeTrainResult extends TrainResult {
+  readonly modelPath: string | null;
+  readonly seconds: number;
+  readonly lines: readonly string[];
+}
+
+/** Prepares, runs and finishes a training (or `addVoice` fine-tuning) run in one call (what `timbre train vae` does). */
+export async function trainVae(options: VaeTrainOptions): Promise<VaeTrainResult> {
+  const paths = timbrePaths(options.home);
+  const name = options.addVoice === undefined ? 'vae' : `vae-${options.addVoice}`;
+  const output = options.output ?? join(paths.models, name, 'model.timbre');
+  if (existsSync(output) && options.overwrite !== true) throw new InvalidArgumentError(`${output} already exists; pass overwrite (--force) to replace it`, 'OUTPUT_EXISTS');
+  const run = await prepareVaeTraining({
+    home: options.home,
+    ...(options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : {}),
+    steps: options.steps,
+    batchSize: options.batchSize ?? (options.addVoice === undefined ? 16 : 8),
+    seed: options.seed ?? 0,
+    workers: options.workers ?? 1,
+    runDir: options.runDir ?? join(paths.checkpoints, name),
+    resume: options.resume ?? true,
+    logEvery: options.logEvery ?? 25,
+    validateEvery: options.validateEvery ?? 250,
+    checkpointEvery: options.checkpointEvery ?? 100,
+    config: options.config ?? {},
+    log: options.log ?? (() => {}),
+    ...(options.addVoice !== undefined ? { addVoice: options.addVoice } : {}),
+    ...(options.base !== undefined ? { base: options.base } : {}),
+  });
+  try {
+    options.onTrainer?.(run.trainer);
+    const started = performance.now();
+    const result = await run.trainer.run();
+    const seconds = (performance.now() - started) / 1000;
+    if (result.cancelled) return { ...result, modelPath: null, seconds, lines: [] };
+    mkdirSync(dirname(output), { recursive: true });
+    const lines = await run.finish(result, output, { overwrite: options.overwrite === true, command: 'trainVae', trainingSeconds: seconds });
+    return { ...result, modelPath: output, seconds, lines };
+  } finally {
+    await run.dispose();
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fine-tuning: a user voice as a new target row of the speaker table.
+
+/** The one trainable row of a fine-tuning run: the new voice's speaker embedding [1, speakerDims]. */
+class NewSpeakerRow extends Module {
+  readonly row: tf.Variable;
+  constructor(initial: Float32Array) {
+    super();
+    this.row = this.param('row', [1, initial.length], () => Float32Array.from(initial), new Rng(0));
+  }
+}
+
+/** Fine-tuning defaults: steps, batch, peak learning rate of the new row (Adam on one vector converges fast). */
+export const ADD_VOICE_DEFAULTS = Object.freeze({ steps: 200, batchSize: 8, learningRate: 1e-2 });
+
+/**
+ * Prepares the fine-tuning run that adds user voice `addVoice` as a new target: the speaker table gets one row
+ * (initialised at the mean of the others) and only that row trains, reconstructing the user's clips through the
+ * frozen encoder and decoder, so every other voice converts exactly as before. `finish` writes the extended model.
+ */
+export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVoice: string }): Promise<VaeTrainingRun> {
+  const name = settings.addVoice;
+  const basePath = settings.base ?? shippedVaePath();
+  const base = await loadVae(basePath);
+  const { model, voices } = base;
+  try {
+    if (voices.includes(name)) throw new InvalidArgumentError(`the VAE at ${basePath} already has voice "${name}"`, 'VOICE_EXISTS');
+    const unknown = Object.keys(settings.config).filter((k) => k !== 'learningRate');
+    if (unknown.length > 0) throw new ShapeMismatchError(`adding a voice takes only "learningRate" from the config, received ${unknown.join(', ')}`);
+    const items = await userVoiceItems(name, settings.home, voices.length, 2 * model.config.cropFrames);
+    const allF0 = new Float32Array(items.reduce((n, it) => n + it.f0Hz().length, 0));
+    let at = 0;
+    for (const it of items) {
+      allF0.set(it.f0Hz(), at);
+      at += it.f0Hz().length;
+    }
+    const measured = meanLogF0(allF0);
+    const voiceLogF0 = Number.isFinite(measured) ? measured : base.speakerLogF0.reduce((a, b) => a + b, 0) / base.speakerLogF0.length;
+    const speakerLogF0 = [...base.speakerLogF0, voiceLogF0];
+    const { config } = model;
+    const table = model.speakers.table.dataSync() as Float32Array; // [S, D]
+    const initial = new Float32Array(config.speakerDims);
+    for (let s = 0; s < voices.length; s++) for (let d = 0; d < config.speakerDims; d++) initial[d]! += table[s * config.speakerDims + d]! / voices.length;
+    const row = new NewSpeakerRow(initial);
+    const shortest = Math.min(...items.map((it) => it.mel().frames));
+    const cropFrames = Math.min(config.cropFrames, Math.max(config.downsample, Math.floor(shortest / config.downsample) * config.downsample));
+    const learningRate = typeof settings.config['learningRate'] === 'number' ? settings.config['learningRate'] : ADD_VOICE_DEFAULTS.learningRate;
+    const trainer = new Trainer<VaeBatch>({
+      model: row,
+      train: vaeBatchSource(items, { config, normalization: model.normalization, speakerLogF0, cropFrames, speakerCount: voices.length + 1 }),
+      lossFn: (batch, ctx) => {
+        const { mean, logVar } = model.encode(batch.mel);
+        const noise = new Float32Array(mean.size);
+        for (let i = 0; i < noise.length; i++) noise[i] = ctx.rng.normal();
+        const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.tensor(noise, mean.shape))) as tf.Tensor3D;
+        const speaker = tf.tile(row.row, [batch.speakerIds.length, 1]) as tf.Tensor2D; // [B, D]
+        const out = model.decode(z, speaker, batch.f0);
+        const recon = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(out, batch.mel)), batch.mask)), tf.mul(tf.sum(batch.mask), config.mels)) as tf.Scalar;
+        return { total: recon, parts: { recon } };
+      },
+      ...trainingLoopOptions(settings),
+      runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, windows: items.length, config: config as unknown as JsonValue },
+      optimizer: { learningRate: warmupCosineSchedule({ peak: learningRate, warmupSteps: Math.min(20, settings.steps), totalSteps: settings.steps }), weightDecay: 0 },
+    });
+    const seconds = items.reduce((n, it) => n + it.mel().frames, 0) * (MEL_CONFIG.hopSamples / MEL_CONFIG.sampleRateHz);
+    settings.log(`vae: adding voice ${name} (${items.length} windows of ≤ ${2 * config.cropFrames} frames, ${seconds.toFixed(1)} s, mean F0 ${Math.exp(voiceLogF0).toFixed(0)} Hz) to ${basePath}; only its speaker row trains`);
+    return {
+      trainer,
+      async finish(result, outPath, options) {
+        if (result.cancelled) return [];
+        const extended = extendSpeakers(model, row.row.dataSync() as Float32Array);
+        try {
+          const recon = result.history[result.history.length - 1]?.['recon'] ?? Number.NaN;
+          await saveVae(
+            outPath,
+            {
+              model: extended,
+              voices: [...voices, name],
+              speakerLogF0,
+              trainingDataHash: base.trainingDataHash,
+              validationMetrics: { ...base.validationMetrics, [`recon_${name}`]: recon },
+              extra: {
+                ...base.extra,
+                label: `VAE (${voices.length} voices + ${name})`,
+                addedVoice: { name, base: basePath, command: options.command, steps: result.totalSteps, seconds: options.trainingSeconds, f0MeanHz: Math.exp(voiceLogF0) },
+              },
+            },
+            { overwrite: options.overwrite },
+          );
+          return [`vae: voice ${name} added (reconstruction L1 ${recon.toPrecision(4)}); the model has ${voices.length + 1} voices`];
+        } finally {
+          extended.dispose();
+        }
+      },
+      async dispose() {
+        await trainer.dispose();
+        row.dispose();
+        model.dispose();
+      },
+    };
+  } catch (err) {
+    model.dispose();
+    throw err;
+  }
+}
+
+/** Options of `addVoiceToVae`. */
+export interface VaeAddVoiceOptions extends Omit<VaeTrainOptions, 'steps' | 'addVoice'> {
+  /** User voice name (TIMBRE_HOME/voices/NAME). */
+  readonly voice: string;
+  /** Default `ADD_VOICE_DEFAULTS.steps`. */
+  readonly steps?: number;
+}
+
+/** Adds a user voice to a VAE in one call (what `timbre train vae --add-voice NAME` does); writes TIMBRE_HOME/models/vae-NAME. */
+export async function addVoiceToVae(options: VaeAddVoiceOptions): Promise<VaeTrainResult> {
+  const { voice, ...rest } = options;
+  return trainVae({ ...rest, addVoice: voice, steps: options.steps ?? ADD_VOICE_DEFAULTS.steps, batchSize: options.batchSize ?? ADD_VOICE_DEFAULTS.batchSize });
+}
+
+/** A copy of `model` with one more speaker: `row` appended to the table, a zero column added to the classifier. */
+function extendSpeakers(model: Vae, row: Float32Array): Vae {
+  const s = model.speakerCount;
+  const extended = new Vae(model.config, s + 1, new Rng(0), model.normalization);
+  const weights: WeightMap = new Map(model.getWeights());
+  const grow = (name: string, make: (old: WeightArray) => WeightArray): void => {
+    weights.set(name, make(weights.get(name)!));
+  };
+  grow('speakers.table', (old) => {
+    const data = new Float32Array((s + 1) * row.length);
+    data.set(old.data);
+    data.set(row, s * row.length);
+    return { data, shape: [s + 1, row.length] };
+  });
+  grow('classifier.output.weight', (old) => {
+    const [inputs] = old.shape as [number, number];
+    const data = new Float32Array(inputs * (s + 1));
+    for (let i = 0; i < inputs; i++) data.set(old.data.subarray(i * s, (i + 1) * s), i * (s + 1));
+    return { data, shape: [inputs, s + 1] };
+  });
+  grow('classifier.output.bias', (old) => {
+    const data = new Float32Array(s + 1);
+    data.set(old.data);
+    return { data, shape: [s + 1] };
+  });
+  extended.setWeights(weights, 'extended VAE');
+  return extended;
+}
