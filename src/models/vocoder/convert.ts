@@ -22,8 +22,11 @@ export const VOCODER_KIND = 'vocoder';
 export const VOCODER_KIND_VERSION = 1;
 /** Folder of the vocoder under TIMBRE_HOME/models and assets/models. */
 export const VOCODER_FOLDER = 'vocoder';
-/** Frames per network pass at conversion (≈ 6 s); longer inputs go in overlapping chunks so memory stays bounded. */
-export const DEFAULT_CHUNK_FRAMES = 512;
+/**
+ * Frames per network pass at conversion (≈ 24 s; its largest activation is 2048 × 1539 floats, 12 MB); longer inputs go
+ * in overlapping chunks so memory stays bounded. Each chunk recomputes 2 × `vocoderContextFrames` (54) frames: 2.6 %.
+ */
+export const DEFAULT_CHUNK_FRAMES = 2048;
 
 /** The shape of src/engine/pipeline.ts's `Vocoder` (models do not import the engine; a test checks they agree). */
 export type VocoderFunction = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;

@@ -77,9 +77,9 @@ export function vocoderContextFrames(config: VocoderConfig): number {
 }
 
 /**
- * Per-channel 'same' 1-D convolution as k shifted multiply-adds with an explicit gradient: tfjs-wasm has no
- * depthwise-conv backprop kernels, and broadcast-multiply gradients would reduce over non-last axes (a transpose each).
- * x [B, T, C], w [k, C], b [C] → [B, T, C].
+ * Per-channel 'same' 1-D convolution with an explicit gradient: tfjs-wasm runs depthwise convolutions forward
+ * (XNNPACK) but has no depthwise-conv backprop kernels, so the backward pass is k shifted multiply-adds (dx) and k
+ * products summed over rows by one matMul (dw). x [B, T, C], w [k, C], b [C] → [B, T, C].
  */
 export function depthwiseConv1d(x: tf.Tensor3D, w: tf.Tensor2D, b: tf.Tensor1D): tf.Tensor3D {
   const [batch, frames, channels] = x.shape;
@@ -87,19 +87,19 @@ export function depthwiseConv1d(x: tf.Tensor3D, w: tf.Tensor2D, b: tf.Tensor1D):
   if (wc !== channels || k % 2 !== 1) throw new ShapeMismatchError(`depthwiseConv1d: weight [k odd, ${channels}] expected, received [${w.shape.join(', ')}]`);
   const half = (k - 1) / 2;
   const f = tf.customGrad((xi, wi, bi, save) => {
-    const xp = tf.pad(xi as tf.Tensor3D, [[0, 0], [half, half], [0, 0]]); // [B, T+k−1, C]
-    const taps = tf.unstack(wi as tf.Tensor2D); // k × [C]
-    let y: tf.Tensor = bi as tf.Tensor1D;
-    for (let j = 0; j < k; j++) y = tf.add(y, tf.mul(tf.slice(xp, [0, j, 0], [batch, frames, channels]), taps[j]!));
-    (save as tf.GradSaveFunc)([xp, wi as tf.Tensor]);
+    const x4 = (xi as tf.Tensor3D).reshape([batch, 1, frames, channels]) as tf.Tensor4D; // [B, 1, T, C]
+    const filter = (wi as tf.Tensor2D).reshape([1, k, channels, 1]) as tf.Tensor4D; // [1, k, C, 1]
+    const y = tf.fused.depthwiseConv2d({ x: x4, filter, strides: 1, pad: 'same', bias: bi as tf.Tensor1D }).reshape([batch, frames, channels]);
+    (save as tf.GradSaveFunc)([xi as tf.Tensor, wi as tf.Tensor]);
     const gradFunc = (dy: tf.Tensor, saved: tf.Tensor[]): tf.Tensor[] => {
       const [xs, ws] = saved as [tf.Tensor3D, tf.Tensor2D];
+      const xp = tf.pad(xs, [[0, 0], [half, half], [0, 0]]); // [B, T+k−1, C]
       const dyp = tf.pad(dy as tf.Tensor3D, [[0, 0], [half, half], [0, 0]]);
-      const wTaps = tf.unstack(ws);
+      const wTaps = tf.unstack(ws); // k × [C]
       let dx: tf.Tensor = tf.zerosLike(dy);
       for (let j = 0; j < k; j++) dx = tf.add(dx, tf.mul(tf.slice(dyp, [0, k - 1 - j, 0], [batch, frames, channels]), wTaps[j]!));
       // dw[j, c] = Σ_{b,t} xp[b, t + j, c] · dy[b, t, c]: the k products side by side, summed over rows by one matMul.
-      const products = tf.concat(Array.from({ length: k }, (_, j) => tf.mul(tf.slice(xs, [0, j, 0], [batch, frames, channels]), dy)), 2);
+      const products = tf.concat(Array.from({ length: k }, (_, j) => tf.mul(tf.slice(xp, [0, j, 0], [batch, frames, channels]), dy)), 2);
       const ones = tf.ones([1, batch * frames]) as tf.Tensor2D;
       const dw = tf.matMul(ones, products.reshape([batch * frames, k * channels]) as tf.Tensor2D).reshape([k, channels]);
       const db = tf.matMul(ones, dy.reshape([batch * frames, channels]) as tf.Tensor2D).reshape([channels]);
@@ -128,9 +128,9 @@ class LayerNorm extends Module {
   }
 }
 
-/** GELU, exact form 0.5·x·(1 + erf(x/√2)) (wasm has Erf; its gradient is elementwise). */
+/** GELU in its sigmoid form x·σ(1.702·x) (Hendrycks & Gimpel): wasm's Sigmoid is vectorised, its Erf is not. */
 function gelu<T extends tf.Tensor>(x: T): T {
-  return tf.mul(tf.mul(x, 0.5), tf.add(1, tf.erf(tf.mul(x, Math.SQRT1_2)))) as T;
+  return tf.mul(x, tf.sigmoid(tf.mul(x, 1.702))) as T;
 }
 
 /** ConvNeXt block (Vocos): depthwise conv k → LayerNorm → Dense(width → inner) → GELU → Dense(inner → width) → ×scale, + input. */
