@@ -143,6 +143,14 @@ describe('vocoder training run', () => {
     await other.dispose();
   }, 60_000);
 
+  it('runs data-parallel over two workers', async () => {
+    const run = await prepareVocoderTraining(settings('run-2', { workers: 2, steps: 1, checkpointEvery: 0 }));
+    const result = await run.trainer.run();
+    expect(result.history).toHaveLength(1);
+    expect(Number.isFinite(result.history[0]!['total'])).toBe(true);
+    await run.dispose();
+  }, 60_000);
+
   it('refuses unknown preset keys and crops shorter than its STFTs', async () => {
     await expect(prepareVocoderTraining(settings('run-x', { config: { widht: 8 } }))).rejects.toThrow(/"widht" is not a vocoder setting/);
     await expect(prepareVocoderTraining(settings('run-x', { config: { ...VOCODER_TRAINER_ENTRY.tinyConfig, cropFrames: 4 } }))).rejects.toThrow(/cropFrames must be/);
