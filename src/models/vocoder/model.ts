@@ -144,7 +144,7 @@ class ConvNeXtBlock extends Module {
   constructor(rng: Rng, config: VocoderConfig) {
     super();
     const { width, inner, kernel } = config;
-    // Depthwise fan-in is the kernel alone: U(±√(3/k)) keeps each channel's variance, as PyTorch's default for groups = C.
+    // U(±1/√k): PyTorch's default for a depthwise conv, whose fan-in is the kernel alone.
     this.dwWeight = this.param('dwWeight', [kernel, width], (_shape, r) => Float32Array.from({ length: kernel * width }, () => (2 * r.uniform() - 1) * Math.sqrt(1 / kernel)), rng);
     this.dwBias = this.param('dwBias', [width], init.zeros(), rng);
     this.norm = this.child('norm', new LayerNorm(rng, width));
@@ -201,7 +201,7 @@ export class VocoderNet extends Module {
     this.outputNorm = this.child('outputNorm', new LayerNorm(rng, width));
     this.magnitudeHead = this.child('magnitudeHead', new Dense(rng, { inFeatures: width, outFeatures: VOCODER_BINS }));
     this.phaseHead = this.child('phaseHead', new Dense(rng, { inFeatures: width, outFeatures: 2 * VOCODER_BINS }));
-    // A small first correction: the untrained vocoder speaks with the prior's envelope instead of noise.
+    // A small first correction, so the untrained magnitude stays near the prior's envelope.
     tf.tidy(() => this.magnitudeHead.weight.assign(tf.mul(this.magnitudeHead.weight, 0.1)));
     const pinv = melPseudoInverse(MEL_CONFIG); // [bins × mels]
     const priorT = new Float32Array(mels * VOCODER_BINS); // [mels × bins], so rows of exp(mel) multiply from the left
@@ -243,7 +243,7 @@ export class VocoderNet extends Module {
 }
 
 /** Builds a vocoder network from a seed. */
-export function createVocoder(config: VocoderConfig = DEFAULT_VOCODER_CONFIG, normalization: MelNormalization, seed = 0): VocoderNet {
+export function createVocoder(config: VocoderConfig, normalization: MelNormalization, seed = 0): VocoderNet {
   return new VocoderNet(new Rng(seed), config, normalization);
 }
 
