@@ -1,0 +1,245 @@
+// The trained vocoder at conversion time: log-mel → samples in overlapping chunks (spectra stitched before one
+// overlap-add, so chunk seams are exact), DC removed, clamped to [−1, 1]; and its `.timbre` model file (kind 'vocoder').
+
+import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { InvalidArgumentError } from '../../audio/errors.js';
+import { checkLogMel, type LogMel } from '../../audio/mel.js';
+import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { RealFft } from '../../audio/realFft.js';
+import { hannWindow } from '../../audio/stft.js';
+import { shippedModelPath, timbrePaths } from '../../io/paths.js';
+import { InvalidModelFileError, ModelMismatchError } from '../errors.js';
+import { normalizationFromJson, normalizationToJson, type MelNormalization } from '../melNormalization.js';
+import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../modelFile.js';
+import { Rng } from '../module.js';
+import { checkVocoderConfig, DEFAULT_VOCODER_CONFIG, VOCODER_BINS, VocoderNet, vocoderContextFrames, vocoderGflopsPerSecond, type VocoderConfig } from './model.js';
+
+/** Model-file kind of the neural vocoder. */
+export const VOCODER_KIND = 'vocoder';
+/** Architecture version; a file of another version is refused. */
+export const VOCODER_KIND_VERSION = 1;
+/** Folder of the vocoder under TIMBRE_HOME/models and assets/models. */
+export const VOCODER_FOLDER = 'vocoder';
+/**
+ * Frames per network pass at conversion (≈ 24 s; its largest activation is 2048 × 1539 floats, 12 MB); longer inputs go
+ * in overlapping chunks so memory stays bounded. Each chunk recomputes 2 × `vocoderContextFrames` (54) frames: 2.6 %.
+ */
+export const DEFAULT_CHUNK_FRAMES = 2048;
+
+/** The shape of src/engine/pipeline.ts's `Vocoder` (models do not import the engine; a test checks they agree). */
+export type VocoderFunction = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
+
+/** What a vocoder model file holds besides the weights. */
+export interface VocoderModelInfo {
+  readonly config: VocoderConfig;
+  /** Per-mel-bin statistics the network normalises its input with (the corpus train split's). */
+  readonly normalization: MelNormalization;
+  readonly trainingDataHash: string;
+  readonly validationMetrics?: { readonly [key: string]: number };
+  /** Free-form training facts (steps, seconds, command, fine-tune set). */
+  readonly training?: { readonly [key: string]: JsonValue };
+}
+
+/**
+ * Windowed overlap-add of inverse real FFTs, normalised by the summed squared window: src/audio/stft.ts's `istft`, fed a
+ * few frames at a time so a long input never holds its whole spectrogram (10 min would be 212 MB of re/im).
+ */
+export class OverlapAdd {
+  readonly frames: number;
+  private readonly fft = new RealFft(MEL_CONFIG.nFft);
+  private readonly window = hannWindow(MEL_CONFIG.windowSamples, MEL_CONFIG.nFft);
+  private readonly acc: Float64Array; // [(frames − 1)·hop + nFft], padded positions
+  private added = 0;
+
+  constructor(frames: number) {
+    if (!(Number.isInteger(frames) && frames >= 0)) throw new InvalidArgumentError(`OverlapAdd: frames must be a whole number, received ${frames}`);
+    this.frames = frames;
+    this.acc = new Float64Array(frames > 0 ? (frames - 1) * MEL_CONFIG.hopSamples + MEL_CONFIG.nFft : 0);
+  }
+
+  /** Adds the next `count` frames, re/im [count × bins] row-major. */
+  add(re: Float32Array, im: Float32Array, count: number): void {
+    if (this.added + count > this.frames || re.length < count * VOCODER_BINS || im.length < count * VOCODER_BINS) {
+      throw new InvalidArgumentError(`OverlapAdd: ${count} more frames after ${this.added} of ${this.frames}, or re/im shorter than ${count} × ${VOCODER_BINS}`);
+    }
+    for (let t = 0; t < count; t++) this.fft.inverseAddWindowed(re, im, t * VOCODER_BINS, this.window, this.acc, (this.added + t) * MEL_CONFIG.hopSamples);
+    this.added += count;
+  }
+
+  /** `lengthSamples` samples of the unpadded signal (zeros where no frame reaches), once every frame was added. */
+  finish(lengthSamples: number): Float32Array {
+    if (this.added !== this.frames) throw new InvalidArgumentError(`OverlapAdd: ${this.added} of ${this.frames} frames added`);
+    const { nFft, hopSamples: hop } = MEL_CONFIG;
+    const wsum = new Float64Array(this.acc.length);
+    for (let t = 0; t < this.frames; t++) for (let i = 0; i < nFft; i++) wsum[t * hop + i] += this.window[i]! * this.window[i]!;
+    const padLeft = Math.floor((nFft - hop) / 2);
+    const out = new Float32Array(lengthSamples);
+    const reach = Math.max(0, Math.min(lengthSamples, this.acc.length - padLeft));
+    for (let i = 0; i < reach; i++) out[i] = wsum[i + padLeft]! > 1e-8 ? this.acc[i + padLeft]! / wsum[i + padLeft]! : 0;
+    return out;
+  }
+}
+
+/** Subtracts the mean, then clamps to [−1, 1], in place; returns `samples`. */
+export function removeDcAndClamp(samples: Float32Array): Float32Array {
+  let sum = 0;
+  for (let i = 0; i < samples.length; i++) sum += samples[i]!;
+  const mean = samples.length > 0 ? sum / samples.length : 0;
+  for (let i = 0; i < samples.length; i++) samples[i] = Math.max(-1, Math.min(1, samples[i]! - mean));
+  return samples;
+}
+
+/** A loaded vocoder network; `vocode` is the engine's `Vocoder`. */
+export class NeuralVocoder {
+  readonly info: VocoderModelInfo;
+  readonly label: string;
+  /** Frames per network pass (each plus `vocoderContextFrames` of context per side). */
+  readonly chunkFrames: number;
+  private net: VocoderNet | null;
+
+  constructor(net: VocoderNet, info: VocoderModelInfo, options: { chunkFrames?: number } = {}) {
+    const chunkFrames = options.chunkFrames ?? DEFAULT_CHUNK_FRAMES;
+    const context = vocoderContextFrames(net.config);
+    if (!(Number.isInteger(chunkFrames) && chunkFrames > 2 * context)) {
+      throw new InvalidArgumentError(`chunkFrames must be a whole number above twice the context (${2 * context}), received ${chunkFrames}`);
+    }
+    this.net = net;
+    this.info = info;
+    this.chunkFrames = chunkFrames;
+    this.label = vocoderLabel(net.config);
+  }
+
+  /**
+   * Log-mel [frames × 80] (natural log, unnormalised) → `lengthSamples` samples at 22 050 Hz. Chunks keep their centre
+   * frames only, with `vocoderContextFrames` of context each side — the network's whole receptive field — so the stitched
+   * spectrogram equals one pass over the whole input. Bin 0 is zeroed and the mean removed (no DC), then [−1, 1] clamped.
+   */
+  readonly vocode: VocoderFunction = async (logMel, options) => {
+    const net = this.net;
+    if (net === null) throw new ModelMismatchError(`${this.label} was disposed; load the model again`);
+    checkLogMel(logMel, net.config.mels);
+    const { lengthSamples, signal } = options;
+    if (!(Number.isInteger(lengthSamples) && lengthSamples >= 0)) throw new InvalidArgumentError(`lengthSamples must be a whole number ≥ 0, received ${lengthSamples}`);
+    const throwIfAborted = () => {
+      if (signal?.aborted) throw signal.reason instanceof Error ? signal.reason : new Error('vocoding cancelled');
+    };
+    throwIfAborted();
+    const { frames, mels } = logMel;
+    if (frames === 0) return new Float32Array(lengthSamples);
+    const context = vocoderContextFrames(net.config);
+    const core = this.chunkFrames - 2 * context;
+    const ola = new OverlapAdd(frames);
+    for (let keepStart = 0; keepStart < frames; keepStart += frames <= this.chunkFrames ? frames : core) {
+      const keepEnd = frames <= this.chunkFrames ? frames : Math.min(frames, keepStart + core);
+      const from = Math.max(0, keepStart - context);
+      const to = Math.min(frames, keepEnd + context);
+      const kept = keepEnd - keepStart;
+      const [re, im] = tf.tidy(() => {
+        const spectrum = net.forward(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])); // [1, T, bins]
+        const keep = (x: tf.Tensor3D) => tf.slice(x, [0, keepStart - from, 0], [1, kept, VOCODER_BINS]);
+        return [keep(spectrum.re), keep(spectrum.im)];
+      });
+      const [reData, imData] = (await Promise.all([re.data(), im.data()])) as [Float32Array, Float32Array];
+      tf.dispose([re, im]);
+      for (let t = 0; t < kept; t++) reData[t * VOCODER_BINS] = imData[t * VOCODER_BINS] = 0; // no DC: speech has none
+      ola.add(reData, imData, kept);
+      throwIfAborted();
+    }
+    return removeDcAndClamp(ola.finish(lengthSamples));
+  };
+
+  /** Frees the network's weights. */
+  dispose(): void {
+    this.net?.dispose();
+    this.net = null;
+  }
+}
+
+/** "Neural vocoder (ConvNeXt 256 × 8, 0.64 GFLOP/s)". */
+export function vocoderLabel(config: VocoderConfig): string {
+  return `Neural vocoder (ConvNeXt ${config.width} × ${config.blocks}, ${vocoderGflopsPerSecond(config).toFixed(2)} GFLOP/s)`;
+}
+
+/** Writes the network with its config, normalisation and training-data hash as a `.timbre` file (float16 by default). */
+export async function saveVocoderModel(
+  path: string,
+  net: VocoderNet,
+  info: Omit<VocoderModelInfo, 'config' | 'normalization'>,
+  options: { overwrite?: boolean; storage?: WeightStorage } = {},
+): Promise<void> {
+  await saveModelFile(
+    path,
+    {
+      kind: VOCODER_KIND,
+      kindVersion: VOCODER_KIND_VERSION,
+      melConfig: MEL_CONFIG,
+      hyperparameters: { ...net.config } as unknown as { [key: string]: JsonValue },
+      speakers: [],
+      normalization: normalizationToJson(net.normalization),
+      trainingDataHash: info.trainingDataHash,
+      validationMetrics: info.validationMetrics ?? {},
+      extra: { label: vocoderLabel(net.config), training: info.training ?? {} },
+    },
+    net.getWeights(),
+    { overwrite: options.overwrite ?? false, storage: options.storage ?? 'float16' },
+  );
+}
+
+function configFromHeader(h: { readonly [key: string]: JsonValue }, path: string): VocoderConfig {
+  const keys = Object.keys(DEFAULT_VOCODER_CONFIG) as (keyof VocoderConfig)[];
+  const missing = keys.filter((k) => typeof h[k] !== 'number');
+  if (missing.length > 0) throw new ModelMismatchError(`model file ${path}: the vocoder config lacks ${missing.join(', ')}; re-train it`);
+  const config = Object.fromEntries(keys.map((k) => [k, h[k]])) as unknown as VocoderConfig;
+  try {
+    checkVocoderConfig(config);
+  } catch (err) {
+    throw new ModelMismatchError(`model file ${path}: ${(err as Error).message}; re-train it`);
+  }
+  return config;
+}
+
+/** Reads a vocoder model file, refusing other kinds, versions, feature configs and weights that do not fit its config. */
+export async function loadVocoderModel(path: string, options: { chunkFrames?: number } = {}): Promise<NeuralVocoder> {
+  const { header, weights } = await loadModelFile(path, { kind: VOCODER_KIND, kindVersion: VOCODER_KIND_VERSION, melConfig: MEL_CONFIG });
+  const config = configFromHeader(header.hyperparameters, path);
+  const normalization = normalizationFromJson(header.normalization, config.mels);
+  if (normalization === null) throw new ModelMismatchError(`model file ${path}: normalisation must hold ${config.mels} means and positive stds; re-train it`);
+  const net = new VocoderNet(new Rng(0), config, normalization);
+  try {
+    net.setWeights(weights, path);
+  } catch (err) {
+    net.dispose();
+    throw new ModelMismatchError(`${(err as Error).message}; re-train it`);
+  }
+  const extra = (header.extra ?? {}) as { training?: { [key: string]: JsonValue } };
+  return new NeuralVocoder(
+    net,
+    { config, normalization, trainingDataHash: header.trainingDataHash, validationMetrics: header.validationMetrics, training: extra.training ?? {} },
+    options,
+  );
+}
+
+/** The shipped vocoder, `assets/models/vocoder/model.timbre`. */
+export function shippedVocoderPath(): string {
+  return shippedModelPath(VOCODER_FOLDER);
+}
+
+/** The vocoder a command uses: TIMBRE_HOME/models/vocoder/model.timbre when present, else the shipped one. */
+export function installedVocoderPath(home: string | undefined): string | undefined {
+  const user = join(timbrePaths(home).models, VOCODER_FOLDER, 'model.timbre');
+  if (existsSync(user)) return user;
+  return existsSync(shippedVocoderPath()) ? shippedVocoderPath() : undefined;
+}
+
+/** Loads the installed vocoder; refuses with a message that says how to get one when there is none. */
+export async function loadInstalledVocoder(home: string | undefined, options: { chunkFrames?: number } = {}): Promise<NeuralVocoder> {
+  const path = installedVocoderPath(home);
+  if (path === undefined) {
+    throw new InvalidModelFileError(
+      `no neural vocoder at ${join(timbrePaths(home).models, VOCODER_FOLDER, 'model.timbre')} or ${shippedVocoderPath()}; train one with: timbre train vocoder (or use --vocoder griffin-lim)`,
+    );
+  }
+  return loadVocoderModel(path, options);
+}
