@@ -5,7 +5,7 @@ import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { istft, reflectPad, stft } from '../../src/audio/stft.js';
-import { Rng } from '../../src/models/module.js';
+import { Rng } from '../../src/nn/module.js';
 import { OverlapAdd } from '../../src/models/vocoder/convert.js';
 import { DftStft } from '../../src/models/vocoder/dft.js';
 import { depthwiseConv1d } from '../../src/models/vocoder/model.js';

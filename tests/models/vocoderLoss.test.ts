@@ -4,8 +4,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
-import { Rng } from '../../src/models/module.js';
-import { Trainer } from '../../src/models/train.js';
+import { Rng } from '../../src/nn/module.js';
+import { Trainer } from '../../src/nn/train.js';
 import { DftStft } from '../../src/models/vocoder/dft.js';
 import {
   createVocoder,

@@ -11,7 +11,7 @@ import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { buildCorpus } from '../../src/corpus/build.js';
 import { openCorpusDataset } from '../../src/corpus/dataset.js';
 import type { MelConverter } from '../../src/models/converter.js';
-import { CheckpointMismatchError } from '../../src/models/errors.js';
+import { CheckpointMismatchError } from '../../src/nn/errors.js';
 import { loadVocoderModel } from '../../src/models/vocoder/convert.js';
 import { ALIGNED_FIRST_FRAME, DEFAULT_VOCODER_LOSS, VOCODER_BINS } from '../../src/models/vocoder/model.js';
 import {

@@ -1,6 +1,7 @@
 // The trained vocoder at conversion time: log-mel → samples in overlapping chunks (spectra stitched before one
 // overlap-add, so chunk seams are exact), DC removed, clamped to [−1, 1]; and its `.timbre` model file (kind 'vocoder').
 
+import type { Vocoder } from '../../audio/griffinLim.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,10 +11,10 @@ import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { RealFft } from '../../audio/realFft.js';
 import { hannWindow } from '../../audio/stft.js';
 import { shippedModelPath, timbrePaths } from '../../io/paths.js';
-import { InvalidModelFileError, ModelMismatchError } from '../errors.js';
+import { InvalidModelFileError, ModelMismatchError } from '../../nn/errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from '../melNormalization.js';
-import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../modelFile.js';
-import { Rng } from '../module.js';
+import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../../nn/modelFile.js';
+import { Rng } from '../../nn/module.js';
 import { checkVocoderConfig, DEFAULT_VOCODER_CONFIG, VOCODER_BINS, VocoderNet, vocoderContextFrames, vocoderGflopsPerSecond, type VocoderConfig } from './model.js';
 
 /** Model-file kind of the neural vocoder. */
@@ -28,8 +29,8 @@ export const VOCODER_FOLDER = 'vocoder';
  */
 export const DEFAULT_CHUNK_FRAMES = 2048;
 
-/** The shape of src/engine/pipeline.ts's `Vocoder` (models do not import the engine; a test checks they agree). */
-export type VocoderFunction = (logMel: LogMel, options: { lengthSamples: number; signal?: AbortSignal }) => Promise<Float32Array>;
+/** Mel → samples, as every vocoder of the pipeline (`src/audio/griffinLim.ts`'s `Vocoder`). */
+export type VocoderFunction = Vocoder;
 
 /** What a vocoder model file holds besides the weights. */
 export interface VocoderModelInfo {

@@ -3,7 +3,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { hannWindow } from '../../audio/stft.js';
-import { ShapeMismatchError } from '../errors.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
 
 /** x [N, K] · w [K, M] with a constant w: the gradient reaches x only, as a plain matMul with the precomputed wT [M, K]. */
 export function fixedMatMul(x: tf.Tensor2D, w: tf.Tensor2D, wT: tf.Tensor2D): tf.Tensor2D {

@@ -4,11 +4,11 @@
 import * as tf from '@tensorflow/tfjs';
 import { melFilterbank, melPseudoInverse } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
-import { ShapeMismatchError } from '../errors.js';
-import { Conv1d, Dense } from '../layers.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
+import { Conv1d, Dense } from '../../nn/layers.js';
 import type { MelNormalization } from '../melNormalization.js';
-import { init, Module, Rng } from '../module.js';
-import type { LossResult } from '../train.js';
+import { init, Module, Rng } from '../../nn/module.js';
+import type { LossResult } from '../../nn/train.js';
 import { DftStft, fixedMatMul, fixedMatrix, type FixedMatrix } from './dft.js';
 
 /** Bins of the synthesis STFT (n_fft 1024 → 513). */

@@ -14,13 +14,14 @@ import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '..
 import { manifestHash } from '../../corpus/manifest.js';
 import { float32Bytes, float32FromBytes } from '../../corpus/store.js';
 import type { MelConverter } from '../converter.js';
-import { ShapeMismatchError } from '../errors.js';
+import { ShapeMismatchError } from '../../nn/errors.js';
 import type { MelNormalization } from '../melNormalization.js';
-import { writeAtomic, type JsonValue } from '../modelFile.js';
-import { Rng } from '../module.js';
-import { warmupCosineSchedule } from '../optimizer.js';
-import { createGradientPool } from '../parallel.js';
-import { checkConfigOverrides, formatLosses, Trainer, trainingLoopOptions, type BatchSource, type PreparedTrainingRun, type TrainingSetup, type TrainRunSettings } from '../train.js';
+import { writeAtomic, type JsonValue } from '../../nn/modelFile.js';
+import { Rng } from '../../nn/module.js';
+import { warmupCosineSchedule } from '../../nn/optimizer.js';
+import { createGradientPool } from '../../nn/parallel.js';
+import { Trainer, type BatchSource, type TrainingSetup } from '../../nn/train.js';
+import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { saveVocoderModel } from './convert.js';
 import {
   createVocoder,
