@@ -66,7 +66,7 @@ export interface ConvertModule {
 }
 
 /** Names of the families, in the order `timbre train` lists them. */
-export type FamilyName = 'speaker-encoder' | 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion';
+export type FamilyName = 'speaker-encoder' | 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion' | 'vocoder';
 
 /** One model family. */
 export interface FamilyEntry {
@@ -155,6 +155,17 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     convert: () => import('./cycleDiffusion/convert.js'),
     settings: 'diffusion',
     evalLabel: 'CycleDiffusion (DiffVC fine-tuned with a cycle loss; ML solver, 6 steps unless --solver/--steps)',
+  },
+  {
+    name: 'vocoder',
+    family: null,
+    label: 'Neural vocoder',
+    trainer: {
+      summary: 'neural vocoder: ConvNeXt at frame rate → log-magnitude correction of the mel pseudo-inverse + phase → inverse STFT (corpus recordings)',
+      defaults: { steps: 12000, batchSize: 16, logEvery: 50, validateEvery: 1000, checkpointEvery: 200 },
+      prepare: async (s) => (await import('./vocoder/train.js')).prepareVocoderTraining(s),
+      tinyConfig: { width: 8, blocks: 1, inner: 16, kernel: 3, cropFrames: 8, stftSizes: [512, 256], validationItems: 2, warmupSteps: 1 },
+    },
   },
 ];
 

@@ -50,7 +50,7 @@ async function collect(request: TrainRequest, onProgress?: (p: TrainingProgress,
 describe('engine training', () => {
   it('lists the same trainers as `timbre train`', async () => {
     const trainers = await engine.listTrainers();
-    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc', 'cyclediffusion']);
+    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc', 'cyclediffusion', 'vocoder']);
     expect(trainers.find((t) => t.name === 'cyclegan')!.pairwise).toBe(true);
   });
 

@@ -14,8 +14,8 @@ import { InvalidModelFileError, ModelMismatchError } from '../../src/nn/errors.j
 import { readModelFile, saveModelFile } from '../../src/nn/modelFile.js';
 import { loadInstalledVocoder, loadVocoderModel, NeuralVocoder, saveVocoderModel, VOCODER_KIND } from '../../src/models/vocoder/convert.js';
 import { createVocoder, vocoderContextFrames, type VocoderConfig } from '../../src/models/vocoder/model.js';
-import { VOCODER_TRAINER_ENTRY } from '../../src/models/vocoder/train.js';
-import { useWasm } from './helpers.js';
+import { familyEntry } from '../../src/models/registry.js';
+import { useWasm } from '../nn/helpers.js';
 import { HOP, speechFixture, statsOf, TINY } from './vocoderFixtures.js';
 
 const fixture = speechFixture(1.5);
@@ -82,10 +82,11 @@ describe('NeuralVocoder.vocode', () => {
     await expect(vocoder.vocode(fixture.mel, { lengthSamples: 100 })).rejects.toThrow(/disposed/);
   });
 
-  it('is the engine pipeline’s Vocoder, and its trainer entry is a TrainerEntry', () => {
+  it('is the engine pipeline’s Vocoder, and timbre train vocoder is registered', () => {
     const vocoder = new NeuralVocoder(createVocoder(SMALL, NORM, 1), { config: SMALL, normalization: NORM, trainingDataHash: '' });
     const asPipeline: Vocoder = vocoder.vocode; // type-checked by tsc
-    const entry: TrainerEntry = VOCODER_TRAINER_ENTRY;
+    const entry: TrainerEntry = familyEntry('vocoder')!.trainer;
+    expect(familyEntry('vocoder')!.family).toBeNull(); // it converts no voice: no lane, no eval row
     expect(typeof asPipeline).toBe('function');
     expect(entry.defaults.batchSize).toBeGreaterThan(0);
     vocoder.dispose();

@@ -9,7 +9,7 @@ import { Rng } from '../../src/nn/module.js';
 import { OverlapAdd } from '../../src/models/vocoder/convert.js';
 import { DftStft } from '../../src/models/vocoder/dft.js';
 import { depthwiseConv1d } from '../../src/models/vocoder/model.js';
-import { expectSameAsReference, randomArray, useWasm } from './helpers.js';
+import { expectSameAsReference, randomArray, useWasm } from '../nn/helpers.js';
 import { noise, speechLike } from '../audio/signals.js';
 
 const SR = MEL_CONFIG.sampleRateHz;

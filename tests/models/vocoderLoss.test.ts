@@ -18,7 +18,7 @@ import {
   type VocoderBatch,
 } from '../../src/models/vocoder/model.js';
 import { vocoderItem } from '../../src/models/vocoder/train.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
 import { fixtureBatch, HOP, speechFixture, statsOf, TINY, TINY_LOSS } from './vocoderFixtures.js';
 
 const fixture = speechFixture(1.2);

@@ -13,19 +13,22 @@ import { openCorpusDataset } from '../../src/corpus/dataset.js';
 import type { MelConverter } from '../../src/models/converter.js';
 import { CheckpointMismatchError } from '../../src/nn/errors.js';
 import { loadVocoderModel } from '../../src/models/vocoder/convert.js';
+import { familyEntry } from '../../src/models/registry.js';
 import { ALIGNED_FIRST_FRAME, DEFAULT_VOCODER_LOSS, VOCODER_BINS } from '../../src/models/vocoder/model.js';
 import {
   corpusSamples,
   DEFAULT_VOCODER_TRAIN_CONFIG,
   openFineTuneSet,
   prepareVocoderTraining,
-  VOCODER_TRAINER_ENTRY,
   vocoderBatchSource,
   vocoderItem,
   writeFineTuneMels,
   type VocoderTrainingSettings,
 } from '../../src/models/vocoder/train.js';
-import { useWasm } from './helpers.js';
+import { useWasm } from '../nn/helpers.js';
+
+/** The trainer `timbre train vocoder` runs (the one registry's entry). */
+const VOCODER_TRAINER_ENTRY = familyEntry('vocoder')!.trainer;
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-vocoder-train-'));
 const VOICES = ['flite-slt', 'espeak-f2'];

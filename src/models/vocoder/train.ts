@@ -467,15 +467,3 @@ export async function prepareVocoderTraining(settings: VocoderTrainingSettings):
   };
 }
 
-/**
- * The entry src/engine/trainers.ts can register as `vocoder` (shaped as its `TrainerEntry`; a test checks). Defaults:
- * 12 000 steps × 16 crops of 32 frames = 6.1 M frames ≈ 3.3 passes over 6 h of speech, sized for ~4 h on two cores: an
- * estimate from the FLOP count (≈ 17 GFLOP per step: network 11.5, DFT-basis iSTFT and STFTs 5.6) at the ~30 GFLOP/s
- * two-core training rate with ~2× overhead; no full-size step has been timed yet.
- */
-export const VOCODER_TRAINER_ENTRY = {
-  summary: 'neural vocoder: ConvNeXt at frame rate → log-magnitude correction of the mel pseudo-inverse + phase → inverse STFT (corpus recordings)',
-  defaults: { steps: 12000, batchSize: 16, logEvery: 50, validateEvery: 1000, checkpointEvery: 200 },
-  prepare: (s: TrainRunSettings & { readonly corpusRoot?: string; readonly fineTune?: string }) => prepareVocoderTraining(s),
-  tinyConfig: { width: 8, blocks: 1, inner: 16, kernel: 3, cropFrames: 8, stftSizes: [512, 256], validationItems: 2, warmupSteps: 1 },
-} as const;
