@@ -198,6 +198,14 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
       held -= input.bytes.length;
     }
   }
+  /** The X-Timbre-File-Name header, percent-decoded where it can be (a malformed escape is kept as sent), ≤ 255 chars. */
+  function decodedFileName(raw: string): string {
+    try {
+      return decodeURIComponent(raw).slice(0, 255);
+    } catch {
+      return raw.slice(0, 255);
+    }
+  }
   const jobs = new Map<string, ServedJob>();
   const trainings = new Map<string, ServedTraining>();
   let port = 0;
@@ -345,7 +353,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const bytes = await readBody(req, maxUploadBytes);
         if (bytes.length === 0) throw new HttpError('INVALID_AUDIO', 'the uploaded file is empty', 'input');
         const rawName = req.headers['x-timbre-file-name'];
-        const name = typeof rawName === 'string' ? decodeURIComponent(rawName).slice(0, 255) : 'upload.wav';
+        const name = typeof rawName === 'string' ? decodedFileName(rawName) : 'upload.wav';
         const inputId = `in-${randomBytes(9).toString('base64url')}`;
         inputs.set(inputId, { bytes, name, at: Date.now() });
         forgetOldInputs(inputId);

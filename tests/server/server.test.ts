@@ -94,6 +94,11 @@ describe('web mode server', () => {
     expect(((await unknownInput.json()) as { error: { field: string } }).error.field).toBe('inputId');
   });
 
+  it('keeps a file name with a malformed percent escape as sent instead of failing the upload', async () => {
+    const upload = await fetch(`${server.origin}/api/inputs`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'audio/wav', 'X-Timbre-File-Name': 'caf%E9%' }, body: harmonicToneWav({ seconds: 0.3 }) });
+    expect(upload.status).toBe(201);
+  });
+
   it('holds every upload until it is used: 20 uploads at once all become jobs', async () => {
     const uploads = await Promise.all(
       Array.from({ length: 20 }, async () => {
