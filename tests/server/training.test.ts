@@ -78,7 +78,7 @@ describe('web mode training routes', () => {
     });
     expect(rebinding).toBe(421);
     const trainers = (await (await fetch(`${server.origin}/api/trainers`, { headers: auth() })).json()) as { name: string }[];
-    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc', 'cyclediffusion']);
+    expect(trainers.map((t) => t.name)).toEqual(['speaker-encoder', 'vae', 'cyclegan', 'diffvc', 'cyclediffusion', 'vocoder']);
   });
 
   it('refuse bad requests with the engine\'s codes and fields', async () => {
