@@ -11,7 +11,7 @@ import { parseArgs } from 'node:util';
 import { initBackend, describeBackend } from '../src/nn/backend.js';
 import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffusionFamily } from '../src/models/diffVc/convert.js';
 import { resolveDiffVcConfig } from '../src/models/diffVc/model.js';
-import { corpusSpeakerVectors, createDiffVcTrainingSetup, diffVcConfigOverrides, diffVcVoiceTables, encoderStepsOf } from '../src/models/diffVc/train.js';
+import { corpusSpeakerVectors, createDiffVcTrainingSetup, diffVcConfigOverrides, diffVcFileContents, encoderStepsOf } from '../src/models/diffVc/train.js';
 import { readModelFile } from '../src/nn/modelFile.js';
 import type { WeightArray } from '../src/nn/module.js';
 import { defaultSpeakerEncoderPath } from '../src/models/speakerEncoder/convert.js';
@@ -55,16 +55,10 @@ if (values.model !== undefined) {
   const params = new Map<string, WeightArray>();
   for (const [name, w] of weights) if (name.startsWith('param:')) params.set(name.slice('param:'.length), w);
   setup.model.setWeights(params, copy);
-  const vectors = new Float32Array(setup.voices.length * config.speakerDims);
-  setup.voices.forEach((v, i) => vectors.set(speakers.vectors[v]!, i * config.speakerDims));
   await saveDiffVc(
     out,
     {
-      model: setup.model,
-      voices: setup.voices,
-      speakerVectors: vectors,
-      voiceTables: diffVcVoiceTables(setup.trainSet, setup.voices, setup.model.normalization),
-      trainingDataHash: setup.corpusHash,
+      ...diffVcFileContents(setup, speakers.vectors),
       extra: { fromCheckpoint: { step, totalSteps }, storedAs: 'float16' },
     },
     { overwrite: true, storage: 'float16' },

@@ -252,6 +252,23 @@ export function createDiffVcTrainingSetup(options: DiffVcSetupOptions): DiffVcSe
   };
 }
 
+/**
+ * What a DiffVC model file of `setup`'s model holds besides metrics and extras: its voices, their d-vectors as a
+ * [voices × dims] table (from `speakerVectors`, by voice id), their mean log-F0 and reference statistics, the corpus hash.
+ */
+export function diffVcFileContents(setup: DiffVcSetup, speakerVectors: Readonly<Record<string, readonly number[]>>): { model: DiffVc; voices: readonly string[]; speakerVectors: Float32Array; voiceTables: DiffVcVoiceTables; trainingDataHash: string } {
+  const dims = setup.config.speakerDims;
+  const vectors = new Float32Array(setup.voices.length * dims);
+  setup.voices.forEach((v, i) => vectors.set(speakerVectors[v]!, i * dims));
+  return {
+    model: setup.model,
+    voices: setup.voices,
+    speakerVectors: vectors,
+    voiceTables: diffVcVoiceTables(setup.trainSet, setup.voices, setup.model.normalization),
+    trainingDataHash: setup.corpusHash,
+  };
+}
+
 /** Steps of the encoder stage in a run of `steps`. */
 export function encoderStepsOf(config: Pick<DiffVcConfig, 'encoderFraction'>, steps: number): number {
   return Math.round(config.encoderFraction * steps);
@@ -345,16 +362,10 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
       if (result.cancelled) return [];
       setup.objective.settle();
       const lastValidation = result.validation[result.validation.length - 1];
-      const vectors = new Float32Array(setup.voices.length * config.speakerDims);
-      setup.voices.forEach((v, i) => vectors.set(speakers.vectors[v]!, i * config.speakerDims));
       await saveDiffVc(
         outPath,
         {
-          model: setup.model,
-          voices: setup.voices,
-          speakerVectors: vectors,
-          voiceTables: diffVcVoiceTables(setup.trainSet, setup.voices, setup.model.normalization),
-          trainingDataHash: setup.corpusHash,
+          ...diffVcFileContents(setup, speakers.vectors),
           validationMetrics: lastValidation ? { ...lastValidation.losses } : {},
           extra: {
             speakerEncoder: { path: speakerEncoderPath, trainingDataHash: speakers.trainingDataHash },
