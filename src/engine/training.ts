@@ -106,7 +106,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
     if (target.kind === 'vae-add-voice') {
       await findVoice('target.voice', target.voice, ['user']);
       const { shippedVaePath } = await import('../models/vae/convert.js');
-      const { ADD_VOICE_DEFAULTS } = await import('../models/vae/train.js');
+      const { ADD_VOICE_DEFAULTS } = await import('../models/vae/adapt.js');
       const own = join(paths.models, 'vae', 'model.timbre');
       const base = existsSync(own) ? own : shippedVaePath();
       if (!existsSync(base)) throw new EngineError('MODEL_UNAVAILABLE', `there is no VAE to add voice "${target.voice}" to (looked for ${own} and ${base}); train a VAE first`, 'target');

@@ -1,7 +1,9 @@
 // Conversion to real people the models never heard (`timbre eval --real-voices`): each target is a speaker of the
-// imported real-speech set, given to the model only as ≥ 10 s of reference clips. Scored on the speaker's OTHER
-// clips by the speaker encoder (cosine gain over the unconverted source, nearest-centroid identification) and by a
-// cepstral LDA judge fitted here on those clips and the source voices, which shares nothing with any model.
+// imported real-speech set, given as ≥ 30 s of clips that stand for a user's recordings: any-voice models get their
+// first ≥ 10 s as the reference, models that learn voices (the VAE) are adapted on all of them. Scored on the
+// speaker's OTHER clips by the speaker encoder (cosine gain over the unconverted source, nearest-centroid
+// identification), by a cepstral LDA judge fitted here on those clips and the source voices, which shares nothing
+// with any model, and by the recogniser's CER on the English source sentences.
 
 import { createHash } from 'node:crypto';
 import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
@@ -11,13 +13,20 @@ import { openRealSpeech, type RealClipEntry } from '../corpus/realSpeech.js';
 import { griffinLimVocoder, type Vocoder } from '../audio/griffinLim.js';
 import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
 import { cosineSimilarity, type SpeakerEncoder } from '../models/speakerEncoder/model.js';
+import type { SpeechRecognizer } from './asr.js';
 import { CepstralJudge } from './cepstralJudge.js';
+import { characterErrors } from './text.js';
 import { EvalSetupError } from './errors.js';
 import { DEFAULT_EVAL_VOICES } from './pairs.js';
 import type { EvalSystem } from './registry.js';
 
-/** Seconds of a real speaker's clips given to the model as its reference (the rest score the output). */
+/** Seconds of a real speaker's clips given to an any-voice model as its reference. */
 export const REAL_REFERENCE_SECONDS = 10;
+/**
+ * Seconds of a speaker's clips that stand for the user's recordings: a model that learns voices (the VAE's add-voice)
+ * adapts on them, and the reference is their start; the clips after them score every system.
+ */
+export const REAL_RECORDING_SECONDS = 30;
 /** Fewest seconds of other clips a target must keep for scoring. */
 const MIN_SCORING_SECONDS = 10;
 /** Train-split utterances per source voice the cepstral judge is fitted on. */
@@ -37,7 +46,13 @@ export interface RealVoiceEvaluationOptions {
   readonly sentences?: number;
   readonly settings?: ConversionSettings;
   readonly vocoder?: Vocoder;
+  /** Speech recogniser for CER on the (English) source sentences; null or absent skips it. */
+  readonly recognizer?: SpeechRecognizer | null;
+  /** Seconds of recordings per speaker (default `REAL_RECORDING_SECONDS`). */
+  readonly recordingSeconds?: number;
   readonly onProgress?: (done: number, total: number, detail: string) => void;
+  /** Notes (adaptation runs). */
+  readonly log?: (line: string) => void;
 }
 
 /** Scores of one system toward one real speaker (or all of them). */
@@ -52,18 +67,32 @@ export interface RealVoiceMetrics {
   readonly cepstralIdentification: number;
   /** Fraction the cepstral judge assigns to the voice that read the source (the conversion did not leave it). */
   readonly cepstralAsSource: number;
+  /** Character error rate of the recogniser on the output against the sentence (NaN without a recogniser). */
+  readonly cer: number;
   readonly utterances: number;
 }
 
 /** What `runRealVoiceEvaluation` returns (also `--json`). */
 export interface RealVoiceReport {
   readonly realSet: { readonly root: string; readonly manifestHash: string };
-  readonly speakers: readonly { readonly id: string; readonly language: string; readonly referenceClips: number; readonly referenceSeconds: number; readonly scoringClips: number; readonly scoringSeconds: number }[];
+  readonly speakers: readonly {
+    readonly id: string;
+    readonly language: string;
+    readonly recordingClips: number;
+    readonly recordingSeconds: number;
+    readonly referenceClips: number;
+    readonly referenceSeconds: number;
+    readonly scoringClips: number;
+    readonly scoringSeconds: number;
+  }[];
   readonly sources: readonly string[];
   readonly sentences: readonly string[];
   readonly settings: ConversionSettings;
   /** Systems that cannot convert to an unseen voice, with the reason. */
   readonly skipped: readonly { readonly name: string; readonly reason: string }[];
+  /** How each system reached the speakers: by reference audio, or adapted on the recordings (with the seconds that took). */
+  readonly reach: readonly { readonly name: string; readonly how: 'reference' | 'adapted'; readonly adaptationSeconds: readonly number[] }[];
+  readonly recognizer: string | null;
   readonly systems: readonly { readonly name: string; readonly label: string; readonly metrics: RealVoiceMetrics; readonly perSpeaker: readonly { readonly speaker: string; readonly metrics: RealVoiceMetrics }[] }[];
   readonly cepstralJudge: string;
   readonly elapsedSeconds: number;
@@ -81,6 +110,8 @@ interface Score {
   dVector: boolean;
   cepstral: boolean;
   cepstralSource: boolean;
+  edits: number;
+  referenceChars: number;
 }
 
 function summarise(scores: readonly Score[]): RealVoiceMetrics {
@@ -91,6 +122,7 @@ function summarise(scores: readonly Score[]): RealVoiceMetrics {
     dVectorIdentification: mean((s) => (s.dVector ? 1 : 0)),
     cepstralIdentification: mean((s) => (s.cepstral ? 1 : 0)),
     cepstralAsSource: mean((s) => (s.cepstralSource ? 1 : 0)),
+    cer: scores.some((s) => s.referenceChars > 0) ? scores.reduce((n, s) => n + s.edits, 0) / scores.reduce((n, s) => n + s.referenceChars, 0) : Number.NaN,
     utterances: scores.length,
   };
 }
@@ -113,26 +145,42 @@ export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions
   const vocoder = options.vocoder ?? griffinLimVocoder();
   const settings: ConversionSettings = { seed: 0, ...options.settings };
 
-  // Each speaker's clips: the first ≥ 10 s (in hash order) are the reference, the others score.
+  const recordingSeconds = options.recordingSeconds ?? REAL_RECORDING_SECONDS;
+  if (!(recordingSeconds >= REAL_REFERENCE_SECONDS)) throw new EvalSetupError(`the recordings per speaker must be at least the ${REAL_REFERENCE_SECONDS} s reference, received ${recordingSeconds} s`);
+  const texts = new Map(test.manifest.sentences.map((s) => [s.id, s.text]));
+  const recognizer = options.recognizer ?? null;
+  const log = options.log ?? (() => {});
+
+  // Each speaker's clips in hash order: the first ≥ 30 s are "the user's recordings" (the first ≥ 10 s of them the
+  // reference of any-voice models), the others score.
+  const firstSeconds = (clips: readonly RealClipEntry[], seconds: number): RealClipEntry[] => {
+    const out: RealClipEntry[] = [];
+    let total = 0;
+    for (const clip of clips) {
+      if (total >= seconds) break;
+      out.push(clip);
+      total += clip.durationSeconds;
+    }
+    return out;
+  };
+  const duration = (clips: readonly RealClipEntry[]): number => clips.reduce((n, c) => n + c.durationSeconds, 0);
   const plan = speakers.map((id) => {
     const clips = shuffledClips(real.clips({ speakers: [id] }));
-    const reference: RealClipEntry[] = [];
-    let seconds = 0;
-    for (const clip of clips) {
-      if (seconds >= REAL_REFERENCE_SECONDS) break;
-      reference.push(clip);
-      seconds += clip.durationSeconds;
-    }
-    const scoring = clips.slice(reference.length);
-    const scoringSeconds = scoring.reduce((n, c) => n + c.durationSeconds, 0);
-    if (seconds < REAL_REFERENCE_SECONDS || scoringSeconds < MIN_SCORING_SECONDS) {
-      throw new EvalSetupError(`real speaker ${id} has ${(seconds + scoringSeconds).toFixed(1)} s of clips; it needs ${REAL_REFERENCE_SECONDS} s of reference and ${MIN_SCORING_SECONDS} s more to score`);
+    const recordings = firstSeconds(clips, recordingSeconds);
+    const reference = firstSeconds(recordings, REAL_REFERENCE_SECONDS);
+    const seconds = duration(reference);
+    const scoring = clips.slice(recordings.length);
+    const scoringSeconds = duration(scoring);
+    if (duration(recordings) < recordingSeconds || scoringSeconds < MIN_SCORING_SECONDS) {
+      throw new EvalSetupError(`real speaker ${id} has ${duration(clips).toFixed(1)} s of clips; it needs ${recordingSeconds} s of recordings and ${MIN_SCORING_SECONDS} s more to score`);
     }
     const referenceMels = reference.map((c) => real.mel(c.id));
     const scoringMels = scoring.map((c) => real.mel(c.id));
     return {
       id,
       language: real.speakers.find((s) => s.id === id)!.language,
+      recordings,
+      recordingMels: recordings.map((c) => real.mel(c.id)),
       reference,
       scoring,
       seconds,
@@ -165,38 +213,60 @@ export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions
   };
 
   const skipped: { name: string; reason: string }[] = [];
-  const converters: { system: Extract<EvalSystem, { kind: 'model' }>; converter: MelConverter }[] = [];
+  const reach: { name: string; how: 'reference' | 'adapted'; adaptationSeconds: number[] }[] = [];
+  const lanes: { system: Extract<EvalSystem, { kind: 'model' }>; converter: MelConverter | null }[] = [];
+  const context = { home: options.home, targetVoices: [] };
   try {
     for (const system of options.systems) {
       if (system.kind !== 'model') continue;
-      const converter = await system.entry.load({ home: options.home, targetVoices: [] });
-      if (!converter.targetVoices.includes('*')) {
-        skipped.push({ name: system.name, reason: `${converter.label} converts only to the voices it was trained on` });
-        converter.dispose();
+      const converter = await system.entry.load(context);
+      if (converter.targetVoices.includes('*')) {
+        lanes.push({ system, converter });
+        reach.push({ name: system.name, how: 'reference', adaptationSeconds: [] });
         continue;
       }
-      converters.push({ system, converter });
+      converter.dispose();
+      if (system.entry.adapt !== undefined) {
+        lanes.push({ system, converter: null });
+        reach.push({ name: system.name, how: 'adapted', adaptationSeconds: [] });
+      } else {
+        skipped.push({ name: system.name, reason: `${converter.label} converts only to the voices it was trained on` });
+      }
     }
-    const total = plan.length * sentences.length * converters.length;
+    const total = plan.length * sentences.length * lanes.length;
     let done = 0;
-    const results = new Map<string, Score[][]>(converters.map(({ system }) => [system.name, plan.map(() => [])]));
+    const results = new Map<string, Score[][]>(lanes.map(({ system }) => [system.name, plan.map(() => [])]));
     const sourceScores: Score[][] = plan.map(() => []);
-    for (const [t, target] of plan.entries()) {
-      for (const [i, sentence] of sentences.entries()) {
-        const sourceVoice = sources[(i + t) % sources.length]!;
-        const sourceMel = test.mel(sourceVoice, sentence);
-        const score = (mel: LogMel): Score => {
-          const embedding = encoder.embed(mel);
-          const sourceCosine = cosineSimilarity(encoder.embed(sourceMel), target.centroid);
-          const cepstral = cepstralJudge.classify(mel)?.voice;
-          return { targetCosine: cosineSimilarity(embedding, target.centroid), sourceCosine, dVector: nearest(embedding) === target.id, cepstral: cepstral === target.id, cepstralSource: cepstral === sourceVoice };
-        };
-        sourceScores[t]!.push(score(sourceMel));
-        for (const { system, converter } of converters) {
-          const converted = await converter.convert(sourceMel, target.target, { settings });
-          const samples = await vocoder(converted, { lengthSamples: sourceMel.frames * MEL_CONFIG.hopSamples });
-          results.get(system.name)![t]!.push(score(logMelSpectrogram(samples, MEL_CONFIG)));
-          options.onProgress?.(++done, total, `${system.name} ${sourceVoice}→${target.id} ${sentence}`);
+    const sourceOf = (t: number, i: number): string => sources[(i + t) % sources.length]!;
+    const score = async (t: number, i: number, mel: LogMel, samples: Float32Array | null): Promise<Score> => {
+      const target = plan[t]!;
+      const sourceVoice = sourceOf(t, i);
+      const sentence = sentences[i]!;
+      const embedding = encoder.embed(mel);
+      const sourceCosine = cosineSimilarity(encoder.embed(test.mel(sourceVoice, sentence)), target.centroid);
+      const cepstral = cepstralJudge.classify(mel)?.voice;
+      const errors = recognizer !== null && samples !== null ? characterErrors(texts.get(sentence) ?? '', await recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz)) : { edits: 0, referenceChars: 0 };
+      return { targetCosine: cosineSimilarity(embedding, target.centroid), sourceCosine, dVector: nearest(embedding) === target.id, cepstral: cepstral === target.id, cepstralSource: cepstral === sourceVoice, ...errors };
+    };
+    for (const [t] of plan.entries()) for (const [i, sentence] of sentences.entries()) sourceScores[t]!.push(await score(t, i, test.mel(sourceOf(t, i), sentence), null));
+    for (const [index, lane] of lanes.entries()) {
+      for (const [t, target] of plan.entries()) {
+        let converter = lane.converter;
+        if (converter === null) {
+          const started = performance.now();
+          converter = await lane.system.entry.adapt!(context, { name: target.id, mels: target.recordingMels }, log);
+          reach[index]!.adaptationSeconds.push((performance.now() - started) / 1000);
+        }
+        try {
+          for (const [i, sentence] of sentences.entries()) {
+            const sourceMel = test.mel(sourceOf(t, i), sentence);
+            const converted = await converter.convert(sourceMel, target.target, { settings });
+            const samples = await vocoder(converted, { lengthSamples: sourceMel.frames * MEL_CONFIG.hopSamples });
+            results.get(lane.system.name)![t]!.push(await score(t, i, logMelSpectrogram(samples, MEL_CONFIG), samples));
+            options.onProgress?.(++done, total, `${lane.system.name} ${sourceOf(t, i)}→${target.id} ${sentence}`);
+          }
+        } finally {
+          if (lane.converter === null) converter.dispose();
         }
       }
     }
@@ -208,17 +278,28 @@ export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions
     });
     return {
       realSet: { root: real.root, manifestHash: createHash('sha256').update(JSON.stringify(real.manifest.clips.map((c) => c.importKey))).digest('hex') },
-      speakers: plan.map((p) => ({ id: p.id, language: p.language, referenceClips: p.reference.length, referenceSeconds: p.seconds, scoringClips: p.scoring.length, scoringSeconds: p.scoringSeconds })),
+      speakers: plan.map((p) => ({
+        id: p.id,
+        language: p.language,
+        recordingClips: p.recordings.length,
+        recordingSeconds: duration(p.recordings),
+        referenceClips: p.reference.length,
+        referenceSeconds: p.seconds,
+        scoringClips: p.scoring.length,
+        scoringSeconds: p.scoringSeconds,
+      })),
       sources: [...sources],
       sentences,
       settings,
       skipped,
-      systems: [row('identity', 'identity (unconverted source)', sourceScores), ...converters.map(({ system }) => row(system.name, system.label, results.get(system.name)!))],
+      reach,
+      recognizer: recognizer?.name ?? null,
+      systems: [row('identity', 'identity (unconverted source)', sourceScores), ...lanes.map(({ system }) => row(system.name, system.label, results.get(system.name)!))],
       cepstralJudge: `${cepstralJudge.describe()} (targets' scoring clips + source voices' train utterances)`,
       elapsedSeconds: (performance.now() - started) / 1000,
     };
   } finally {
-    for (const { converter } of converters) converter.dispose();
+    for (const { converter } of lanes) converter?.dispose();
   }
 }
 
@@ -226,10 +307,10 @@ export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions
 export function formatRealVoiceTable(report: RealVoiceReport): string {
   const fmt = (v: number): string => (Number.isFinite(v) ? v.toFixed(3) : 'n/a');
   const pct = (v: number): string => (Number.isFinite(v) ? `${(100 * v).toFixed(1)}%` : 'n/a');
-  const header = ['system', 'target', 'cos(target)', 'cos(source→target)', 'gain', 'd-vector ident', 'cepstral ident', 'cepstral: source', 'n'];
+  const header = ['system', 'target', 'cos(target)', 'cos(source→target)', 'gain', 'd-vector ident', 'cepstral ident', 'cepstral: source', 'CER', 'n'];
   const rows: string[][] = [];
   for (const s of report.systems) {
-    const cells = (target: string, m: RealVoiceMetrics): string[] => [s.name, target, fmt(m.targetCosine), fmt(m.sourceCosine), fmt(m.targetCosine - m.sourceCosine), pct(m.dVectorIdentification), pct(m.cepstralIdentification), pct(m.cepstralAsSource), String(m.utterances)];
+    const cells = (target: string, m: RealVoiceMetrics): string[] => [s.name, target, fmt(m.targetCosine), fmt(m.sourceCosine), fmt(m.targetCosine - m.sourceCosine), pct(m.dVectorIdentification), pct(m.cepstralIdentification), pct(m.cepstralAsSource), pct(m.cer), String(m.utterances)];
     rows.push(cells('all', s.metrics));
     for (const p of s.perSpeaker) rows.push(cells(p.speaker, p.metrics));
   }
@@ -240,10 +321,15 @@ export function formatRealVoiceTable(report: RealVoiceReport): string {
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.map(line),
     '',
-    `targets: ${report.speakers.map((s) => `${s.id} (${s.language}; reference ${s.referenceSeconds.toFixed(1)} s in ${s.referenceClips} clips, scored on ${s.scoringClips} other clips, ${s.scoringSeconds.toFixed(0)} s)`).join('; ')}`,
+    `targets: ${report.speakers.map((s) => `${s.id} (${s.language}; recordings ${s.recordingSeconds.toFixed(1)} s in ${s.recordingClips} clips, the first ${s.referenceSeconds.toFixed(1)} s of them the reference; scored on ${s.scoringClips} other clips, ${s.scoringSeconds.toFixed(0)} s)`).join('; ')}`,
+    ...report.reach.map((r) =>
+      r.how === 'reference'
+        ? `${r.name}: reaches each speaker from the reference alone (no training)`
+        : `${r.name}: adapted to each speaker on its recordings (${r.adaptationSeconds.map((x) => `${x.toFixed(0)} s`).join(', ')} of training)`,
+    ),
     `sources: ${report.sentences.length} test sentences per target, read in turn by ${report.sources.join(', ')}; identification among ${report.speakers.length} targets + ${report.sources.length} source voices`,
     `cepstral judge: ${report.cepstralJudge}`,
     ...report.skipped.map((s) => `skipped ${s.name}: ${s.reason}`),
-    `conversion settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    `conversion settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}; ASR ${report.recognizer ?? 'skipped'}`,
   ].join('\n');
 }

@@ -2,7 +2,7 @@
 // src/models/registry.ts that give an eval label, each loading the user's or the shipped model; plus any registered in-process.
 
 import type { MelConverter } from '../models/converter.js';
-import { FAMILY_ENTRIES, type EvalModelContext } from '../models/registry.js';
+import { FAMILY_ENTRIES, type EvalModelContext, type VoiceRecordings } from '../models/registry.js';
 import { UnknownEvalModelError } from './errors.js';
 
 export type { EvalModelContext } from '../models/registry.js';
@@ -12,12 +12,33 @@ export interface EvalModelEntry {
   /** Row label of the table, e.g. "DiffVC (ML solver, 6 steps)". */
   readonly label: string;
   load(context: EvalModelContext): Promise<MelConverter>;
+  /** For a family that learns a voice from recordings: the model adapted to `voice` (absent: it cannot). */
+  adapt?(context: EvalModelContext, voice: VoiceRecordings, log: (line: string) => void): Promise<MelConverter>;
 }
 
 /** Conversion models by name (their modules load only when eval runs them). */
 const EVAL_MODELS = new Map<string, EvalModelEntry>(
-  FAMILY_ENTRIES.flatMap(({ name, evalLabel, convert }) =>
-    evalLabel === undefined || convert === undefined ? [] : [[name, { label: evalLabel, load: async (c: EvalModelContext) => (await convert()).loadEvalConverter(c) }] as const],
+  FAMILY_ENTRIES.flatMap(({ name, evalLabel, convert, learnsVoices }) =>
+    evalLabel === undefined || convert === undefined
+      ? []
+      : [
+          [
+            name,
+            {
+              label: evalLabel,
+              load: async (c: EvalModelContext) => (await convert()).loadEvalConverter(c),
+              ...(learnsVoices === true
+                ? {
+                    adapt: async (c: EvalModelContext, voice: VoiceRecordings, log: (line: string) => void) => {
+                      const module = await convert();
+                      if (module.adaptEvalConverter === undefined) throw new UnknownEvalModelError(`${evalLabel} does not learn voices from recordings`);
+                      return module.adaptEvalConverter(c, voice, log);
+                    },
+                  }
+                : {}),
+            },
+          ] as const,
+        ],
   ),
 );
 

@@ -2,6 +2,7 @@
 // its model files load as converters (its convert.ts), and whether `timbre eval` scores it. The engine's model
 // registry and trainer table, the CLI and eval read this list; a new family is one entry here. Modules load on use.
 
+import type { LogMel } from '../audio/mel.js';
 import type { MelConverter, ModelFamily } from './converter.js';
 import type { FinishOptions, TrainRunSettings as RuntimeTrainRunSettings } from '../nn/trainRun.js';
 import type { TrainResult, TrainerEvents, TypedEmitter } from '../nn/trainingLoop.js';
@@ -63,6 +64,17 @@ export interface ConvertModule {
   loadMelConverter(modelPath: string): Promise<MelConverter>;
   /** The user's trained model of the family, else the shipped one, checked for the voices asked. */
   loadEvalConverter(context: EvalModelContext): Promise<MelConverter>;
+  /**
+   * Families that learn a new voice from its recordings (the VAE's add-voice): the eval model adapted to `voice`, as
+   * the user's own training would make it. Absent: the family converts only to voices it knows (or to any by reference).
+   */
+  adaptEvalConverter?(context: EvalModelContext, voice: VoiceRecordings, log: (line: string) => void): Promise<MelConverter>;
+}
+
+/** A voice given as recordings: its name and log-mels. */
+export interface VoiceRecordings {
+  readonly name: string;
+  readonly mels: readonly LogMel[];
 }
 
 /** Names of the families, in the order `timbre train` lists them. */
@@ -83,6 +95,8 @@ export interface FamilyEntry {
   readonly settings?: 'common' | 'diffusion';
   /** Row label when `timbre eval --model NAME` scores it; absent: eval does not list it. */
   readonly evalLabel?: string;
+  /** True when its convert.ts adapts a model to a voice given as recordings (`adaptEvalConverter`). */
+  readonly learnsVoices?: boolean;
 }
 
 /** The families, `timbre train`'s order (conversion families in the order the app shows their lanes). */
@@ -111,6 +125,7 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     convert: () => import('./vae/convert.js'),
     settings: 'common',
     evalLabel: 'VAE (log-F0 conditioned, ACVAE classifier)',
+    learnsVoices: true,
   },
   {
     name: 'cyclegan',

@@ -1,5 +1,5 @@
-// Fine-tuning a VAE with a user voice: the speaker table grows by one row, only that row trains, the other
-// voices convert bit-identically, and the new model file lands under TIMBRE_HOME/models.
+// Adding a user voice to a VAE: the speaker table grows by one row and the voice gets a decoder of its own (fine-tuned
+// from the shared one), the other voices convert bit-identically, and the new model file lands under TIMBRE_HOME/models.
 
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -49,8 +49,44 @@ describe('addVoiceToVae', () => {
     }
     const anna = await after.convert(mel, { voiceId: 'anna' }, { settings: { sourceF0Hz: f0Hz } });
     expect(anna.frames).toBe(32);
+    // The voice decodes with its own decoder, which moved away from the shared one; the shared one did not move.
+    expect(after.model.adaptedSpeakers).toEqual([3]);
+    const own = after.model.voiceDecoders.get(3)!.getWeights();
+    const shared = after.model.decoder.getWeights();
+    const baseShared = before.model.decoder.getWeights();
+    expect([...own.keys()]).toEqual([...shared.keys()]);
+    expect([...own].some(([name, w]) => w.data.some((v, i) => v !== shared.get(name)!.data[i]))).toBe(true);
+    expect([...shared].every(([name, w]) => w.data.every((v, i) => v === baseShared.get(name)!.data[i]))).toBe(true);
     before.dispose();
     after.dispose();
+  });
+
+  it('adds a second voice to the extended model: both keep their own decoders, the first converts as before', async () => {
+    const wav = join(home, 'reading2.wav');
+    execFileSync('espeak-ng', ['-v', 'en-us+f3', '-s', '160', '-w', wav, 'A large size in stockings is hard to sell. The boy was there when the sun rose. A rod is used to catch pink salmon. The source of the huge river is the clear spring.']);
+    await addVoice('bea', [wav], { home });
+    const first = join(home, 'models', 'vae-anna', 'model.timbre');
+    const result = await addVoiceToVae({ voice: 'bea', home, base: first, steps: 4, batchSize: 4, logEvery: 4, config: { decoderLearningRate: 1e-3 } });
+    const before = await loadMelConverter(first);
+    const after = await loadMelConverter(result.modelPath!);
+    expect(after.targetVoices).toEqual([...TINY_VOICES, 'anna', 'bea']);
+    expect(after.model.adaptedSpeakers).toEqual([3, 4]);
+    const { mel, f0Hz } = syntheticUtterance(3, 2, 32);
+    const a = await before.convert(mel, { voiceId: 'anna' }, { settings: { sourceF0Hz: f0Hz } });
+    const b = await after.convert(mel, { voiceId: 'anna' }, { settings: { sourceF0Hz: f0Hz } });
+    expect(Array.from(b.data)).toEqual(Array.from(a.data));
+    before.dispose();
+    after.dispose();
+  });
+
+  it('trains the speaker row alone when decoderLearningRate is 0 (no decoder of its own)', async () => {
+    const output = join(home, 'row-only.timbre');
+    const result = await addVoiceToVae({ voice: 'anna', home, base, steps: 4, batchSize: 4, logEvery: 4, output, runDir: join(home, 'row-only-run'), config: { decoderLearningRate: 0 } });
+    const after = await loadMelConverter(result.modelPath!);
+    expect(after.model.adaptedSpeakers).toEqual([]);
+    expect(after.targetVoices).toEqual([...TINY_VOICES, 'anna']);
+    after.dispose();
+    await expect(addVoiceToVae({ voice: 'anna', home, base, steps: 1, output: join(home, 'x.timbre'), config: { rehearsal: 1 } })).rejects.toThrow(/takes only learningRate, decoderLearningRate, rehearsalWeight/);
   });
 
   it('refuses to overwrite the new model without overwrite, and an unknown user voice', async () => {

@@ -9,7 +9,7 @@ import { describeBackend, initBackend } from '../../nn/backend.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
-import { formatRealVoiceTable, runRealVoiceEvaluation } from '../../eval/realVoices.js';
+import { formatRealVoiceTable, REAL_RECORDING_SECONDS, REAL_REFERENCE_SECONDS, runRealVoiceEvaluation } from '../../eval/realVoices.js';
 import type { ConversionSettings } from '../../models/converter.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
@@ -22,7 +22,8 @@ import { createProgressBar } from '../progress.js';
 const USAGE = [
   'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
   '                   [--steps N] [--solver ml|euler] [--seed N]',
-  '       timbre eval --model NAME[,NAME…] --real-voices [--speakers a,b,…] [--voices a,b,…] [--sentences N] [--json FILE]',
+  '       timbre eval --model NAME[,NAME…] --real-voices [--speakers a,b,…] [--voices a,b,…] [--sentences N] [--recordings S]',
+  '                   [--json FILE] [--skip-asr]',
   '       timbre eval --judge [--json FILE]',
   `  --model NAMES       systems to score: ${evalSystemNames().join(', ')}; a model brings both baselines along`,
   `  --pairs N           source → target pairs, chosen deterministically (default ${DEFAULT_EVAL_PAIRS})`,
@@ -35,9 +36,11 @@ const USAGE = [
   '  --seed N            seed of the models\' sampling noise, 0–2147483647 (default 0)',
   '  --speaker-encoder F speaker encoder model file (default TIMBRE_HOME/models/speaker-encoder, else the shipped one)',
   '  --real-voices       instead: convert to real people of the imported real-speech set (timbre corpus real) that no model',
-  '                      was trained on, each given only as 10 s of its clips; scored on its other clips (d-vector cosine',
-  '                      gain over the source, identification by d-vector and by a cepstral judge); models that convert',
-  '                      only to their own voices are listed as skipped',
+  '                      was trained on, each given as 30 s of its clips (its "recordings"): any-voice models get the first',
+  '                      10 s as reference, the VAE is adapted on all 30 s as `timbre train vae --add-voice` would; scored',
+  '                      on the other clips (d-vector cosine gain over the source, identification by d-vector and by a',
+  '                      cepstral judge, CER); models that can do neither are listed as skipped',
+  `  --recordings S      --real-voices: seconds of each speaker's clips that stand for its recordings (default ${REAL_RECORDING_SECONDS})`,
   '  --speakers LIST     --real-voices: the real speakers (default: every held-out-language speaker)',
   '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices)',
   '  --home DIR          data folder (default $TIMBRE_HOME)',
@@ -68,12 +71,19 @@ async function realVoiceReport(request: {
   speakers: string[] | undefined;
   voices: string[] | undefined;
   sentences: number | undefined;
+  recordingSeconds: number | undefined;
+  skipAsr: boolean;
 }): Promise<number> {
   const { io } = request;
   const { encoder } = await loadSpeakerEncoder(request.encoderPath);
+  let recognizer: SpeechRecognizer | null = null;
   try {
+    recognizer = request.skipAsr ? null : await createPocketsphinx();
     let bar: ReturnType<typeof createProgressBar> | undefined;
     const report = await runRealVoiceEvaluation({
+      recognizer,
+      ...(request.recordingSeconds !== undefined ? { recordingSeconds: request.recordingSeconds } : {}),
+      log: (line) => io.err(`${line}\n`),
       systems: request.systems,
       encoder,
       ...(request.home !== undefined ? { home: request.home } : {}),
@@ -93,6 +103,7 @@ async function realVoiceReport(request: {
     return 0;
   } finally {
     encoder.dispose();
+    await recognizer?.dispose();
   }
 }
 
@@ -135,6 +146,7 @@ export const command: CliCommand = {
       judge: { type: 'boolean' },
       'real-voices': { type: 'boolean' },
       speakers: { type: 'string' },
+      recordings: { type: 'string' },
       steps: { type: 'string' },
       solver: { type: 'string' },
       seed: { type: 'string' },
@@ -162,7 +174,12 @@ export const command: CliCommand = {
     io.out(`${describeBackend(await initBackend())}\n`);
     if (judge) return judgeReport(home, encoderPath, json, io);
 
-    if (realVoices) return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers: listOption(stringOption(args, 'speakers'), 'speakers'), voices, sentences });
+    const recordingSeconds = numberOption(args, 'recordings', { min: REAL_REFERENCE_SECONDS, max: 3600 });
+    if (!realVoices && recordingSeconds !== undefined) throw new UsageError('timbre eval: --recordings sets the seconds per real speaker of --real-voices');
+    if (realVoices) {
+      const speakers = listOption(stringOption(args, 'speakers'), 'speakers');
+      return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers, voices, sentences, recordingSeconds, skipAsr: flagOption(args, 'skip-asr') });
+    }
 
     const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
     let recognizer: SpeechRecognizer | null = null;

@@ -78,7 +78,7 @@ async function planAddVoice(model: string, voice: string | undefined, basePath: 
   }
   const { VAE_KIND } = await import('../../models/vae/model.js');
   const { shippedVaePath } = await import('../../models/vae/convert.js');
-  const { ADD_VOICE_DEFAULTS } = await import('../../models/vae/train.js');
+  const { ADD_VOICE_DEFAULTS } = await import('../../models/vae/adapt.js');
   let base: string;
   if (basePath !== undefined) {
     base = resolve(basePath);

@@ -57,7 +57,11 @@ export async function saveVae(
       ...(file.validationMetrics !== undefined ? { validationMetrics: file.validationMetrics } : {}),
       defaultLabel: vaeLabel(voices),
       ...(file.extra !== undefined ? { extra: file.extra } : {}),
-      facts: { speakerLogF0: [...speakerLogF0], parameterCount: model.parameterCount() },
+      facts: {
+        speakerLogF0: [...speakerLogF0],
+        parameterCount: model.parameterCount(),
+        ...(model.voiceDecoders.size > 0 ? { adaptedSpeakers: model.adaptedSpeakers } : {}),
+      },
     },
     model.getWeights(),
     options,
@@ -72,7 +76,11 @@ export async function loadVae(path: string): Promise<LoadedVae> {
   if (!Array.isArray(speakerLogF0) || speakerLogF0.length !== voices.length || !speakerLogF0.every((v) => typeof v === 'number')) {
     throw new InvalidModelFileError(`${path}: extra.speakerLogF0 must hold one number per voice (${voices.length})`);
   }
-  const model = new Vae(config, voices.length, new Rng(0), file.normalization);
+  const adapted = extra['adaptedSpeakers'] ?? [];
+  if (!Array.isArray(adapted) || !adapted.every((v) => typeof v === 'number' && Number.isInteger(v) && v >= 0 && v < voices.length) || new Set(adapted).size !== adapted.length) {
+    throw new InvalidModelFileError(`${path}: extra.adaptedSpeakers must list distinct speaker indices in [0, ${voices.length})`);
+  }
+  const model = new Vae(config, voices.length, new Rng(0), file.normalization, adapted as number[]);
   try {
     model.setWeights(file.weights, path);
   } catch (err) {
@@ -205,6 +213,28 @@ export async function loadMelConverter(modelPath: string): Promise<VaeConverter>
 /** The VAE `timbre eval` scores: the user's trained TIMBRE_HOME/models/vae/model.timbre when present, else the shipped one. */
 export async function loadEvalConverter(context: { readonly home: string | undefined; readonly targetVoices: readonly string[] }): Promise<VaeConverter> {
   return loadInstalledConverter({ folder: 'vae', label: 'VAE', trainCommand: 'timbre train vae', load: loadMelConverter }, context);
+}
+
+/**
+ * The eval VAE adapted to a voice given as recordings (what `timbre train vae --add-voice` makes of them, default
+ * settings), for `timbre eval --real-voices`.
+ */
+export async function adaptEvalConverter(
+  context: { readonly home: string | undefined; readonly targetVoices: readonly string[] },
+  voice: { readonly name: string; readonly mels: readonly LogMel[] },
+  log: (line: string) => void,
+): Promise<VaeConverter> {
+  const { adaptVaeToRecordings } = await import('./adapt.js');
+  const base = await loadEvalConverter(context);
+  try {
+    const extended = await adaptVaeToRecordings(
+      { model: base.model, voices: base.targetVoices, speakerLogF0: base.speakerLogF0, trainingDataHash: '', validationMetrics: {}, extra: {} },
+      { name: voice.name, mels: voice.mels, home: context.home, log },
+    );
+    return new VaeConverter(extended, `${base.label} + ${voice.name}`);
+  } finally {
+    base.dispose();
+  }
 }
 
 /** The shipped model file, `assets/models/vae/model.timbre` (from src/models or dist/src/models). */

@@ -1,11 +1,10 @@
-// VAE training material: random crops of corpus utterances (or a user voice's clips) with their F0 tracks, and a
+// VAE training material: random crops of corpus utterances (or of a voice's recordings) with their F0 tracks, and a
 // random other speaker per item for the conversion terms of the loss.
 
 import * as tf from '@tensorflow/tfjs';
-import { logMelSpectrogram, type LogMel } from '../../audio/mel.js';
+import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { CorpusDataset, DatasetUtterance } from '../../corpus/dataset.js';
-import { loadVoiceAudio } from '../../corpus/userVoices.js';
 import { estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0 } from '../pitch.js';
 import { Rng } from '../../nn/module.js';
 import type { BatchSource } from '../../nn/train.js';
@@ -124,27 +123,4 @@ export function speakerLogF0Means(items: readonly VaeUtterance[], speakers: numb
     counts[u.speakerId] = counts[u.speakerId]! + 1;
   }
   return Array.from(sums, (s, i) => (counts[i]! > 0 ? s / counts[i]! : fallback));
-}
-
-/**
- * Training material of a user voice as speaker `speakerId`: its clips' log-mels and F0 tracks (from the log-mels), cut
- * into windows of `windowFrames` (the last one kept when at least half as long), so a single long recording still
- * fills a batch with different crops.
- */
-export async function userVoiceItems(name: string, home: string | undefined, speakerId: number, windowFrames: number): Promise<VaeUtterance[]> {
-  const audio = await loadVoiceAudio(name, { home });
-  const items: VaeUtterance[] = [];
-  for (const clip of audio.clips) {
-    const mel = logMelSpectrogram(clip, MEL_CONFIG);
-    const f0 = estimateF0FromLogMel(mel);
-    for (let start = 0; start < mel.frames; start += windowFrames) {
-      const frames = Math.min(windowFrames, mel.frames - start);
-      if (frames < windowFrames / 2 && start > 0) break;
-      const piece: LogMel = { frames, mels: mel.mels, data: mel.data.subarray(start * mel.mels, (start + frames) * mel.mels) };
-      const pieceF0 = f0.subarray(start, start + frames);
-      const logF0 = meanLogF0(pieceF0);
-      items.push({ speakerId, mel: () => piece, f0Hz: () => pieceF0, logF0Mean: () => logF0 });
-    }
-  }
-  return items;
 }

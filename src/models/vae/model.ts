@@ -187,7 +187,7 @@ class VaeEncoder extends Module {
 }
 
 /** z (upsampled) + log-F0 features, speaker FiLM at every block → normalised mel. */
-class VaeDecoder extends Module {
+export class VaeDecoder extends Module {
   readonly input: GatedBlock;
   readonly blocks: GatedBlock[];
   readonly output: Conv1d;
@@ -235,7 +235,11 @@ class SpeakerClassifier extends Module {
   }
 }
 
-/** The whole VAE: encoder, speaker table, decoder and the auxiliary classifier. */
+/**
+ * The whole VAE: encoder, speaker table, decoder and the auxiliary classifier; plus, for voices added from a user's
+ * recordings, a decoder of their own (`voiceDecoders.<speaker id>`, fine-tuned from the shared one), so adding a voice
+ * changes nothing the other voices decode with.
+ */
 export class Vae extends Module {
   readonly config: VaeConfig;
   readonly speakerCount: number;
@@ -244,12 +248,19 @@ export class Vae extends Module {
   readonly speakers: Embedding;
   readonly decoder: VaeDecoder;
   readonly classifier: SpeakerClassifier;
+  /** Speaker id → that voice's own decoder (voices added by adaptation); other voices use `decoder`. */
+  readonly voiceDecoders: ReadonlyMap<number, VaeDecoder>;
   private readonly envelope: { matrix: tf.Tensor2D; bias: tf.Tensor1D } | null;
   private readonly fine: { matrix: tf.Tensor2D; bias: tf.Tensor1D } | null;
 
-  constructor(config: VaeConfig, speakerCount: number, rng: Rng, normalization: VaeNormalization = identityNormalization(config.mels)) {
+  constructor(config: VaeConfig, speakerCount: number, rng: Rng, normalization: VaeNormalization = identityNormalization(config.mels), adaptedSpeakers: readonly number[] = []) {
     super();
     if (!Number.isInteger(speakerCount) || speakerCount < 1) throw new ShapeMismatchError(`a VAE needs at least one speaker, received ${speakerCount}`);
+    for (const [i, id] of adaptedSpeakers.entries()) {
+      if (!Number.isInteger(id) || id < 0 || id >= speakerCount || adaptedSpeakers.indexOf(id) !== i) {
+        throw new ShapeMismatchError(`adapted speakers must be distinct ids in [0, ${speakerCount}), received [${adaptedSpeakers.join(', ')}]`);
+      }
+    }
     if (normalization.mean.length !== config.mels || normalization.std.length !== config.mels) {
       throw new ShapeMismatchError(`VAE normalisation must hold ${config.mels} means and stds, received ${normalization.mean.length} and ${normalization.std.length}`);
     }
@@ -260,6 +271,7 @@ export class Vae extends Module {
     this.speakers = this.child('speakers', new Embedding(rng, { count: speakerCount, dims: config.speakerDims, std: 1 }));
     this.decoder = this.child('decoder', new VaeDecoder(rng, config));
     this.classifier = this.child('classifier', new SpeakerClassifier(rng, config, speakerCount));
+    this.voiceDecoders = new Map([...adaptedSpeakers].sort((a, b) => a - b).map((id) => [id, this.child(`voiceDecoders.${id}`, new VaeDecoder(rng, config))] as const));
     this.envelope = config.envelopeCoefficients > 0 && config.envelopeCoefficients < config.mels ? envelopeProjection(config, normalization) : null;
     this.fine = config.mels === MEL_CONFIG.melBins ? fineStructureProjection(normalization) : null;
   }
@@ -282,18 +294,33 @@ export class Vae extends Module {
     return this.speakers.forward(tf.tensor1d(Int32Array.from(ids), 'int32'));
   }
 
-  /** z [B, T / d, latent], speaker vectors [B, speakerDims], pitch features [B, T, 2 + mels] → normalised mel [B, T, mels]. */
-  decode(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D): tf.Tensor3D {
+  /** Sorted ids of the speakers that have a decoder of their own. */
+  get adaptedSpeakers(): number[] {
+    return [...this.voiceDecoders.keys()];
+  }
+
+  /** The decoder speakers `ids` decode with: one voice's own decoder, or the shared one (the ids may not mix the two). */
+  decoderFor(ids: Int32Array | readonly number[]): VaeDecoder {
+    const decoders = new Set(Array.from(ids, (id) => this.voiceDecoders.get(id) ?? this.decoder));
+    if (decoders.size > 1) throw new ShapeMismatchError(`speakers [${Array.from(ids).join(', ')}] use different decoders; decode them in separate batches`);
+    return decoders.values().next().value ?? this.decoder;
+  }
+
+  /**
+   * z [B, T / d, latent], speaker vectors [B, speakerDims], pitch features [B, T, 2 + mels] → normalised mel [B, T, mels]
+   * (with the shared decoder unless another is given).
+   */
+  decode(z: tf.Tensor3D, speaker: tf.Tensor2D, f0: tf.Tensor3D, decoder: VaeDecoder = this.decoder): tf.Tensor3D {
     const dims = f0FeatureDims(this.config);
     if (f0.shape[1] !== z.shape[1] * this.config.downsample || f0.shape[2] !== dims) {
       throw new ShapeMismatchError(`decode: pitch features must be [${z.shape[0]}, ${z.shape[1] * this.config.downsample}, ${dims}], received [${f0.shape.join(', ')}]`);
     }
-    return this.decoder.forward(z, speaker, f0);
+    return decoder.forward(z, speaker, f0);
   }
 
-  /** Reconstruction (or conversion) with the posterior mean: x [B, T, mels] → [B, T, mels]. */
+  /** Reconstruction (or conversion) with the posterior mean, each speaker's decoder: x [B, T, mels] → [B, T, mels]. */
   forward(x: tf.Tensor3D, speakerIds: Int32Array | readonly number[], f0: tf.Tensor3D): tf.Tensor3D {
-    return tf.tidy(() => this.decode(this.encode(x).mean, this.speakerVectors(speakerIds), f0));
+    return tf.tidy(() => this.decode(this.encode(x).mean, this.speakerVectors(speakerIds), f0, this.decoderFor(speakerIds)));
   }
 
   /**

@@ -1,5 +1,5 @@
 // VAE training runs: the setup on the corpus train split (also the data-parallel workers' factory), warm starts,
-// and adding a user voice as a new speaker row (fine-tuning that leaves every other voice as it was).
+// and adding a user voice in one call (the adaptation itself: adapt.ts).
 
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -20,7 +20,8 @@ import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js
 import type { TrainResult } from '../../nn/trainingLoop.js';
 import { DEFAULT_VAE_CONFIG, resolveVaeConfig, Vae, type VaeBatch, type VaeConfig, vaeLoss, type VaeNormalization } from './model.js';
 import { loadVae, saveVae, shippedVaePath } from './convert.js';
-import { corpusUtterances, speakerLogF0Means, userVoiceItems, vaeBatchSource } from './data.js';
+import { corpusUtterances, speakerLogF0Means, vaeBatchSource } from './data.js';
+import { ADD_VOICE_DEFAULTS, prepareVaeAddVoice, type VoiceAdaptationBatch } from './adapt.js';
 
 // ---------------------------------------------------------------------------------------------------------------
 // Training setup (also the factory of the data-parallel workers).
@@ -98,7 +99,7 @@ export interface VaeTrainingSettings extends TrainRunSettings {
 }
 
 /** A prepared VAE run (training or adding a voice). */
-export type VaeTrainingRun = PreparedTrainingRun<Trainer<VaeBatch>>;
+export type VaeTrainingRun = PreparedTrainingRun<Trainer<VaeBatch>> | PreparedTrainingRun<Trainer<VoiceAdaptationBatch>>;
 
 /** Checks config overrides from a preset: only `VaeConfig` keys with values of the default's type. */
 export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): Partial<VaeConfig> {
@@ -107,7 +108,7 @@ export function vaeConfigOverrides(config: Readonly<Record<string, unknown>>): P
 
 /** Prepares a training run on the corpus train split, all voices (or, with `addVoice`, the fine-tuning run of a user voice). */
 export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise<VaeTrainingRun> {
-  if (settings.addVoice !== undefined) return prepareVaeAddVoice(settings as VaeTrainingSettings & { addVoice: string });
+  if (settings.addVoice !== undefined) return prepareVaeAddVoice({ ...settings, addVoice: settings.addVoice });
   const overrides = vaeConfigOverrides(settings.config);
   // A warm start continues with the KL weight at its final β (no second ramp from 0).
   const setupOptions: VaeSetupOptions = {
@@ -222,7 +223,7 @@ export interface VaeTrainOptions extends Partial<Omit<VaeTrainingSettings, 'log'
   readonly overwrite?: boolean;
   readonly log?: (line: string) => void;
   /** Called with the trainer before it runs (attach progress printers, wire cancel). */
-  readonly onTrainer?: (trainer: Trainer<VaeBatch>) => void;
+  readonly onTrainer?: (trainer: Trainer<VaeBatch> | Trainer<VoiceAdaptationBatch>) => void;
 }
 
 /** Result of `trainVae`: the trainer's result and, when it finished, the model file written. */
@@ -269,112 +270,6 @@ export async function trainVae(options: VaeTrainOptions): Promise<VaeTrainResult
   }
 }
 
-// ---------------------------------------------------------------------------------------------------------------
-// Fine-tuning: a user voice as a new target row of the speaker table.
-
-/** The one trainable row of a fine-tuning run: the new voice's speaker embedding [1, speakerDims]. */
-class NewSpeakerRow extends Module {
-  readonly row: tf.Variable;
-  constructor(initial: Float32Array) {
-    super();
-    this.row = this.param('row', [1, initial.length], () => Float32Array.from(initial), new Rng(0));
-  }
-}
-
-/** Fine-tuning defaults: steps, batch, peak learning rate of the new row (Adam on one vector converges fast). */
-export const ADD_VOICE_DEFAULTS = Object.freeze({ steps: 200, batchSize: 8, learningRate: 1e-2 });
-
-/**
- * Prepares the fine-tuning run that adds user voice `addVoice` as a new target: the speaker table gets one row
- * (initialised at the mean of the others) and only that row trains, reconstructing the user's clips through the
- * frozen encoder and decoder, so every other voice converts exactly as before. `finish` writes the extended model.
- */
-export async function prepareVaeAddVoice(settings: VaeTrainingSettings & { addVoice: string }): Promise<VaeTrainingRun> {
-  const name = settings.addVoice;
-  const basePath = settings.base ?? shippedVaePath();
-  const base = await loadVae(basePath);
-  const { model, voices } = base;
-  try {
-    if (voices.includes(name)) throw new InvalidArgumentError(`the VAE at ${basePath} already has voice "${name}"`, 'VOICE_EXISTS');
-    const unknown = Object.keys(settings.config).filter((k) => k !== 'learningRate');
-    if (unknown.length > 0) throw new ShapeMismatchError(`adding a voice takes only "learningRate" from the config, received ${unknown.join(', ')}`);
-    const items = await userVoiceItems(name, settings.home, voices.length, 2 * model.config.cropFrames);
-    const allF0 = new Float32Array(items.reduce((n, it) => n + it.f0Hz().length, 0));
-    let at = 0;
-    for (const it of items) {
-      allF0.set(it.f0Hz(), at);
-      at += it.f0Hz().length;
-    }
-    const measured = meanLogF0(allF0);
-    const voiceLogF0 = Number.isFinite(measured) ? measured : base.speakerLogF0.reduce((a, b) => a + b, 0) / base.speakerLogF0.length;
-    const speakerLogF0 = [...base.speakerLogF0, voiceLogF0];
-    const { config } = model;
-    const table = model.speakers.table.dataSync() as Float32Array; // [S, D]
-    const initial = new Float32Array(config.speakerDims);
-    for (let s = 0; s < voices.length; s++) for (let d = 0; d < config.speakerDims; d++) initial[d]! += table[s * config.speakerDims + d]! / voices.length;
-    const row = new NewSpeakerRow(initial);
-    const shortest = Math.min(...items.map((it) => it.mel().frames));
-    const cropFrames = Math.min(config.cropFrames, Math.max(config.downsample, Math.floor(shortest / config.downsample) * config.downsample));
-    const learningRate = typeof settings.config['learningRate'] === 'number' ? settings.config['learningRate'] : ADD_VOICE_DEFAULTS.learningRate;
-    const trainer = new Trainer<VaeBatch>({
-      model: row,
-      train: vaeBatchSource(items, { config, normalization: model.normalization, speakerLogF0, cropFrames, speakerCount: voices.length + 1 }),
-      lossFn: (batch, ctx) => {
-        const { mean, logVar } = model.encode(batch.mel);
-        const noise = new Float32Array(mean.size);
-        for (let i = 0; i < noise.length; i++) noise[i] = ctx.rng.normal();
-        const z = tf.add(mean, tf.mul(tf.exp(tf.mul(logVar, 0.5)), tf.tensor(noise, mean.shape))) as tf.Tensor3D;
-        const speaker = tf.tile(row.row, [batch.speakerIds.length, 1]) as tf.Tensor2D; // [B, D]
-        const out = model.decode(z, speaker, batch.f0);
-        const recon = tf.div(tf.sum(tf.mul(tf.abs(tf.sub(out, batch.mel)), batch.mask)), tf.mul(tf.sum(batch.mask), config.mels)) as tf.Scalar;
-        return { total: recon, parts: { recon } };
-      },
-      ...trainingLoopOptions(settings),
-      runConfig: { model: 'vae-add-voice', base: base.trainingDataHash, voice: name, windows: items.length, config: config as unknown as JsonValue },
-      optimizer: { learningRate: warmupCosineSchedule({ peak: learningRate, warmupSteps: Math.min(20, settings.steps), totalSteps: settings.steps }), weightDecay: 0 },
-    });
-    const seconds = items.reduce((n, it) => n + it.mel().frames, 0) * (MEL_CONFIG.hopSamples / MEL_CONFIG.sampleRateHz);
-    settings.log(`vae: adding voice ${name} (${items.length} windows of ≤ ${2 * config.cropFrames} frames, ${seconds.toFixed(1)} s, mean F0 ${Math.exp(voiceLogF0).toFixed(0)} Hz) to ${basePath}; only its speaker row trains`);
-    return {
-      trainer,
-      async finish(result, outPath, options) {
-        if (result.cancelled) return [];
-        const extended = extendSpeakers(model, row.row.dataSync() as Float32Array);
-        try {
-          const recon = result.history[result.history.length - 1]?.['recon'] ?? Number.NaN;
-          await saveVae(
-            outPath,
-            {
-              model: extended,
-              voices: [...voices, name],
-              speakerLogF0,
-              trainingDataHash: base.trainingDataHash,
-              validationMetrics: { ...base.validationMetrics, [`recon_${name}`]: recon },
-              extra: {
-                ...base.extra,
-                label: `VAE (${voices.length} voices + ${name})`,
-                addedVoice: { name, base: basePath, command: options.command, steps: result.totalSteps, seconds: options.trainingSeconds, f0MeanHz: Math.exp(voiceLogF0) },
-              },
-            },
-            { overwrite: options.overwrite },
-          );
-          return [`vae: voice ${name} added (reconstruction L1 ${recon.toPrecision(4)}); the model has ${voices.length + 1} voices`];
-        } finally {
-          extended.dispose();
-        }
-      },
-      async dispose() {
-        await trainer.dispose();
-        row.dispose();
-        model.dispose();
-      },
-    };
-  } catch (err) {
-    model.dispose();
-    throw err;
-  }
-}
-
 /** Options of `addVoiceToVae`. */
 export interface VaeAddVoiceOptions extends Omit<VaeTrainOptions, 'steps' | 'addVoice'> {
   /** User voice name (TIMBRE_HOME/voices/NAME). */
@@ -387,33 +282,4 @@ export interface VaeAddVoiceOptions extends Omit<VaeTrainOptions, 'steps' | 'add
 export async function addVoiceToVae(options: VaeAddVoiceOptions): Promise<VaeTrainResult> {
   const { voice, ...rest } = options;
   return trainVae({ ...rest, addVoice: voice, steps: options.steps ?? ADD_VOICE_DEFAULTS.steps, batchSize: options.batchSize ?? ADD_VOICE_DEFAULTS.batchSize });
-}
-
-/** A copy of `model` with one more speaker: `row` appended to the table, a zero column added to the classifier. */
-function extendSpeakers(model: Vae, row: Float32Array): Vae {
-  const s = model.speakerCount;
-  const extended = new Vae(model.config, s + 1, new Rng(0), model.normalization);
-  const weights: WeightMap = new Map(model.getWeights());
-  const grow = (name: string, make: (old: WeightArray) => WeightArray): void => {
-    weights.set(name, make(weights.get(name)!));
-  };
-  grow('speakers.table', (old) => {
-    const data = new Float32Array((s + 1) * row.length);
-    data.set(old.data);
-    data.set(row, s * row.length);
-    return { data, shape: [s + 1, row.length] };
-  });
-  grow('classifier.output.weight', (old) => {
-    const [inputs] = old.shape as [number, number];
-    const data = new Float32Array(inputs * (s + 1));
-    for (let i = 0; i < inputs; i++) data.set(old.data.subarray(i * s, (i + 1) * s), i * (s + 1));
-    return { data, shape: [inputs, s + 1] };
-  });
-  grow('classifier.output.bias', (old) => {
-    const data = new Float32Array(s + 1);
-    data.set(old.data);
-    return { data, shape: [s + 1] };
-  });
-  extended.setWeights(weights, 'extended VAE');
-  return extended;
 }
