@@ -99,7 +99,7 @@ export interface RealVoiceReport {
 }
 
 /** Clips of a speaker in a fixed pseudo-random order (sha-256 of the clip id), so the reference is no chosen subset. */
-function shuffledClips(clips: readonly RealClipEntry[]): RealClipEntry[] {
+export function shuffledClips(clips: readonly RealClipEntry[]): RealClipEntry[] {
   const key = (c: RealClipEntry): string => createHash('sha256').update(`real-voice-reference:${c.id}`).digest('hex');
   return [...clips].sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
 }

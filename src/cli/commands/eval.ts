@@ -4,11 +4,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { openCorpusDataset } from '../../corpus/dataset.js';
+import { openRealSpeech, type RealSpeechSet } from '../../corpus/realSpeech.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { describeBackend, initBackend } from '../../nn/backend.js';
 import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
+import { evaluateRealSpeakerJudge, formatRealJudge, type RealJudgeReport } from '../../eval/realJudge.js';
 import { formatRealVoiceTable, REAL_RECORDING_SECONDS, REAL_REFERENCE_SECONDS, runRealVoiceEvaluation } from '../../eval/realVoices.js';
 import type { ConversionSettings } from '../../models/converter.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
@@ -42,7 +44,8 @@ const USAGE = [
   '                      cepstral judge, CER); models that can do neither are listed as skipped',
   `  --recordings S      --real-voices: seconds of each speaker's clips that stand for its recordings (default ${REAL_RECORDING_SECONDS})`,
   '  --speakers LIST     --real-voices: the real speakers (default: every held-out-language speaker)',
-  '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices)',
+  '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices),',
+  '                      and the speaker encoder on the held-out real speakers (identification, equal-error rate)',
   '  --home DIR          data folder (default $TIMBRE_HOME)',
 ].join('\n');
 
@@ -123,7 +126,19 @@ async function judgeReport(home: string | undefined, encoderPath: string, json: 
     cepstralBar.finish();
     io.out(`cepstral judge: ${cepstralJudge.describe()}; same test split\n`);
     io.out(`${formatConfusion(cepstral)}\n`);
-    await writeJson(json, { encoder: encoderPath, trainingDataHash, ...report, cepstralJudge: { method: cepstralJudge.describe(), trainUtterances: cepstralJudge.trainUtterances, ...cepstral } }, io);
+    // Real people the encoder never heard, when the real-speech set is imported.
+    let realSpeakers: RealJudgeReport | null = null;
+    let real: RealSpeechSet | null = null;
+    try {
+      real = openRealSpeech(home !== undefined ? { home } : {});
+    } catch (err) {
+      io.out(`no real-speech judge: ${(err as Error).message.split('\n')[0]}\n`);
+    }
+    if (real !== null) {
+      realSpeakers = evaluateRealSpeakerJudge(encoder, real);
+      io.out(`${formatRealJudge(realSpeakers)}\n`);
+    }
+    await writeJson(json, { encoder: encoderPath, trainingDataHash, ...report, cepstralJudge: { method: cepstralJudge.describe(), trainUtterances: cepstralJudge.trainUtterances, ...cepstral }, realSpeakers }, io);
     return 0;
   } finally {
     encoder.dispose();
