@@ -112,7 +112,7 @@ export function createTrainingHost(options: TrainingHostOptions): TrainingHost {
       if (!existsSync(base)) throw new EngineError('MODEL_UNAVAILABLE', `there is no VAE to add voice "${target.voice}" to (looked for ${own} and ${base}); train a VAE first`, 'target');
       return { entry: TRAINERS.vae, name: `vae-${target.voice}`, defaults: ADD_VOICE_DEFAULTS, config: {}, extra: { addVoice: target.voice, base } };
     }
-    await findVoice('target.to', target.to, ['corpus']);
+    await findVoice('target.to', target.to, ['corpus', 'user']);
     if (target.from !== 'any') await findVoice('target.from', target.from, ['corpus', 'user']);
     if (target.from === target.to) throw new EngineError('INVALID_ARGUMENT', `target.from and target.to are both "${target.to}"; a pair needs two voices (or from "any")`, 'target.from');
     const entry = TRAINERS.cyclegan;

@@ -142,6 +142,7 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     convert: () => import('./cycleGan/convert.js'),
     settings: 'common',
     evalLabel: 'CycleGAN-VC (any voice → target, one generator per target)',
+    learnsVoices: true,
   },
   {
     name: 'diffvc',

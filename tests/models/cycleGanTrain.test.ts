@@ -1,12 +1,14 @@
 // `timbre train cyclegan --to VOICE [--from NAME|any]` on a 3-voice × 3-sentence corpus with a tiny preset:
 // the pooled "any" domain, the pair's own folders, resume after a cancel-like stop, and the model file it writes.
 
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
+import { addVoice } from '../../src/corpus/userVoices.js';
 import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan/convert.js';
 import { createCycleGanTrainingSetup, prepareCycleGanTraining } from '../../src/models/cycleGan/train.js';
 import { readModelFile } from '../../src/nn/modelFile.js';
@@ -36,6 +38,14 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(home, { recursive: true, force: true });
 });
+
+/** A preset of the smallest speaker encoder (its registry tiny config). */
+async function tinyEncoderPreset(): Promise<string> {
+  const { familyEntry } = await import('../../src/models/registry.js');
+  const path = join(home, 'tiny-encoder.json');
+  await writeFile(path, JSON.stringify(familyEntry('speaker-encoder')!.trainer.tinyConfig));
+  return path;
+}
 
 describe('timbre train cyclegan', () => {
   it('pools every other corpus voice as the "any" source domain, or takes one corpus voice with --from', async () => {
@@ -113,13 +123,19 @@ describe('timbre train cyclegan', () => {
     const warm = await timbre(...args, '--steps', '1', '--init', checkpoint, '--out', join(home, 'warm.timbre'));
     expect(warm.stderr).toBe('');
     expect(warm.code).toBe(0);
-    expect(warm.stdout).toContain(`starting from the nets of ${checkpoint}`);
+    expect(warm.stdout).toContain(`starting from the nets of checkpoint ${checkpoint}`);
     expect(existsSync(join(home, 'checkpoints', 'cyclegan-espeak-f2-warm', 'checkpoint.timbre'))).toBe(true);
     const warmModel = await loadCycleGanModel(join(home, 'warm.timbre'));
     expect(warmModel.info.training?.['init']).toBe(checkpoint);
     warmModel.generator.dispose();
-    // A model file is not a checkpoint; another pair's checkpoint is refused naming the pair; other families refuse --init.
-    const notCheckpoint = await timbre(...args, '--steps', '1', '--fresh', '--init', out, '--out', join(home, 'warm2.timbre'));
+    // A model file gives its generators (discriminators fresh); another kind of file is refused; another pair's
+    // checkpoint is refused naming the pair; other families refuse --init.
+    const fromModel = await timbre(...args, '--steps', '1', '--fresh', '--init', out, '--out', join(home, 'warm2.timbre'));
+    expect(fromModel.code).toBe(0);
+    expect(fromModel.stdout).toContain(`starting from the generators of model file ${out}`);
+    const speakerEncoderFile = join(home, 'encoder.timbre');
+    expect((await timbre('train', 'speaker-encoder', '--home', home, '--steps', '1', '--config', await tinyEncoderPreset(), '--out', speakerEncoderFile)).code).toBe(0);
+    const notCheckpoint = await timbre(...args, '--steps', '1', '--fresh', '--init', speakerEncoderFile, '--out', join(home, 'warm4.timbre'));
     expect(notCheckpoint.code).toBe(2);
     expect(notCheckpoint.stderr).toMatch(/not a CycleGAN-VC training checkpoint/);
     const otherPair = await timbre('train', 'cyclegan', '--to', 'flite-slt', '--home', home, '--config', preset, '--steps', '1', '--init', checkpoint, '--out', join(home, 'warm3.timbre'));
@@ -129,6 +145,31 @@ describe('timbre train cyclegan', () => {
     expect(encoder.code).toBe(2);
     expect(encoder.stderr).toMatch(/--init warm-starts a vae, cyclegan or cyclediffusion run/);
   });
+
+  it('trains a pair to a user voice from a trained pair\'s generators (--init FILE), and without --init from the shipped pair nearest in pitch', async () => {
+    const wav = join(home, 'anna.wav');
+    const text =
+      'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. ' +
+      'These days a chicken leg is a rare dish. Rice is often served in round bowls. The juice of lemons makes fine punch.';
+    execFileSync('espeak-ng', ['-v', 'en-us+f3', '-s', '150', '-w', wav, text]);
+    await addVoice('anna', [wav], { home });
+    const base = join(home, 'models', 'cyclegan-espeak-f2', 'model.timbre'); // written by the test above
+    const run = await timbre('train', 'cyclegan', '--to', 'anna', '--init', base, '--home', home, '--config', preset, '--batch-size', '1', '--steps', '2');
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain(`starting from the generators of model file ${base}`);
+    const made = await loadCycleGanModel(join(home, 'models', 'cyclegan-anna', 'model.timbre'));
+    expect(made.info.targetVoice).toBe('anna');
+    expect(made.info.sourceDomain).toBe('any');
+    expect([...made.info.sourceVoices].sort()).toEqual([...TEST_VOICES].sort());
+    expect(made.inverse).not.toBeNull();
+    made.generator.dispose();
+    made.inverse?.dispose();
+    // The shipped pairs have the full-size architecture, so the tiny preset cannot start from them: a clear refusal.
+    const auto = await timbre('train', 'cyclegan', '--to', 'anna', '--home', home, '--config', preset, '--batch-size', '1', '--steps', '1', '--out', join(home, 'auto.timbre'));
+    expect(auto.code).toBe(2);
+    expect(auto.stderr).toMatch(/assets\/models\/cyclegan-(flite-slt|festival-ked|espeak-f2)\/model\.timbre: its network config differs/);
+  }, 240_000);
 
   it('names a dedicated pair folder after --from, and refuses a missing or unknown --to with exit 2', async () => {
     const pair = await timbre('train', 'cyclegan', '--to', 'flite-slt', '--from', 'festival-ked', '--home', home, '--config', preset, '--batch-size', '1', '--steps', '1');

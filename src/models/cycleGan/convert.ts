@@ -257,6 +257,41 @@ export class CycleGanVoiceSet implements MelConverter {
   }
 }
 
+/**
+ * A pair "any corpus voice → `voice`" learnt from its recordings in minutes, starting from the shipped pair nearest in
+ * pitch (what `timbre train cyclegan --to NAME --init PAIR.timbre` does), for `timbre eval --real-voices`.
+ */
+export async function adaptEvalConverter(
+  context: { readonly home: string | undefined },
+  voice: { readonly name: string; readonly mels: readonly LogMel[] },
+  log: (line: string) => void,
+): Promise<CycleGanConverter> {
+  const { adaptCycleGanToRecordings } = await import('./adapt.js');
+  return adaptCycleGanToRecordings({ name: voice.name, mels: voice.mels, home: context.home, log });
+}
+
+/** Voices of the shipped any-voice pairs. */
+export const SHIPPED_CYCLE_GAN_VOICES = Object.freeze(['flite-slt', 'festival-ked', 'espeak-f2']);
+
+/**
+ * Of the any-voice pair files `paths` (default the shipped ones), the one whose target's mean ln F0 is nearest
+ * `logF0`: where a pair for a new voice starts from.
+ */
+export async function nearestPairByPitch(logF0: number, paths: readonly string[] = SHIPPED_CYCLE_GAN_VOICES.map(shippedCycleGanPath)): Promise<string> {
+  let best: { path: string; distance: number } | null = null;
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const { generator, inverse, info } = await loadCycleGanModel(path);
+    generator.dispose();
+    inverse?.dispose();
+    if (info.sourceDomain !== 'any' || info.targetLogF0 === undefined) continue;
+    const distance = Number.isFinite(logF0) ? Math.abs(info.targetLogF0 - logF0) : 0;
+    if (best === null || distance < best.distance) best = { path, distance };
+  }
+  if (best === null) throw new InvalidModelFileError(`no any-voice CycleGAN-VC pair with a known target pitch among ${paths.join(', ')} to start a new voice from`);
+  return best.path;
+}
+
 /** The shipped generator of `voice`: `assets/models/cyclegan-<voice>/model.timbre`. */
 export function shippedCycleGanPath(voice: string): string {
   return shippedModelPath(`cyclegan-${voice}`);

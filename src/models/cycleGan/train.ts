@@ -20,8 +20,8 @@ import { createGradientPool } from '../../nn/parallel.js';
 import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions, type TrainResult } from '../../nn/trainingLoop.js';
 import { formatLosses, trainingLoopOptions, type TrainRunSettings, type PreparedTrainingRun } from '../../nn/trainRun.js';
 import type { TrainingSetup } from '../../nn/train.js';
-import { ANY_VOICE, CycleGan, cycleGanLoss, createCycleGan, DEFAULT_CYCLE_GAN_CONFIG, fillInFramesMask, type CycleGanBatch, type CycleGanConfig, type CycleGanNormalization } from './model.js';
-import { saveCycleGanModel } from './convert.js';
+import { ANY_VOICE, CYCLE_GAN_KIND, CycleGan, cycleGanLoss, createCycleGan, DEFAULT_CYCLE_GAN_CONFIG, fillInFramesMask, type CycleGanBatch, type CycleGanConfig, type CycleGanNormalization } from './model.js';
+import { loadCycleGanModel, nearestPairByPitch, saveCycleGanModel } from './convert.js';
 
 /** Training hyperparameters of a pair (published MaskCycleGAN-VC values noted). */
 export interface CycleGanTrainConfig {
@@ -126,7 +126,7 @@ export function melListCropDomain(name: string, mels: readonly LogMel[], normali
 
 /** What a pair is trained from (JSON, so worker threads can rebuild it). */
 export interface CycleGanSetupOptions {
-  /** Corpus voice the pair converts to. */
+  /** Voice the pair converts to: a corpus voice id or a user voice name. */
   readonly target: string;
   /** "any" (all corpus voices except the target, default), a corpus voice id, or a user voice name. */
   readonly source?: string;
@@ -178,21 +178,24 @@ export async function createCycleGanTrainingSetup(options: CycleGanSetupOptions)
   const target = options.target;
   const source = options.source ?? ANY_VOICE;
   if (source === target) throw new InvalidArgumentError(`--from and --to are both "${target}"; a pair needs two different voices`);
-  const targetSet = openCorpusDataset({ ...where, split: 'train', voices: [target] });
-  const stats = targetSet.melStats();
+  // The normalisation is the corpus train split's statistics (every pair shares them), also for a user-voice target.
+  const corpusTrain = openCorpusDataset({ ...where, split: 'train' });
+  const corpusIds = new Set(corpusTrain.manifest.voices.map((v) => v.id));
+  const isCorpusVoice = (id: string): boolean => corpusIds.has(id) || CORPUS_VOICES.some((v) => v.id === id);
+  const stats = corpusTrain.melStats();
   const normalization: CycleGanNormalization = { mean: stats.mean, std: stats.std };
-  const corpusIds = new Set(targetSet.manifest.voices.map((v) => v.id));
+  const userMels = async (name: string): Promise<LogMel[]> => voiceMels(name, { ...(options.home !== undefined ? { home: options.home } : {}), maxSeconds: 3600 });
   let domainA: CropDomain;
   if (source === ANY_VOICE) {
-    const pooled = targetSet.manifest.voices.map((v) => v.id).filter((v) => v !== target);
+    const pooled = corpusTrain.manifest.voices.map((v) => v.id).filter((v) => v !== target);
     domainA = corpusCropDomain(ANY_VOICE, openCorpusDataset({ ...where, split: 'train', voices: pooled }));
-  } else if (corpusIds.has(source) || CORPUS_VOICES.some((v) => v.id === source)) {
+  } else if (isCorpusVoice(source)) {
     domainA = corpusCropDomain(source, openCorpusDataset({ ...where, split: 'train', voices: [source] }));
   } else {
-    domainA = melListCropDomain(source, await voiceMels(source, { ...(options.home !== undefined ? { home: options.home } : {}), maxSeconds: 3600 }), normalization);
+    domainA = melListCropDomain(source, await userMels(source), normalization);
   }
-  const domainB = corpusCropDomain(target, targetSet);
-  return createCycleGanSetupFromDomains(domainA, domainB, normalization, { config, trainConfig, seed: options.seed ?? 0, steps: options.steps ?? 1, corpusHash: manifestHash(targetSet.manifest) });
+  const domainB = isCorpusVoice(target) ? corpusCropDomain(target, openCorpusDataset({ ...where, split: 'train', voices: [target] })) : melListCropDomain(target, await userMels(target), normalization);
+  return createCycleGanSetupFromDomains(domainA, domainB, normalization, { config, trainConfig, seed: options.seed ?? 0, steps: options.steps ?? 1, corpusHash: manifestHash(corpusTrain.manifest) });
 }
 
 /** Builds nets and loss over two crop domains (synthetic data in tests; corpus/user data via `createCycleGanTrainingSetup`). */
@@ -383,11 +386,14 @@ export interface CycleGanTrainingSettings extends TrainRunSettings {
   readonly corpusRoot?: string;
   /** Overrides of `CycleGanConfig` and `CycleGanTrainConfig` keys (one flat preset object). */
   readonly config: Readonly<Record<string, unknown>>;
-  /** Target corpus voice (`--to`). */
+  /** Target voice (`--to`): a corpus voice or a user voice. */
   readonly to?: string | undefined;
   /** Source domain (`--from`): "any" (default), a corpus voice or a user voice. */
   readonly from?: string | undefined;
-  /** `--init`: a training checkpoint of the same pair and architecture whose nets (not optimiser state) this run starts from. */
+  /**
+   * `--init`: a training checkpoint of the same pair and architecture whose nets (not optimiser state) this run starts
+   * from, or a CycleGAN-VC model file of any pair with the same architecture whose generators it starts from.
+   */
   readonly init?: string;
 }
 
@@ -416,9 +422,13 @@ function splitOverrides(config: Record<string, unknown>): { config: Partial<Cycl
  * Copies the generators and discriminators of a CycleGAN-VC training checkpoint into a fresh setup (optimiser state
  * and schedule start anew); refuses another pair, architecture or corpus, naming what differs.
  */
-async function warmStartCycleGan(setup: CycleGanTrainingSetup, path: string): Promise<void> {
+async function warmStartCycleGan(setup: CycleGanTrainingSetup, path: string): Promise<string> {
   if (!existsSync(path)) throw new InvalidArgumentError(`--init: no checkpoint file at ${path}`);
   const { header, weights } = await readModelFile(path);
+  if (header.kind === CYCLE_GAN_KIND) {
+    await transferGenerators(setup, path);
+    return `the generators of model file ${path} (discriminators start fresh)`;
+  }
   const run = (header.hyperparameters as { run?: { model?: string; source?: string; target?: string; config?: JsonValue; corpus?: string } | null }).run;
   if (header.kind !== 'checkpoint' || (header.extra as { family?: string } | undefined)?.family !== 'cyclegan' || !run) {
     throw new InvalidArgumentError(`--init ${path}: not a CycleGAN-VC training checkpoint (kind "${header.kind}"); pass the checkpoint.timbre of an earlier run of this pair`);
@@ -433,11 +443,29 @@ async function warmStartCycleGan(setup: CycleGanTrainingSetup, path: string): Pr
   const nets: WeightMap = new Map();
   for (const [name, w] of weights) if (name.startsWith('param:')) nets.set(name.slice('param:'.length), w);
   setup.model.setWeights(nets, path);
+  return `the nets of checkpoint ${path}`;
+}
+
+/**
+ * Starts a pair from the generators of a trained pair's model file (any voices, same architecture): its forward
+ * generator for A → B and, when the file holds one, its inverse for B → A. How a new voice (a user's) gets a pair in
+ * minutes instead of the half hour a pair takes from scratch.
+ */
+export async function transferGenerators(setup: CycleGanTrainingSetup, path: string): Promise<void> {
+  const { generator, inverse, info } = await loadCycleGanModel(path);
+  try {
+    if (JSON.stringify(info.config) !== JSON.stringify(setup.config)) throw new ShapeMismatchError(`--init ${path}: its network config differs from this run's; a warm start needs the same architecture`);
+    setup.model.genAB.setWeights(generator.getWeights(), path);
+    if (inverse) setup.model.genBA.setWeights(inverse.getWeights(), `${path} (inverse generator)`);
+  } finally {
+    generator.dispose();
+    inverse?.dispose();
+  }
 }
 
 /** Prepares `timbre train cyclegan --to VOICE [--from NAME|any]`: setup, optional worker pool, trainer. */
 export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings): Promise<CycleGanTrainingRun> {
-  if (settings.to === undefined || settings.to === '') throw new InvalidArgumentError('cyclegan needs a target voice: --to VOICE (a corpus voice id)');
+  if (settings.to === undefined || settings.to === '') throw new InvalidArgumentError('cyclegan needs a target voice: --to VOICE (a corpus voice id or a user voice)');
   const overrides = splitOverrides(settings.config);
   const setupOptions: CycleGanSetupOptions = {
     target: settings.to,
@@ -449,14 +477,15 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
     steps: settings.steps,
   };
   const setup = await createCycleGanTrainingSetup(setupOptions);
-  if (settings.init !== undefined) {
-    try {
-      await warmStartCycleGan(setup, settings.init);
-    } catch (err) {
-      setup.model.dispose();
-      throw err;
-    }
-    settings.log(`cyclegan: starting from the nets of ${settings.init}`);
+  // A pair to a user's voice starts from the shipped pair nearest in pitch unless told otherwise (minutes, not half an hour).
+  const isUserTarget = !CORPUS_VOICES.some((v) => v.id === settings.to) && !setup.domainA.voices.includes(settings.to);
+  let init = settings.init;
+  try {
+    if (init === undefined && isUserTarget) init = await nearestPairByPitch(setup.domainB.meanLogF0());
+    if (init !== undefined) settings.log(`cyclegan: starting from ${await warmStartCycleGan(setup, init)}`);
+  } catch (err) {
+    setup.model.dispose();
+    throw err;
   }
   // Replicas (main thread + workers) each take batchSize / workers items in one backward pass.
   const workers = Math.min(settings.workers, settings.batchSize);
@@ -506,7 +535,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
           validationMetrics: {},
           training: {
             command: options.command,
-            ...(settings.init !== undefined ? { init: settings.init } : {}),
+            ...(init !== undefined ? { init } : {}),
             steps: result.totalSteps,
             batchSize: settings.batchSize,
             seed: settings.seed,
