@@ -310,6 +310,37 @@ export async function loadVoiceAudio(name: string, options: { home?: string; max
   return { name, kind: 'user', sampleRateHz: rate, clips, durationSeconds: voice.totalSeconds };
 }
 
+/** Seconds at the end of a user voice's recordings that no adaptation trains on, so each model's reach is scored on unheard speech. */
+export const HELD_OUT_SECONDS = 4;
+/** A voice this short keeps nothing back (all of it trains). */
+const MIN_SECONDS_TO_HOLD_OUT = 15;
+
+/**
+ * A voice's log-mels split into what models learn from and a held-out end: the last ≥ `HELD_OUT_SECONDS` of speech
+ * (the last clip cut where it is longer than needed), none when the voice has under 15 s.
+ */
+export function splitHeldOut(mels: readonly LogMel[]): { train: LogMel[]; heldOut: LogMel[] } {
+  const framesPerSecond = MEL_CONFIG.sampleRateHz / MEL_CONFIG.hopSamples;
+  const total = mels.reduce((n, m) => n + m.frames, 0);
+  if (total < MIN_SECONDS_TO_HOLD_OUT * framesPerSecond) return { train: [...mels], heldOut: [] };
+  let needed = Math.ceil(HELD_OUT_SECONDS * framesPerSecond);
+  const train = [...mels];
+  const heldOut: LogMel[] = [];
+  while (needed > 0 && train.length > 0) {
+    const last = train.pop()!;
+    if (last.frames <= needed) {
+      heldOut.unshift(last);
+      needed -= last.frames;
+      continue;
+    }
+    const keep = last.frames - needed;
+    train.push({ frames: keep, mels: last.mels, data: last.data.subarray(0, keep * last.mels) });
+    heldOut.unshift({ frames: needed, mels: last.mels, data: last.data.subarray(keep * last.mels, last.frames * last.mels) });
+    needed = 0;
+  }
+  return { train, heldOut };
+}
+
 /** Log-mels [frames × 80] of each clip of `loadVoiceAudio(name)`. */
 export async function voiceMels(name: string, options: { home?: string; maxSeconds?: number } = {}): Promise<LogMel[]> {
   const audio = await loadVoiceAudio(name, options);

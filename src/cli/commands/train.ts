@@ -14,6 +14,7 @@ import { listUserVoices } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
 import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
+import { printVoiceReach } from './voice.js';
 
 const USAGE = [
   'usage: timbre train <model> [--steps N] [--batch-size N] [--seed N] [--out FILE] [--force]',
@@ -223,12 +224,27 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     const lines = await run.finish(result, outPath, { overwrite, command: `timbre ${['train', ...argv].join(' ')}`, trainingSeconds: seconds });
     for (const line of lines) settings.log(line);
     settings.log(`wrote ${outPath} (${formatDuration((performance.now() - started) / 1000)} in all this session)`);
+    // A model of a user voice, where the voice's lanes are looked for: say how well every model now reaches the voice.
+    const userVoice = addVoice?.voice ?? (name === 'cyclegan' ? userVoiceTarget(stringOption(args, 'to'), stringOption(args, 'from')) : undefined);
+    if (userVoice !== undefined && outPath === join(timbrePaths(home).models, folder, 'model.timbre')) {
+      try {
+        await printVoiceReach(home, userVoice, io);
+      } catch (err) {
+        settings.log(`could not score how the models reach ${userVoice}: ${(err as Error).message.split('\n')[0]}`);
+      }
+    }
     return 0;
   } finally {
     process.removeListener('SIGINT', onSignal);
     offPrinter();
     await run.dispose();
   }
+}
+
+/** The user voice a cyclegan run targets (`--to NAME` from any corpus voice), or undefined for a corpus-voice target. */
+function userVoiceTarget(to: string | undefined, from: string | undefined): string | undefined {
+  if (to === undefined || CORPUS_VOICES.some((v) => v.id === to) || (from !== undefined && from !== 'any')) return undefined;
+  return to;
 }
 
 export const command: CliCommand = {

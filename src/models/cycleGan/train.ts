@@ -9,7 +9,7 @@ import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { createRng } from '../../corpus/rng.js';
-import { voiceMels } from '../../corpus/userVoices.js';
+import { splitHeldOut, voiceMels } from '../../corpus/userVoices.js';
 import { CORPUS_VOICES } from '../../corpus/voices.js';
 import { CheckpointMismatchError, ShapeMismatchError } from '../../nn/errors.js';
 import { meanLogF0OfMels } from '../pitch.js';
@@ -194,7 +194,10 @@ export async function createCycleGanTrainingSetup(options: CycleGanSetupOptions)
   } else {
     domainA = melListCropDomain(source, await userMels(source), normalization);
   }
-  const domainB = isCorpusVoice(target) ? corpusCropDomain(target, openCorpusDataset({ ...where, split: 'train', voices: [target] })) : melListCropDomain(target, await userMels(target), normalization);
+  // A user voice's held-out end (what `timbre voice reach` scores on) stays out of its pair's training.
+  const domainB = isCorpusVoice(target)
+    ? corpusCropDomain(target, openCorpusDataset({ ...where, split: 'train', voices: [target] }))
+    : melListCropDomain(target, splitHeldOut(await userMels(target)).train, normalization);
   return createCycleGanSetupFromDomains(domainA, domainB, normalization, { config, trainConfig, seed: options.seed ?? 0, steps: options.steps ?? 1, corpusHash: manifestHash(corpusTrain.manifest) });
 }
 

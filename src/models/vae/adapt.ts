@@ -11,7 +11,7 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { openCorpusDataset } from '../../corpus/dataset.js';
-import { voiceMels } from '../../corpus/userVoices.js';
+import { HELD_OUT_SECONDS, splitHeldOut, voiceMels } from '../../corpus/userVoices.js';
 import { ShapeMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Module, Rng, type WeightArray, type WeightMap } from '../../nn/module.js';
@@ -287,7 +287,9 @@ export async function prepareVaeAddVoice(settings: VaeAddVoiceSettings): Promise
   let run: VoiceAdaptationRun;
   try {
     if (base.voices.includes(name)) throw new InvalidArgumentError(`the VAE at ${basePath} already has voice "${name}"`, 'VOICE_EXISTS');
-    const mels = await voiceMels(name, settings.home !== undefined ? { home: settings.home } : {});
+    // The end of the recordings stays out of training: `timbre voice reach` scores the new voice on it.
+    const { train: mels, heldOut } = splitHeldOut(await voiceMels(name, settings.home !== undefined ? { home: settings.home } : {}));
+    if (heldOut.length > 0) settings.log(`vae: the last ${HELD_OUT_SECONDS} s of ${name}'s recordings are held out of training (timbre voice reach ${name} scores on them)`);
     run = createVoiceAdaptation(base, { name, mels, steps: settings.steps, batchSize: settings.batchSize, seed: settings.seed, home: settings.home, config: settings.config, loop: settings, log: settings.log });
   } catch (err) {
     base.model.dispose();
