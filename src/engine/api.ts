@@ -112,6 +112,8 @@ export interface ConvertRequest {
   models?: readonly ModelSelection[];
   /** Griffin-Lim iterations of the baseline vocoder, 1–200; default 32. */
   griffinLimIterations?: number;
+  /** Vocoder of every lane: "griffin-lim" (default) or "neural" (the installed neural vocoder; MODEL_UNAVAILABLE without one). */
+  vocoder?: 'griffin-lim' | 'neural';
 }
 
 /** Stages of one lane (or of the source, when `modelId` is absent). */
@@ -159,7 +161,7 @@ export interface LaneResult {
   f0MedianHz: number | null;
   /** Cosine similarity of speaker embeddings, output vs target, in [−1, 1]; absent without a speaker encoder. */
   speakerSimilarity?: number;
-  vocoder: 'griffin-lim';
+  vocoder: 'griffin-lim' | 'neural';
 }
 
 /** A lane that failed; the other lanes go on. */

@@ -3,13 +3,13 @@
 
 import { InvalidArgumentError } from '../audio/errors.js';
 import { estimateF0, f0Summary } from '../audio/f0.js';
-import { griffinLimFromLogMel } from '../audio/griffinLim.js';
 import { peakDb, rmsDb } from '../audio/levels.js';
 import { matchLoudness } from '../audio/loudness.js';
 import { logMelSpectrogram } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { resample } from '../audio/resample.js';
 import { readWavFile, writeWavFile } from '../io/audioFile.js';
+import type { VocoderChoice } from '../models/vocoder/convert.js';
 
 /** What `timbre info` reports about one file. Levels in dBFS, F0 in Hz (NaN when nothing is voiced). */
 export interface AudioFileInfo {
@@ -50,8 +50,8 @@ export async function inspectAudioFile(path: string): Promise<AudioFileInfo> {
   };
 }
 
-/** Vocoders available without a trained model. */
-export const RESYNTH_VOCODERS = ['griffin-lim'] as const;
+/** Vocoders of the round trip: Griffin-Lim, or the installed neural vocoder. */
+export const RESYNTH_VOCODERS = ['griffin-lim', 'neural'] as const satisfies readonly VocoderChoice[];
 export type ResynthVocoder = (typeof RESYNTH_VOCODERS)[number];
 
 /** Options of `resynthesizeFile`; iterations default 32 (fast Griffin-Lim). */
@@ -59,6 +59,8 @@ export interface ResynthOptions {
   vocoder?: ResynthVocoder;
   iterations?: number;
   overwrite?: boolean;
+  /** TIMBRE_HOME where a user-trained neural vocoder is looked for. */
+  home?: string;
 }
 
 /** Result of a round trip: durations in seconds, real-time factor = processing ÷ audio duration. */
@@ -85,7 +87,14 @@ export async function resynthesizeFile(inputPath: string, outputPath: string, op
   const started = performance.now();
   const speech = resample(decoded.samples, decoded.sampleRateHz, MEL_CONFIG.sampleRateHz);
   const logMel = logMelSpectrogram(speech, MEL_CONFIG);
-  const vocoded = griffinLimFromLogMel(logMel, { iterations, lengthSamples: speech.length, seed: 0 });
+  const { chooseVocoder } = await import('../models/vocoder/convert.js');
+  const chosen = await chooseVocoder(vocoder, { home: options.home, iterations });
+  let vocoded: Float32Array;
+  try {
+    vocoded = await chosen.vocode(logMel, { lengthSamples: speech.length });
+  } finally {
+    chosen.dispose();
+  }
   const output = matchLoudness(vocoded, speech, MEL_CONFIG.sampleRateHz);
   const processingSeconds = (performance.now() - started) / 1000;
   await writeWavFile(outputPath, output, MEL_CONFIG.sampleRateHz, { overwrite: options.overwrite ?? false });

@@ -139,6 +139,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const keepJobs = options.keepJobs ?? 4;
   const allowPaths = options.allowPaths ?? true;
   const makeVocoder = options.vocoder ?? cancellableGriffinLimVocoder;
+  // The neural vocoder loads on first use and stays for the engine's life.
+  let neural: Promise<{ vocode: Vocoder; dispose(): void }> | undefined;
+  const neuralVocoder = (): Promise<{ vocode: Vocoder; dispose(): void }> => {
+    neural ??= (async () => {
+      await ensureBackend();
+      const { loadInstalledVocoder } = await import('../models/vocoder/convert.js');
+      return loadInstalledVocoder(home);
+    })();
+    return neural.catch((error: unknown) => {
+      neural = undefined;
+      throw new EngineError('MODEL_UNAVAILABLE', (error as Error).message, 'vocoder');
+    });
+  };
   const jobs = new Map<string, JobRecord>();
   let queue: Promise<unknown> = Promise.resolve();
   let destroyed = false;
@@ -217,11 +230,12 @@ export function createEngine(options: EngineOptions = {}): Engine {
     prepared: PreparedSource,
     plan: { model: ModelInfo; selection: ModelSelection }[],
     iterations: number,
+    vocoderChoice: 'griffin-lim' | 'neural',
   ): Promise<ConversionResult> {
     const started = performance.now();
     const { emitter, controller } = record;
     const signal = controller.signal;
-    const vocoder = makeVocoder(iterations);
+    const vocoder = vocoderChoice === 'neural' ? (await neuralVocoder()).vocode : makeVocoder(iterations);
     // Any-voice models get the target's reference mels and d-vector; a model's own voices ignore them.
     const needsReference = plan.some(({ model }) => model.origin !== 'registered' && model.targetVoices.includes('*'));
     const referenceMels = needsReference ? await voices.referenceMels(record.targetVoiceId) : undefined;
@@ -279,7 +293,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           processingSeconds: audio.processingSeconds,
           realTimeFactor: audio.realTimeFactor,
           f0MedianHz: audio.f0MedianHz,
-          vocoder: 'griffin-lim',
+          vocoder: vocoderChoice,
         };
         if (speakerSimilarity !== undefined) result.speakerSimilarity = speakerSimilarity;
         record.lanes.push({ result, audio });
@@ -354,7 +368,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
     };
     jobs.set(id, record);
     const iterations = valid.griffinLimIterations ?? 32;
-    const run = queue.then(() => runJob(record, prepared, plan, iterations));
+    const vocoderChoice = valid.vocoder ?? 'griffin-lim';
+    if (vocoderChoice === 'neural') await neuralVocoder(); // no job without the vocoder it asks for
+    const run = queue.then(() => runJob(record, prepared, plan, iterations, vocoderChoice));
     queue = run.catch(() => undefined);
     record.finished = run.then(
       (result) => {
@@ -496,6 +512,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
         record.emitter.unAll();
       }
       await queue;
+      await neural?.then((v) => v.dispose(), () => undefined);
       jobs.clear();
       await registry.dispose();
     },

@@ -99,7 +99,7 @@ export function validateInput(value: unknown, limits: { maxBytes: number; allowP
 /** Checks a conversion request (shape only; voices and models are checked against what exists by the engine). */
 export function validateConvertRequest(value: unknown, limits: { maxBytes: number; allowPaths: boolean }): ConvertRequest {
   if (!isRecord(value)) return fail('request', 'an object', value);
-  checkKeys('request', value, ['input', 'targetVoiceId', 'models', 'griffinLimIterations']);
+  checkKeys('request', value, ['input', 'targetVoiceId', 'models', 'griffinLimIterations', 'vocoder']);
   const input = validateInput(value.input, limits);
   const targetVoiceId = validateId('targetVoiceId', value.targetVoiceId);
   const request: ConvertRequest = { input, targetVoiceId };
@@ -118,6 +118,11 @@ export function validateConvertRequest(value: unknown, limits: { maxBytes: numbe
   }
   const iterations = optionalInteger('griffinLimIterations', value.griffinLimIterations, 1, 200);
   if (iterations !== undefined) request.griffinLimIterations = iterations;
+  if (value.vocoder !== undefined) {
+    const vocoder = value.vocoder;
+    if (vocoder !== 'griffin-lim' && vocoder !== 'neural') return fail('vocoder', '"griffin-lim" or "neural"', vocoder);
+    request.vocoder = vocoder;
+  }
   return request;
 }
 

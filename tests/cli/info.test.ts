@@ -1,10 +1,15 @@
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeWav, encodeWav } from '../../src/audio/wav.js';
 import { timbre } from './helpers.js';
+import { saveVocoderModel } from '../../src/models/vocoder/convert.js';
+import { VocoderNet } from '../../src/models/vocoder/model.js';
+import { Rng } from '../../src/nn/module.js';
+import { useWasm } from '../nn/helpers.js';
+import { TINY } from '../models/vocoderFixtures.js';
 
 let dir: string;
 let speechPath: string;
@@ -92,6 +97,29 @@ describe('timbre resynth', () => {
     expect(run.code).toBe(2);
     expect(run.stderr).toContain('exists');
     expect(readFileSync(outPath).equals(before)).toBe(true);
+  });
+
+  it('--vocoder neural runs the vocoder under TIMBRE_HOME/models/vocoder, and says how to get one when there is none', async () => {
+    const home = mkdtempSync(join(tmpdir(), 'timbre-resynth-neural-'));
+    const none = await timbre('resynth', speechPath, '-o', join(dir, 'none.wav'), '--vocoder', 'neural', '--home', home);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no neural vocoder .*timbre train vocoder/);
+    await useWasm();
+    const net = new VocoderNet(new Rng(1), TINY, { mean: new Float32Array(80).fill(-5), std: new Float32Array(80).fill(2) });
+    mkdirSync(join(home, 'models', 'vocoder'), { recursive: true });
+    await saveVocoderModel(join(home, 'models', 'vocoder', 'model.timbre'), net, { trainingDataHash: 'test' });
+    net.dispose();
+    const outPath = join(dir, 'fox-neural.wav');
+    const run = await timbre('resynth', speechPath, '-o', outPath, '--vocoder', 'neural', '--home', home);
+    expect(run.stderr).toBe('');
+    expect(run.code).toBe(0);
+    const input = decodeWav(readFileSync(speechPath));
+    const output = decodeWav(readFileSync(outPath));
+    expect(output.sampleRateHz).toBe(22050);
+    expect(Math.abs(output.samples.length - input.samples.length)).toBeLessThanOrEqual(256);
+    expect(output.samples.every((v) => Math.abs(v) <= 1)).toBe(true);
+    const iterations = await timbre('resynth', speechPath, '-o', join(dir, 'z.wav'), '--vocoder', 'neural', '--home', home, '--force');
+    expect(iterations.code).toBe(0);
   });
 
   it('rejects an unknown vocoder and a bad iteration count with exit 2', async () => {

@@ -123,6 +123,7 @@ describe('engine', () => {
     await expect(attempt({ input: { kind: 'wav-bytes', bytes: wav }, targetVoiceId: '../etc' })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(attempt({ input: { kind: 'wav-bytes', bytes: wav }, targetVoiceId: 'test-voice', extra: 1 })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'request.extra' });
     await expect(attempt(null)).resolves.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(attempt({ input: { kind: 'wav-bytes', bytes: wav }, targetVoiceId: 'test-voice', vocoder: 'wavenet' })).resolves.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'vocoder' });
   });
 
   it('cancels between lanes: finished resolves with cancelled and the lanes done so far', async () => {

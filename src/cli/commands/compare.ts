@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { ConversionResult, ModelSelection } from '../../engine/api.js';
 import { createEngine, type Engine } from '../../engine/engine.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
-import { UsageError, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
+import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { readZipStore } from '../../engine/zip.js';
 
@@ -20,6 +20,7 @@ export async function runCompare(argv: readonly string[], io: CliIo, engine: Eng
     output: { type: 'string', short: 'o' },
     models: { type: 'string' },
     iterations: { type: 'string' },
+    vocoder: { type: 'string' },
     force: { type: 'boolean' },
   });
   const [input] = requirePositionals('compare', args, ['IN.wav']);
@@ -32,8 +33,15 @@ export async function runCompare(argv: readonly string[], io: CliIo, engine: Eng
   if (models !== undefined && models.length === 0) throw new UsageError('timbre compare: --models needs at least one model id');
   const iterations = numberOption(args, 'iterations', { min: 1, max: 200, integer: true });
   const overwrite = flagOption(args, 'force');
+  const vocoder = choiceOption(args, 'vocoder', ['griffin-lim', 'neural'] as const);
+  if (vocoder === 'neural' && iterations !== undefined) throw new UsageError('timbre compare: --iterations sets Griffin-Lim; the neural vocoder takes none');
 
-  const request = { input: { kind: 'path' as const, path: input! }, targetVoiceId: voice, ...(iterations === undefined ? {} : { griffinLimIterations: iterations }) };
+  const request = {
+    input: { kind: 'path' as const, path: input! },
+    targetVoiceId: voice,
+    ...(iterations === undefined ? {} : { griffinLimIterations: iterations }),
+    ...(vocoder === undefined ? {} : { vocoder }),
+  };
   const job = models === undefined ? await engine.compare(request) : await engine.convert({ ...request, models });
   let lastLine = '';
   job.on('progress', (p) => {
@@ -69,11 +77,12 @@ export const command: CliCommand = {
   name: 'compare',
   summary: 'convert one WAV with every available model and write report.html',
   usage: [
-    'usage: timbre compare IN.wav --to VOICE -o DIR [--models ID,ID] [--iterations N] [--force]',
+    'usage: timbre compare IN.wav --to VOICE -o DIR [--models ID,ID] [--iterations N] [--vocoder griffin-lim|neural] [--force]',
     '  --to VOICE          target voice id (see "timbre voices")',
     '  -o, --output DIR    folder for the WAVs, metrics.json and report.html (created if missing)',
     '  --models ID,ID      models to run (default: every available model that can produce VOICE)',
     '  --iterations N      Griffin-Lim iterations, 1–200 (default 32)',
+    '  --vocoder NAME      griffin-lim (default) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
     '  --force             overwrite files already in DIR',
   ].join('\n'),
   async run(argv, io) {

@@ -9,7 +9,7 @@ import { MEL_CONFIG } from '../../audio/melConfig.js';
 import type { ModelSettings } from '../../engine/api.js';
 import { EngineError } from '../../engine/errors.js';
 import { loadConverterFile, ModelRegistry } from '../../engine/modelRegistry.js';
-import { griffinLimVocoder } from '../../audio/griffinLim.js';
+import { chooseVocoder, VOCODER_CHOICES, type ChosenVocoder } from '../../models/vocoder/convert.js';
 import { convertLane, prepareSource } from '../../engine/pipeline.js';
 import { writeWavFile } from '../../io/audioFile.js';
 import { describeBackend, initBackend } from '../../nn/backend.js';
@@ -24,7 +24,7 @@ export const MIN_CONVERT_SECONDS = 0.25;
 /** Longest input converted, seconds. */
 export const MAX_CONVERT_SECONDS = 600;
 /** Vocoders `--vocoder` accepts. */
-export const CONVERT_VOCODERS = ['griffin-lim'] as const;
+export const CONVERT_VOCODERS = VOCODER_CHOICES;
 
 /** A `.timbre` file (or any existing file) is loaded directly; anything else is a registry id or family. */
 const isModelPath = (value: string): boolean => value.endsWith('.timbre') || existsSync(value);
@@ -100,7 +100,7 @@ export const command: CliCommand = {
   name: 'convert',
   summary: 'convert a recording to another voice',
   usage: [
-    'usage: timbre convert IN.wav --to VOICE [--model vae|cyclegan|diffvc|cyclediffusion|ID|FILE] [-o OUT.wav] [--vocoder griffin-lim]',
+    'usage: timbre convert IN.wav --to VOICE [--model vae|cyclegan|diffvc|cyclediffusion|ID|FILE] [-o OUT.wav] [--vocoder griffin-lim|neural]',
     '                      [--keep-pitch] [--semitones N] [--steps N] [--solver ml|euler] [--seed N] [--reference REF.wav[,REF.wav…]] [--force]',
     '  --to VOICE       target voice: a corpus or user voice (an unknown name lists them); with --reference, a name for it',
     '  --model M        model family (vae, default; cyclegan, diffvc, cyclediffusion), model id (e.g. cyclegan-flite-slt, user/vae-NAME)',
@@ -110,7 +110,7 @@ export const command: CliCommand = {
     '  --solver NAME    diffusion solver: ml (maximum likelihood, default) or euler (Euler–Maruyama)',
     '  --seed N         seed of the diffusion noise, 0–2147483647 (default 0)',
     '  -o, --output F   output WAV (default IN.VOICE.wav next to the input); refuses to overwrite without --force',
-    '  --vocoder NAME   griffin-lim (default)',
+    '  --vocoder NAME   griffin-lim (default, 32 iterations) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
     '  --keep-pitch     keep the source pitch (default: move it to the target voice\'s range)',
     '  --semitones N    shift the converted pitch by N semitones, -12..12 (after --keep-pitch or the target range)',
     '  --force          overwrite OUT.wav if it exists',
@@ -136,7 +136,7 @@ export const command: CliCommand = {
     if (voice === undefined || voice === '') throw new UsageError('timbre convert: missing --to VOICE');
     const modelName = stringOption(args, 'model') ?? (referenceFiles !== undefined ? 'diffvc' : 'vae');
     const diffusion = conversionSettingsOptions(args);
-    choiceOption(args, 'vocoder', CONVERT_VOCODERS);
+    const vocoderChoice = choiceOption(args, 'vocoder', CONVERT_VOCODERS) ?? 'griffin-lim';
     const keepPitch = flagOption(args, 'keep-pitch');
     const semitones = numberOption(args, 'semitones', { min: -12, max: 12 }) ?? 0;
     const overwrite = flagOption(args, 'force');
@@ -161,7 +161,9 @@ export const command: CliCommand = {
 
     io.out(`${describeBackend(await initBackend())}\n`);
     const { converter, id, registry } = await resolveConverter(modelName, referenceFiles !== undefined ? '*' : voice);
+    let vocoder: ChosenVocoder | undefined;
     try {
+      vocoder = await chooseVocoder(vocoderChoice);
       const ownVoice = converter.targetVoices.includes(voice) && referenceFiles === undefined;
       if (!ownVoice && !converter.targetVoices.includes('*')) {
         const why = referenceFiles !== undefined ? '--reference needs a model that converts to any voice (DiffVC, CycleDiffusion)' : `known voices: ${converter.targetVoices.join(', ')}`;
@@ -171,17 +173,16 @@ export const command: CliCommand = {
       // Models that render F0 (VAE, DiffVC) take the source's own track, moved to the target's mean unless --keep-pitch;
       // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
       const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch, ...diffusion };
-      const lane = await convertLane(source, converter, target, settings, {
-        vocoder: griffinLimVocoder(32),
-      });
+      const lane = await convertLane(source, converter, target, settings, { vocoder: vocoder.vocode });
       await writeWavFile(output, lane.samples, MEL_CONFIG.sampleRateHz, { overwrite });
       const peak = lane.samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
       io.out(
-        `wrote ${output}: ${lane.durationSeconds.toFixed(2)} s as ${voice} (model ${id}), F0 median ${formatHz(source.f0MedianHz)} → ${formatHz(lane.f0MedianHz)}, ` +
+        `wrote ${output}: ${lane.durationSeconds.toFixed(2)} s as ${voice} (model ${id}) with vocoder ${vocoder.name}, F0 median ${formatHz(source.f0MedianHz)} → ${formatHz(lane.f0MedianHz)}, ` +
           `peak ${(20 * Math.log10(Math.max(peak, 1e-9))).toFixed(1)} dBFS, ${lane.processingSeconds.toFixed(2)} s (real-time factor ${lane.realTimeFactor.toFixed(2)})\n`,
       );
       return 0;
     } finally {
+      vocoder?.dispose();
       if (registry) await registry.dispose();
       else converter.dispose();
     }

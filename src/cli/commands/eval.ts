@@ -13,17 +13,18 @@ import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
 import { evaluateRealSpeakerJudge, formatRealJudge, type RealJudgeReport } from '../../eval/realJudge.js';
 import { formatRealVoiceTable, REAL_RECORDING_SECONDS, REAL_REFERENCE_SECONDS, runRealVoiceEvaluation } from '../../eval/realVoices.js';
 import type { ConversionSettings } from '../../models/converter.js';
+import { chooseVocoder, VOCODER_CHOICES, type ChosenVocoder } from '../../models/vocoder/convert.js';
 import { DEFAULT_EVAL_PAIRS, DEFAULT_EVAL_VOICES } from '../../eval/pairs.js';
 import { evalSystemNames, resolveEvalSystems } from '../../eval/registry.js';
 import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/speakerEncoder/convert.js';
 import { evaluateSpeakerJudge, formatConfusion } from '../../models/speakerEncoder/train.js';
-import { UsageError, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
+import { UsageError, choiceOption, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { createProgressBar } from '../progress.js';
 
 const USAGE = [
   'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
-  '                   [--steps N] [--solver ml|euler] [--seed N]',
+  '                   [--steps N] [--solver ml|euler] [--seed N] [--vocoder griffin-lim|neural]',
   '       timbre eval --model NAME[,NAME…] --real-voices [--speakers a,b,…] [--voices a,b,…] [--sentences N] [--recordings S]',
   '                   [--json FILE] [--skip-asr]',
   '       timbre eval --judge [--json FILE]',
@@ -33,6 +34,7 @@ const USAGE = [
   '  --sentences N       only the first N test sentences (default all)',
   '  --json FILE         also write the full report (per pair) as JSON',
   '  --skip-asr          no pocketsphinx, no CER',
+  '  --vocoder NAME      griffin-lim (default, 32 iterations) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
   '  --steps N           diffusion reverse steps of the models, 1–100 (default: each family\'s own, 6)',
   '  --solver ml|euler   diffusion solver of the models (default ml)',
   '  --seed N            seed of the models\' sampling noise, 0–2147483647 (default 0)',
@@ -76,6 +78,7 @@ async function realVoiceReport(request: {
   sentences: number | undefined;
   recordingSeconds: number | undefined;
   skipAsr: boolean;
+  vocoder: ChosenVocoder;
 }): Promise<number> {
   const { io } = request;
   const { encoder } = await loadSpeakerEncoder(request.encoderPath);
@@ -85,6 +88,7 @@ async function realVoiceReport(request: {
     let bar: ReturnType<typeof createProgressBar> | undefined;
     const report = await runRealVoiceEvaluation({
       recognizer,
+      vocoder: request.vocoder.vocode,
       ...(request.recordingSeconds !== undefined ? { recordingSeconds: request.recordingSeconds } : {}),
       log: (line) => io.err(`${line}\n`),
       systems: request.systems,
@@ -162,6 +166,7 @@ export const command: CliCommand = {
       'real-voices': { type: 'boolean' },
       speakers: { type: 'string' },
       recordings: { type: 'string' },
+      vocoder: { type: 'string' },
       steps: { type: 'string' },
       solver: { type: 'string' },
       seed: { type: 'string' },
@@ -187,43 +192,51 @@ export const command: CliCommand = {
     const encoderPath = resolve(stringOption(args, 'speaker-encoder') ?? defaultSpeakerEncoderPath(home));
 
     io.out(`${describeBackend(await initBackend())}\n`);
+    const vocoderChoice = choiceOption(args, 'vocoder', VOCODER_CHOICES);
+    if (judge && vocoderChoice !== undefined) throw new UsageError('timbre eval: --vocoder sets conversions; --judge converts nothing');
     if (judge) return judgeReport(home, encoderPath, json, io);
-
-    const recordingSeconds = numberOption(args, 'recordings', { min: REAL_REFERENCE_SECONDS, max: 3600 });
-    if (!realVoices && recordingSeconds !== undefined) throw new UsageError('timbre eval: --recordings sets the seconds per real speaker of --real-voices');
-    if (realVoices) {
-      const speakers = listOption(stringOption(args, 'speakers'), 'speakers');
-      return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers, voices, sentences, recordingSeconds, skipAsr: flagOption(args, 'skip-asr') });
-    }
-
-    const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
-    let recognizer: SpeechRecognizer | null = null;
+    const vocoder = await chooseVocoder(vocoderChoice ?? 'griffin-lim', { home });
     try {
-      recognizer = flagOption(args, 'skip-asr') ? null : await createPocketsphinx();
-      let bar: ReturnType<typeof createProgressBar> | undefined;
-      const report = await runEvaluation({
-        systems,
-        encoder,
-        judge: speakerJudge,
-        recognizer,
-        ...(home !== undefined ? { home } : {}),
-        ...(voices !== undefined ? { voices } : {}),
-        ...(pairs !== undefined ? { pairs } : {}),
-        ...(sentences !== undefined ? { sentences } : {}),
-        settings,
-        onProgress: (done, total, detail) => {
-          bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
-          bar.update(done, detail);
-        },
-      });
-      bar?.finish();
-      io.out(`${formatEvaluationTable(report)}\n`);
-      io.out(`speaker encoder: ${encoderPath}; corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
-      await writeJson(json, report, io);
-      return 0;
+      const recordingSeconds = numberOption(args, 'recordings', { min: REAL_REFERENCE_SECONDS, max: 3600 });
+      if (!realVoices && recordingSeconds !== undefined) throw new UsageError('timbre eval: --recordings sets the seconds per real speaker of --real-voices');
+      if (realVoices) {
+        const speakers = listOption(stringOption(args, 'speakers'), 'speakers');
+        return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers, voices, sentences, recordingSeconds, skipAsr: flagOption(args, 'skip-asr'), vocoder });
+      }
+
+      const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
+      let recognizer: SpeechRecognizer | null = null;
+      try {
+        recognizer = flagOption(args, 'skip-asr') ? null : await createPocketsphinx();
+        let bar: ReturnType<typeof createProgressBar> | undefined;
+        const report = await runEvaluation({
+          systems,
+          encoder,
+          judge: speakerJudge,
+          recognizer,
+          vocoder: vocoder.vocode,
+          vocoderName: vocoder.name,
+          ...(home !== undefined ? { home } : {}),
+          ...(voices !== undefined ? { voices } : {}),
+          ...(pairs !== undefined ? { pairs } : {}),
+          ...(sentences !== undefined ? { sentences } : {}),
+          settings,
+          onProgress: (done, total, detail) => {
+            bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
+            bar.update(done, detail);
+          },
+        });
+        bar?.finish();
+        io.out(`${formatEvaluationTable(report)}\n`);
+        io.out(`speaker encoder: ${encoderPath}; corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
+        await writeJson(json, report, io);
+        return 0;
+      } finally {
+        encoder.dispose();
+        await recognizer?.dispose();
+      }
     } finally {
-      encoder.dispose();
-      await recognizer?.dispose();
+      vocoder.dispose();
     }
   },
 };

@@ -3,14 +3,15 @@
 import { RESYNTH_VOCODERS, resynthesizeFile } from '../../engine/audioTools.js';
 import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand } from '../command.js';
+import { describeBackend, initBackend } from '../../nn/backend.js';
 
 export const command: CliCommand = {
   name: 'resynth',
   summary: 'WAV → log-mel → vocoder → WAV round trip',
   usage: [
-    'usage: timbre resynth IN.wav -o OUT.wav [--vocoder griffin-lim] [--iterations N] [--force]',
+    'usage: timbre resynth IN.wav -o OUT.wav [--vocoder griffin-lim|neural] [--iterations N] [--force] [--home DIR]',
     '  -o, --output FILE   where to write the 22 050 Hz WAV (refuses to overwrite without --force)',
-    '  --vocoder NAME      griffin-lim (default)',
+    '  --vocoder NAME      griffin-lim (default) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
     '  --iterations N      Griffin-Lim iterations, 1–1000 (default 32)',
     '  --force             overwrite OUT.wav if it exists',
   ].join('\n'),
@@ -20,12 +21,17 @@ export const command: CliCommand = {
       vocoder: { type: 'string' },
       iterations: { type: 'string' },
       force: { type: 'boolean' },
+      home: { type: 'string' },
     });
     const [input] = requirePositionals('resynth', args, ['IN.wav']);
     const output = stringOption(args, 'output');
     if (output === undefined) throw new UsageError('timbre resynth: missing -o OUT.wav');
+    const vocoder = choiceOption(args, 'vocoder', RESYNTH_VOCODERS);
+    if (vocoder === 'neural') io.out(`${describeBackend(await initBackend())}\n`);
+    const home = stringOption(args, 'home');
     const result = await resynthesizeFile(input!, output, {
-      vocoder: choiceOption(args, 'vocoder', RESYNTH_VOCODERS),
+      vocoder,
+      ...(home !== undefined ? { home } : {}),
       iterations: numberOption(args, 'iterations', { min: 1, max: 1000, integer: true }),
       overwrite: flagOption(args, 'force'),
     });

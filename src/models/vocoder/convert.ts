@@ -1,7 +1,7 @@
 // The trained vocoder at conversion time: log-mel → samples in overlapping chunks (spectra stitched before one
 // overlap-add, so chunk seams are exact), DC removed, clamped to [−1, 1]; and its `.timbre` model file (kind 'vocoder').
 
-import type { Vocoder } from '../../audio/griffinLim.js';
+import { griffinLimVocoder, type Vocoder } from '../../audio/griffinLim.js';
 import * as tf from '@tensorflow/tfjs';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -243,4 +243,33 @@ export async function loadInstalledVocoder(home: string | undefined, options: { 
     );
   }
   return loadVocoderModel(path, options);
+}
+
+/** What `--vocoder` (and the app's vocoder choice) accepts. */
+export const VOCODER_CHOICES = ['griffin-lim', 'neural'] as const;
+export type VocoderChoice = (typeof VOCODER_CHOICES)[number];
+
+/** A vocoder ready to run, its name for reports, and how to free it. */
+export interface ChosenVocoder {
+  readonly vocode: Vocoder;
+  readonly name: string;
+  dispose(): void;
+}
+
+/**
+ * The vocoder of a choice: Griffin-Lim with `iterations` (default 32; or the caller's `griffinLim`, e.g. a
+ * cancellable one), or the installed neural vocoder (TIMBRE_HOME/models/vocoder, else the shipped one; refused with
+ * how to get one when there is none).
+ */
+export async function chooseVocoder(
+  choice: VocoderChoice,
+  options: { home?: string | undefined; iterations?: number; griffinLim?: (iterations: number) => Vocoder } = {},
+): Promise<ChosenVocoder> {
+  if (choice === 'griffin-lim') {
+    const iterations = options.iterations ?? 32;
+    return { vocode: (options.griffinLim ?? griffinLimVocoder)(iterations), name: `griffin-lim (${iterations} iterations)`, dispose: () => {} };
+  }
+  if (choice !== 'neural') throw new InvalidArgumentError(`vocoder "${String(choice)}" is not one of ${VOCODER_CHOICES.join(', ')}`);
+  const neural = await loadInstalledVocoder(options.home);
+  return { vocode: neural.vocode, name: `neural (${neural.label})`, dispose: () => neural.dispose() };
 }
