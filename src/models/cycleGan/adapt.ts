@@ -1,6 +1,6 @@
-// A CycleGAN-VC pair to a voice given only as recordings (a user's, or a real speaker under evaluation), in minutes:
-// the generators of the trained pair whose target is nearest in pitch start the run "any corpus voice → the new
-// voice", discriminators fresh, as `timbre train cyclegan --to NAME --init PAIR.timbre` does from the CLI.
+// A CycleGAN-VC pair to a voice given only as recordings (a user's, or a real speaker under evaluation) in a few
+// hundred steps: the generators of the trained pair whose target is nearest in pitch start the run "any corpus voice →
+// the new voice", discriminators fresh, as `timbre train cyclegan --to NAME --init PAIR.timbre` does from the CLI.
 
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

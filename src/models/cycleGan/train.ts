@@ -452,7 +452,7 @@ async function warmStartCycleGan(setup: CycleGanTrainingSetup, path: string): Pr
 /**
  * Starts a pair from the generators of a trained pair's model file (any voices, same architecture): its forward
  * generator for A → B and, when the file holds one, its inverse for B → A. How a new voice (a user's) gets a pair in
- * minutes instead of the half hour a pair takes from scratch.
+ * a few hundred steps instead of the 1 500 a pair takes from scratch.
  */
 export async function transferGenerators(setup: CycleGanTrainingSetup, path: string): Promise<void> {
   const { generator, inverse, info } = await loadCycleGanModel(path);
@@ -480,7 +480,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
     steps: settings.steps,
   };
   const setup = await createCycleGanTrainingSetup(setupOptions);
-  // A pair to a user's voice starts from the shipped pair nearest in pitch unless told otherwise (minutes, not half an hour).
+  // A pair to a user's voice starts from the shipped pair nearest in pitch unless told otherwise (a trained start needs far fewer steps).
   const isUserTarget = !CORPUS_VOICES.some((v) => v.id === settings.to) && !setup.domainA.voices.includes(settings.to);
   let init = settings.init;
   try {
