@@ -225,12 +225,10 @@ export function createVoiceAdaptation(base: LoadedVae, options: VoiceAdaptationO
     trainer,
     voiceLogF0,
     seconds,
-    extended: () => ({
-      ...base,
-      model: extendVae(model, adaptation.rowVector().dataSync() as Float32Array, adaptation.decoder?.getWeights() ?? null),
-      voices: [...voices, name],
-      speakerLogF0,
-    }),
+    extended: () => {
+      const row = tf.tidy(() => adaptation.rowVector().dataSync() as Float32Array);
+      return { ...base, model: extendVae(model, row, adaptation.decoder?.getWeights() ?? null), voices: [...voices, name], speakerLogF0 };
+    },
     async dispose() {
       await trainer.dispose();
       adaptation.dispose();
