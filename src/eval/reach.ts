@@ -12,7 +12,7 @@ import type { CorpusDataset } from '../corpus/dataset.js';
 import { timbrePaths } from '../io/paths.js';
 import type { ConversionTarget, MelConverter } from '../models/converter.js';
 import { FAMILY_ENTRIES } from '../models/registry.js';
-import { cosineSimilarity, type SpeakerEncoder, type SpeakerJudge } from '../models/speakerEncoder/model.js';
+import { cosineSimilarity, SpeakerJudge, type SpeakerEncoder } from '../models/speakerEncoder/model.js';
 import { CepstralJudge } from './cepstralJudge.js';
 import { EvalSetupError } from './errors.js';
 
@@ -85,15 +85,8 @@ export async function measureVoiceReach(options: VoiceReachOptions): Promise<Voi
   const centroid = encoder.embedReference(options.heldOut);
   const centroids = new Map<string, Float32Array>(judge.voices.map((v, i) => [v, judge.centroids.slice(i * judge.dims, (i + 1) * judge.dims)]));
   centroids.set(voice, centroid);
-  const nearest = (embedding: Float32Array): string => {
-    let best = '';
-    let bestCosine = Number.NEGATIVE_INFINITY;
-    for (const [id, c] of centroids) {
-      const cos = cosineSimilarity(embedding, c);
-      if (cos > bestCosine) [best, bestCosine] = [id, cos];
-    }
-    return best;
-  };
+  const centroidJudge = SpeakerJudge.fromCentroids(centroids);
+  const nearest = (embedding: Float32Array): string => centroidJudge.classify(embedding).voice;
   const byVoice = new Map<string, readonly LogMel[]>(
     options.train.voices.map((v) => {
       const list = options.train.utterances.filter((u) => u.voice === v.id);

@@ -12,7 +12,7 @@ import { openCorpusDataset } from '../corpus/dataset.js';
 import { openRealSpeech, type RealClipEntry } from '../corpus/realSpeech.js';
 import { griffinLimVocoder, type Vocoder } from '../audio/griffinLim.js';
 import type { ConversionSettings, ConversionTarget, MelConverter } from '../models/converter.js';
-import { cosineSimilarity, type SpeakerEncoder } from '../models/speakerEncoder/model.js';
+import { cosineSimilarity, SpeakerJudge, type SpeakerEncoder } from '../models/speakerEncoder/model.js';
 import type { SpeechRecognizer } from './asr.js';
 import { CepstralJudge } from './cepstralJudge.js';
 import { characterErrors } from './text.js';
@@ -202,15 +202,8 @@ export async function runRealVoiceEvaluation(options: RealVoiceEvaluationOptions
   );
   const centroids = new Map<string, Float32Array>([...plan.map((p) => [p.id, p.centroid] as const), ...[...sourceMels].map(([v, mels]) => [v, encoder.embedReference(mels)] as const)]);
   const cepstralJudge = CepstralJudge.fit(new Map<string, readonly LogMel[]>([...plan.map((p) => [p.id, p.scoringMels] as const), ...sourceMels]));
-  const nearest = (embedding: Float32Array): string => {
-    let best = '';
-    let bestCosine = Number.NEGATIVE_INFINITY;
-    for (const [id, c] of centroids) {
-      const cos = cosineSimilarity(embedding, c);
-      if (cos > bestCosine) [best, bestCosine] = [id, cos];
-    }
-    return best;
-  };
+  const centroidJudge = SpeakerJudge.fromCentroids(centroids);
+  const nearest = (embedding: Float32Array): string => centroidJudge.classify(embedding).voice;
 
   const skipped: { name: string; reason: string }[] = [];
   const reach: { name: string; how: 'reference' | 'adapted'; adaptationSeconds: number[] }[] = [];

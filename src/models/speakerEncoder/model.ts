@@ -307,6 +307,15 @@ export class SpeakerJudge {
     return new SpeakerJudge(voices, centroids);
   }
 
+  /** Judge over given centroids (voice → d-vector; cosine ignores their length), in the map's order. */
+  static fromCentroids(byVoice: ReadonlyMap<string, Float32Array>): SpeakerJudge {
+    const vectors = [...byVoice.values()];
+    const dims = vectors[0]?.length ?? 0;
+    const centroids = new Float32Array(vectors.length * dims);
+    vectors.forEach((v, i) => centroids.set(v, i * dims));
+    return new SpeakerJudge([...byVoice.keys()], centroids);
+  }
+
   /** Unit centroid of `voice`. */
   centroid(voice: string): Float32Array {
     const v = this.voices.indexOf(voice);
