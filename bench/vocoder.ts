@@ -14,7 +14,6 @@ import { loadSpeech, writeWavFile } from '../src/io/audioFile.js';
 import { describeBackend, initBackend } from '../src/nn/backend.js';
 import { installedVocoderPath, loadVocoderModel, NeuralVocoder } from '../src/models/vocoder/convert.js';
 import { createVocoder, DEFAULT_VOCODER_CONFIG, vocoderGflopsPerSecond } from '../src/models/vocoder/model.js';
-import { corpusSamples } from '../src/models/vocoder/train.js';
 
 const SR = MEL_CONFIG.sampleRateHz;
 const SECONDS = 10;
@@ -36,7 +35,7 @@ function corpusSpeech(): { samples: Float32Array; description: string } {
     for (const list of byVoice) {
       const u = list[round];
       if (u === undefined || total >= SECONDS * SR) continue;
-      const samples = corpusSamples(dataset, u);
+      const samples = dataset.samples(u.voice, u.sentence);
       parts.push(samples);
       total += samples.length;
     }

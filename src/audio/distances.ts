@@ -1,10 +1,12 @@
-// Objective distances between two log-mel spectrograms: mel-cepstral distortion (MCD) and log-spectral distance.
-// Both align the frames by DTW by default, so a conversion is not penalised for small timing differences.
+// Objective distances: between two log-mel spectrograms, mel-cepstral distortion (MCD) and log-spectral distance, both
+// aligned by DTW by default so a conversion is not penalised for small timing differences; between a waveform and a
+// reference of the same timing (a vocoder against the recording), multi-resolution STFT and log-spectral distances.
 
 import { checkLogMel, type LogMel } from './mel.js';
 import { dtwPath } from './dtw.js';
 import { InvalidArgumentError } from './errors.js';
-import { checkInteger } from './validate.js';
+import { magnitudes, stft } from './stft.js';
+import { checkFloat32Array, checkInteger } from './validate.js';
 
 /** Options of the distances: `align` (default true) pairs frames by DTW; false pairs frame i with frame i up to the shorter length. */
 export interface DistanceOptions {
@@ -107,4 +109,71 @@ function meanOverPairs(
     total += perPair(sq);
   }
   return total / pathA.length;
+}
+
+/** STFT sizes of `multiResolutionStftDistance` (hop = size / 4, Hann window of the full size). */
+export const MULTI_RESOLUTION_STFT_SIZES: readonly number[] = Object.freeze([512, 1024, 2048]);
+
+/** Magnitude floor of the waveform distances, so silence in both signals counts as equal. */
+const MAGNITUDE_FLOOR = 1e-5;
+
+/** |STFT| [frames × bins] of the first `length` samples. */
+function magnitudeFrames(samples: Float32Array, length: number, nFft: number): { frames: number; bins: number; magnitude: Float32Array } {
+  const spectrum = stft(samples.subarray(0, length), { nFft, windowSamples: nFft, hopSamples: nFft / 4 });
+  return { frames: spectrum.frames, bins: spectrum.bins, magnitude: magnitudes(spectrum) };
+}
+
+function checkWaveforms(reference: Float32Array, estimate: Float32Array, minimum: number): number {
+  checkFloat32Array('reference', reference);
+  checkFloat32Array('estimate', estimate);
+  const length = Math.min(reference.length, estimate.length);
+  if (length < minimum) throw new InvalidArgumentError(`waveform distance: ${length} common samples, at least ${minimum} needed`);
+  return length;
+}
+
+/**
+ * Multi-resolution STFT distance of a waveform from a reference of the same timing (a vocoder's output against the
+ * recording; samples paired index by index over the common length): per STFT size, spectral convergence
+ * ‖|R| − |E|‖_F / ‖|R|‖_F plus the mean |ln|R| − ln|E||, averaged over `MULTI_RESOLUTION_STFT_SIZES`. 0 for equal signals.
+ */
+export function multiResolutionStftDistance(reference: Float32Array, estimate: Float32Array, sizes: readonly number[] = MULTI_RESOLUTION_STFT_SIZES): number {
+  const length = checkWaveforms(reference, estimate, Math.max(...sizes) / 4);
+  let total = 0;
+  for (const nFft of sizes) {
+    const r = magnitudeFrames(reference, length, nFft).magnitude;
+    const e = magnitudeFrames(estimate, length, nFft).magnitude;
+    let difference = 0;
+    let energy = 0;
+    let logDistance = 0;
+    for (let i = 0; i < r.length; i++) {
+      const d = r[i]! - e[i]!;
+      difference += d * d;
+      energy += r[i]! * r[i]!;
+      logDistance += Math.abs(Math.log(Math.max(r[i]!, MAGNITUDE_FLOOR)) - Math.log(Math.max(e[i]!, MAGNITUDE_FLOOR)));
+    }
+    total += Math.sqrt(difference) / Math.max(Math.sqrt(energy), MAGNITUDE_FLOOR) + logDistance / r.length;
+  }
+  return total / sizes.length;
+}
+
+/**
+ * Log-spectral distance of a waveform from a reference of the same timing, dB: mean over STFT frames (1024 samples,
+ * hop 256) of the RMS over linear-frequency bins of 20·log10(|R| / |E|), magnitudes floored at 1e-5.
+ */
+export function waveformLogSpectralDistance(reference: Float32Array, estimate: Float32Array, nFft = 1024): number {
+  const length = checkWaveforms(reference, estimate, nFft / 4);
+  const r = magnitudeFrames(reference, length, nFft);
+  const e = magnitudeFrames(estimate, length, nFft).magnitude;
+  const dbPerLnUnit = 20 / Math.LN10;
+  let total = 0;
+  for (let t = 0; t < r.frames; t++) {
+    let sq = 0;
+    for (let k = 0; k < r.bins; k++) {
+      const i = t * r.bins + k;
+      const d = Math.log(Math.max(r.magnitude[i]!, MAGNITUDE_FLOOR)) - Math.log(Math.max(e[i]!, MAGNITUDE_FLOOR));
+      sq += d * d;
+    }
+    total += dbPerLnUnit * Math.sqrt(sq / r.bins);
+  }
+  return total / r.frames;
 }

@@ -18,6 +18,8 @@ export interface GriffinLimOptions {
   seed?: number;
   /** Framing; default MEL_CONFIG. */
   config?: StftConfig;
+  /** Starting phases [frames × bins], radians, instead of random ones (e.g. `phaseFromLogMagnitude`'s); `seed` is then unused. */
+  initialPhase?: Float32Array;
 }
 
 /** Waveform whose STFT magnitude approximates `magnitudes` [frames × bins], bins = nFft/2 + 1. */
@@ -58,9 +60,10 @@ export function* griffinLimSteps(magnitudes: Float32Array, frames: number, optio
   const im = new Float32Array(size);
   const prevRe = new Float32Array(size); // previous rebuilt, for the momentum term
   const prevIm = new Float32Array(size);
+  if (options.initialPhase !== undefined) checkFloat32Array('initialPhase', options.initialPhase, size);
   const random = mulberry32(seed);
   for (let i = 0; i < size; i++) {
-    const phase = 2 * Math.PI * random();
+    const phase = options.initialPhase !== undefined ? options.initialPhase[i]! : 2 * Math.PI * random();
     re[i] = magnitudes[i] * Math.cos(phase);
     im[i] = magnitudes[i] * Math.sin(phase);
   }

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../audio/errors.js';
 import type { LogMel } from '../audio/mel.js';
+import { decodeWav } from '../audio/wav.js';
 import { MEL_CONFIG, sameMelConfig } from '../audio/melConfig.js';
 import { timbrePaths } from '../io/paths.js';
 import { alignMelToReference } from './align.js';
@@ -245,6 +246,18 @@ export class CorpusDataset {
   /** Absolute path of the cached 22 050 Hz WAV. */
   wavPath(voice: string, sentence: string): string {
     return resolveCachePath(this.corpusRoot, this.entry(voice, sentence).wav.path);
+  }
+
+  /** The cached 22 050 Hz recording (not kept in the cache), checked against its log-mel's frame count. */
+  samples(voice: string, sentence: string): Float32Array {
+    const path = this.wavPath(voice, sentence);
+    const decoded = decodeWav(new Uint8Array(readFileSync(path)), { sourceName: path });
+    const frames = Math.floor(decoded.samples.length / MEL_CONFIG.hopSamples);
+    const expected = this.entry(voice, sentence).frames;
+    if (decoded.sampleRateHz !== MEL_CONFIG.sampleRateHz || frames !== expected) {
+      throw new CorpusNotBuiltError(`${path}: ${decoded.sampleRateHz} Hz, ${frames} frames; the corpus expects ${MEL_CONFIG.sampleRateHz} Hz and ${expected} frames; rebuild it with: timbre corpus build`);
+    }
+    return decoded.samples;
   }
 
   /** `other`'s log-mel of `sentence` DTW-aligned to `reference`'s timing [reference frames × 80]; cached. */

@@ -1,5 +1,5 @@
 // `timbre eval --steps/--solver/--seed`: the conversion settings are read and validated before anything loads,
-// and a bad value exits 2 naming the option.
+// and a bad value exits 2 naming the option; `--resynthesis` refuses the other modes' options.
 
 import { describe, expect, it } from 'vitest';
 import { parseCommandArgs, UsageError } from '../../src/cli/args.js';
@@ -40,5 +40,17 @@ describe('timbre eval conversion settings', () => {
     const judge = await timbre('eval', '--judge', '--steps', '10');
     expect(judge.code).toBe(2);
     expect(judge.stderr).toMatch(/--judge converts nothing/);
+  });
+});
+
+describe('timbre eval --resynthesis', () => {
+  it('refuses the options of the other modes, naming them, before loading anything', async () => {
+    const run = await timbre('eval', '--resynthesis', '--model', 'vae', '--vocoder', 'neural');
+    expect(run.code).toBe(2);
+    expect(run.stderr).toMatch(/--resynthesis scores the vocoders alone; drop --model, --vocoder/);
+    expect(run.stdout).not.toMatch(/backend:/);
+    const sentences = await timbre('eval', '--resynthesis', '--sentences', '0');
+    expect(sentences.code).toBe(2);
+    expect(sentences.stderr).toMatch(/--sentences: 0 is out of range/);
   });
 });

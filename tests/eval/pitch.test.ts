@@ -1,7 +1,7 @@
 // Log-F0 error: |mean log2 F0 of converted − of target| × 12 over voiced frames, known answers.
 
 import { describe, expect, it } from 'vitest';
-import { logF0ErrorSemitones, meanLog2F0 } from '../../src/eval/pitch.js';
+import { f0Agreement, logF0ErrorSemitones, meanLog2F0 } from '../../src/eval/pitch.js';
 
 describe('log-F0 error', () => {
   it('is 12 semitones for an octave and ignores unvoiced (0 Hz) frames', () => {
@@ -18,5 +18,20 @@ describe('log-F0 error', () => {
   it('is NaN when either side has no voiced frame', () => {
     expect(logF0ErrorSemitones(Float32Array.of(0, 0), Float32Array.of(100))).toBeNaN();
     expect(logF0ErrorSemitones(Float32Array.of(100), new Float32Array(0))).toBeNaN();
+  });
+});
+
+describe('F0 agreement of a resynthesis', () => {
+  it('counts cents over frames voiced in both and the share of frames whose voicing differs', () => {
+    const reference = Float32Array.of(100, 100, 0, 200, 0);
+    const estimate = Float32Array.of(200, 100, 0, 0, 150, 99);
+    const a = f0Agreement(reference, estimate);
+    expect(a.frames).toBe(5);
+    expect(a.centsError).toBeCloseTo(600, 10); // (1200 + 0) / 2
+    expect(a.voicingError).toBeCloseTo(2 / 5, 10);
+  });
+
+  it('is NaN in cents when no frame is voiced in both', () => {
+    expect(f0Agreement(Float32Array.of(0, 100), Float32Array.of(100, 0)).centsError).toBeNaN();
   });
 });

@@ -16,7 +16,6 @@ import { loadVocoderModel } from '../../src/models/vocoder/convert.js';
 import { familyEntry } from '../../src/models/registry.js';
 import { ALIGNED_FIRST_FRAME, DEFAULT_VOCODER_LOSS, VOCODER_BINS } from '../../src/models/vocoder/model.js';
 import {
-  corpusSamples,
   DEFAULT_VOCODER_TRAIN_CONFIG,
   openFineTuneSet,
   prepareVocoderTraining,
@@ -82,7 +81,7 @@ describe('vocoder crops', () => {
   it('line up: the cached mel is the mel of the crop’s STFT target, and the aligned loss analysis is model frame j + 2', () => {
     const dataset = openCorpusDataset({ home, split: ['train', 'validation', 'test'] });
     const u = dataset.utterances[0]!;
-    const samples = corpusSamples(dataset, u);
+    const samples = dataset.samples(u.voice, u.sentence);
     const mel = dataset.mel(u.voice, u.sentence);
     const frames = 16;
     const start = Math.floor((u.frames - frames) / 2);
@@ -138,8 +137,8 @@ describe('vocoder training run', () => {
     expect(vocoder.info.config.width).toBe(8);
     const dataset = openCorpusDataset({ home, split: 'train' });
     const u = dataset.utterances[0]!;
-    const samples = await vocoder.vocode(dataset.mel(u.voice, u.sentence), { lengthSamples: corpusSamples(dataset, u).length });
-    expect(samples.length).toBe(corpusSamples(dataset, u).length);
+    const samples = await vocoder.vocode(dataset.mel(u.voice, u.sentence), { lengthSamples: dataset.samples(u.voice, u.sentence).length });
+    expect(samples.length).toBe(dataset.samples(u.voice, u.sentence).length);
     vocoder.dispose();
     const other = await prepareVocoderTraining(settings('run-1', { config: { ...VOCODER_TRAINER_ENTRY.tinyConfig, width: 12 } }));
     await expect(other.trainer.run()).rejects.toThrow(/settings/);

@@ -11,6 +11,7 @@ import { createPocketsphinx, type SpeechRecognizer } from '../../eval/asr.js';
 import { buildCepstralJudge, evaluateCepstralJudge } from '../../eval/cepstralJudge.js';
 import { formatEvaluationTable, runEvaluation } from '../../eval/evaluate.js';
 import { evaluateRealSpeakerJudge, formatRealJudge, type RealJudgeReport } from '../../eval/realJudge.js';
+import { DEFAULT_RESYNTHESIS_SENTENCES, formatResynthesisTable, runResynthesisEvaluation, type NamedVocoder } from '../../eval/resynthesis.js';
 import { formatRealVoiceTable, REAL_RECORDING_SECONDS, REAL_REFERENCE_SECONDS, runRealVoiceEvaluation } from '../../eval/realVoices.js';
 import type { ConversionSettings } from '../../models/converter.js';
 import { chooseVocoder, VOCODER_CHOICES, type ChosenVocoder } from '../../models/vocoder/convert.js';
@@ -28,6 +29,7 @@ const USAGE = [
   '       timbre eval --model NAME[,NAME…] --real-voices [--speakers a,b,…] [--voices a,b,…] [--sentences N] [--recordings S]',
   '                   [--json FILE] [--skip-asr]',
   '       timbre eval --judge [--json FILE]',
+  '       timbre eval --resynthesis [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
   `  --model NAMES       systems to score: ${evalSystemNames().join(', ')}; a model brings both baselines along`,
   `  --pairs N           source → target pairs, chosen deterministically (default ${DEFAULT_EVAL_PAIRS})`,
   `  --voices LIST       voices the pairs are drawn from (default ${DEFAULT_EVAL_VOICES.join(',')})`,
@@ -48,6 +50,10 @@ const USAGE = [
   '  --speakers LIST     --real-voices: the real speakers (default: every held-out-language speaker)',
   '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices),',
   '                      and the speaker encoder on the held-out real speakers (identification, equal-error rate)',
+  '  --resynthesis       instead: every vocoder (Griffin-Lim 32 and 100 iterations, the neural one when installed, also',
+  "                      with its network's own phase) turns each test recording's own log-mel back into sound, scored per",
+  "                      voice against the recording",
+  `                      (multi-resolution STFT, log-spectral distance, F0 error in cents, V/UV error, CER; default ${DEFAULT_RESYNTHESIS_SENTENCES} sentences)`,
   '  --home DIR          data folder (default $TIMBRE_HOME)',
 ].join('\n');
 
@@ -114,6 +120,43 @@ async function realVoiceReport(request: {
   }
 }
 
+/** Griffin-Lim 32 and 100 and, when one is installed or shipped, the neural vocoder, resynthesising the test split. */
+async function resynthesisReport(request: { home: string | undefined; voices: string[] | undefined; sentences: number | undefined; json: string | undefined; skipAsr: boolean; io: CliIo }): Promise<number> {
+  const { io } = request;
+  const chosen: ChosenVocoder[] = [await chooseVocoder('griffin-lim', { iterations: 32 }), await chooseVocoder('griffin-lim', { iterations: 100 })];
+  let recognizer: SpeechRecognizer | null = null;
+  try {
+    try {
+      chosen.push(await chooseVocoder('neural', { home: request.home }));
+      // The network's own phase beside it: what the phase-gradient integration buys.
+      chosen.push(await chooseVocoder('neural', { home: request.home, phase: 'network' }));
+    } catch (err) {
+      io.out(`no neural vocoder in the table: ${(err as Error).message.split('\n')[0]}\n`);
+    }
+    recognizer = request.skipAsr ? null : await createPocketsphinx();
+    let bar: ReturnType<typeof createProgressBar> | undefined;
+    const report = await runResynthesisEvaluation({
+      vocoders: chosen.map((c): NamedVocoder => ({ name: c.name, vocode: c.vocode })),
+      recognizer,
+      ...(request.home !== undefined ? { home: request.home } : {}),
+      ...(request.voices !== undefined ? { voices: request.voices } : {}),
+      ...(request.sentences !== undefined ? { sentences: request.sentences } : {}),
+      onProgress: (done, total, detail) => {
+        bar ??= createProgressBar({ total, label: 'resynthesising', write: io.err, interactive: io.interactive });
+        bar.update(done, detail);
+      },
+    });
+    bar?.finish();
+    io.out(`${formatResynthesisTable(report)}\n`);
+    io.out(`corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
+    await writeJson(request.json, report, io);
+    return 0;
+  } finally {
+    for (const c of chosen) c.dispose();
+    await recognizer?.dispose();
+  }
+}
+
 async function judgeReport(home: string | undefined, encoderPath: string, json: string | undefined, io: CliIo): Promise<number> {
   const { encoder, judge, trainingDataHash } = await loadSpeakerEncoder(encoderPath);
   try {
@@ -164,6 +207,7 @@ export const command: CliCommand = {
       'speaker-encoder': { type: 'string' },
       judge: { type: 'boolean' },
       'real-voices': { type: 'boolean' },
+      resynthesis: { type: 'boolean' },
       speakers: { type: 'string' },
       recordings: { type: 'string' },
       vocoder: { type: 'string' },
@@ -178,6 +222,15 @@ export const command: CliCommand = {
     const modelValues = (args.values['model'] as string[] | undefined) ?? [];
     const judge = flagOption(args, 'judge');
     if (judge && modelValues.length > 0) throw new UsageError('timbre eval: --judge and --model are separate modes; give one');
+    const resynthesis = flagOption(args, 'resynthesis');
+    if (resynthesis) {
+      const others = ['model', 'judge', 'real-voices', 'pairs', 'speakers', 'recordings', 'vocoder', 'steps', 'solver', 'seed', 'speaker-encoder'].filter((k) => args.values[k] !== undefined);
+      if (others.length > 0) throw new UsageError(`timbre eval: --resynthesis scores the vocoders alone; drop --${others.join(', --')}`);
+      const voices = listOption(stringOption(args, 'voices'), 'voices');
+      const sentences = numberOption(args, 'sentences', { min: 1, max: 10_000, integer: true });
+      io.out(`${describeBackend(await initBackend())}\n`);
+      return resynthesisReport({ home, voices, sentences, json, skipAsr: flagOption(args, 'skip-asr'), io });
+    }
     // Names are checked before anything heavy loads, so a typo fails at once.
     const systems = judge ? [] : resolveEvalSystems(modelValues.flatMap((v) => listOption(v, 'model')!));
     const voices = listOption(stringOption(args, 'voices'), 'voices');

@@ -9,6 +9,7 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import { checkLogMel, type LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { RealFft } from '../../audio/realFft.js';
+import { PhaseGradientReconstruction } from '../../audio/phaseGradient.js';
 import { hannWindow } from '../../audio/stft.js';
 import { shippedModelPath, timbrePaths } from '../../io/paths.js';
 import { InvalidModelFileError, ModelMismatchError } from '../../nn/errors.js';
@@ -92,30 +93,51 @@ export function removeDcAndClamp(samples: Float32Array): Float32Array {
   return samples;
 }
 
+/**
+ * Where the output's phase comes from: 'gradient' (default) integrates it from the network's log-magnitude by
+ * src/audio/phaseGradient.ts, so harmonics stay coherent from frame to frame (a frame-rate convolutional network cannot
+ * carry an absolute phase across a long steady vowel); 'network' takes the phase head's own prediction.
+ */
+export type VocoderPhaseSource = 'gradient' | 'network';
+export const VOCODER_PHASE_SOURCES: readonly VocoderPhaseSource[] = Object.freeze(['gradient', 'network']);
+
+/** Options of a loaded vocoder. */
+export interface NeuralVocoderOptions {
+  /** Frames per network pass (default `DEFAULT_CHUNK_FRAMES`). */
+  readonly chunkFrames?: number;
+  /** Phase of the output (default 'gradient'). */
+  readonly phase?: VocoderPhaseSource;
+}
+
 /** A loaded vocoder network; `vocode` is the engine's `Vocoder`. */
 export class NeuralVocoder {
   readonly info: VocoderModelInfo;
   readonly label: string;
   /** Frames per network pass (each plus `vocoderContextFrames` of context per side). */
   readonly chunkFrames: number;
+  readonly phase: VocoderPhaseSource;
   private net: VocoderNet | null;
 
-  constructor(net: VocoderNet, info: VocoderModelInfo, options: { chunkFrames?: number } = {}) {
+  constructor(net: VocoderNet, info: VocoderModelInfo, options: NeuralVocoderOptions = {}) {
     const chunkFrames = options.chunkFrames ?? DEFAULT_CHUNK_FRAMES;
     const context = vocoderContextFrames(net.config);
     if (!(Number.isInteger(chunkFrames) && chunkFrames > 2 * context)) {
       throw new InvalidArgumentError(`chunkFrames must be a whole number above twice the context (${2 * context}), received ${chunkFrames}`);
     }
+    const phase = options.phase ?? 'gradient';
+    if (!VOCODER_PHASE_SOURCES.includes(phase)) throw new InvalidArgumentError(`vocoder phase must be one of ${VOCODER_PHASE_SOURCES.join(', ')}, received ${String(phase)}`);
     this.net = net;
     this.info = info;
     this.chunkFrames = chunkFrames;
+    this.phase = phase;
     this.label = vocoderLabel(net.config);
   }
 
   /**
    * Log-mel [frames × 80] (natural log, unnormalised) → `lengthSamples` samples at 22 050 Hz. Chunks keep their centre
    * frames only, with `vocoderContextFrames` of context each side — the network's whole receptive field — so the stitched
-   * spectrogram equals one pass over the whole input. Bin 0 is zeroed and the mean removed (no DC), then [−1, 1] clamped.
+   * spectrogram equals one pass over the whole input; the phase integration runs on through the chunks. Bin 0 is zeroed
+   * and the mean removed (no DC), then [−1, 1] clamped.
    */
   readonly vocode: VocoderFunction = async (logMel, options) => {
     const net = this.net;
@@ -132,20 +154,40 @@ export class NeuralVocoder {
     const context = vocoderContextFrames(net.config);
     const core = this.chunkFrames - 2 * context;
     const ola = new OverlapAdd(frames);
+    const gradient = this.phase === 'gradient' ? new PhaseGradientReconstruction(MEL_CONFIG) : null;
+    const bins = VOCODER_BINS;
     for (let keepStart = 0; keepStart < frames; keepStart += frames <= this.chunkFrames ? frames : core) {
       const keepEnd = frames <= this.chunkFrames ? frames : Math.min(frames, keepStart + core);
       const from = Math.max(0, keepStart - context);
       const to = Math.min(frames, keepEnd + context);
       const kept = keepEnd - keepStart;
-      const [re, im] = tf.tidy(() => {
-        const spectrum = net.forward(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])); // [1, T, bins]
-        const keep = (x: tf.Tensor3D) => tf.slice(x, [0, keepStart - from, 0], [1, kept, VOCODER_BINS]);
-        return [keep(spectrum.re), keep(spectrum.im)];
-      });
-      const [reData, imData] = (await Promise.all([re.data(), im.data()])) as [Float32Array, Float32Array];
-      tf.dispose([re, im]);
-      for (let t = 0; t < kept; t++) reData[t * VOCODER_BINS] = imData[t * VOCODER_BINS] = 0; // no DC: speech has none
-      ola.add(reData, imData, kept);
+      let re: Float32Array;
+      let im: Float32Array;
+      if (gradient !== null) {
+        // One frame past the kept ones (within the context) gives the last kept frame its time slope.
+        const withNext = Math.min(kept + 1, to - keepStart);
+        const logMagnitude = tf.tidy(() => tf.slice(net.forward(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])).logMagnitude, [0, keepStart - from, 0], [1, withNext, bins]));
+        const log = (await logMagnitude.data()) as Float32Array;
+        logMagnitude.dispose();
+        const phase = gradient.phases(log, kept, withNext > kept ? log.subarray(kept * bins) : null);
+        re = new Float32Array(kept * bins);
+        im = new Float32Array(kept * bins);
+        for (let i = 0; i < kept * bins; i++) {
+          const magnitude = Math.exp(log[i]!);
+          re[i] = magnitude * Math.cos(phase[i]!);
+          im[i] = magnitude * Math.sin(phase[i]!);
+        }
+      } else {
+        const [reTensor, imTensor] = tf.tidy(() => {
+          const spectrum = net.forward(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])); // [1, T, bins]
+          const keep = (x: tf.Tensor3D) => tf.slice(x, [0, keepStart - from, 0], [1, kept, bins]);
+          return [keep(spectrum.re), keep(spectrum.im)];
+        });
+        [re, im] = (await Promise.all([reTensor.data(), imTensor.data()])) as [Float32Array, Float32Array];
+        tf.dispose([reTensor, imTensor]);
+      }
+      for (let t = 0; t < kept; t++) re[t * bins] = im[t * bins] = 0; // no DC: speech has none
+      ola.add(re, im, kept);
       throwIfAborted();
     }
     return removeDcAndClamp(ola.finish(lengthSamples));
@@ -202,7 +244,7 @@ function configFromHeader(h: { readonly [key: string]: JsonValue }, path: string
 }
 
 /** Reads a vocoder model file, refusing other kinds, versions, feature configs and weights that do not fit its config. */
-export async function loadVocoderModel(path: string, options: { chunkFrames?: number } = {}): Promise<NeuralVocoder> {
+export async function loadVocoderModel(path: string, options: NeuralVocoderOptions = {}): Promise<NeuralVocoder> {
   const { header, weights } = await loadModelFile(path, { kind: VOCODER_KIND, kindVersion: VOCODER_KIND_VERSION, melConfig: MEL_CONFIG });
   const config = configFromHeader(header.hyperparameters, path);
   const normalization = normalizationFromJson(header.normalization, config.mels);
@@ -235,7 +277,7 @@ export function installedVocoderPath(home: string | undefined): string | undefin
 }
 
 /** Loads the installed vocoder; refuses with a message that says how to get one when there is none. */
-export async function loadInstalledVocoder(home: string | undefined, options: { chunkFrames?: number } = {}): Promise<NeuralVocoder> {
+export async function loadInstalledVocoder(home: string | undefined, options: NeuralVocoderOptions = {}): Promise<NeuralVocoder> {
   const path = installedVocoderPath(home);
   if (path === undefined) {
     throw new InvalidModelFileError(
@@ -259,17 +301,17 @@ export interface ChosenVocoder {
 /**
  * The vocoder of a choice: Griffin-Lim with `iterations` (default 32; or the caller's `griffinLim`, e.g. a
  * cancellable one), or the installed neural vocoder (TIMBRE_HOME/models/vocoder, else the shipped one; refused with
- * how to get one when there is none).
+ * how to get one when there is none) with its `phase` source (default 'gradient').
  */
 export async function chooseVocoder(
   choice: VocoderChoice,
-  options: { home?: string | undefined; iterations?: number; griffinLim?: (iterations: number) => Vocoder } = {},
+  options: { home?: string | undefined; iterations?: number; griffinLim?: (iterations: number) => Vocoder; phase?: VocoderPhaseSource } = {},
 ): Promise<ChosenVocoder> {
   if (choice === 'griffin-lim') {
     const iterations = options.iterations ?? 32;
     return { vocode: (options.griffinLim ?? griffinLimVocoder)(iterations), name: `griffin-lim (${iterations} iterations)`, dispose: () => {} };
   }
   if (choice !== 'neural') throw new InvalidArgumentError(`vocoder "${String(choice)}" is not one of ${VOCODER_CHOICES.join(', ')}`);
-  const neural = await loadInstalledVocoder(options.home);
-  return { vocode: neural.vocode, name: `neural (${neural.label})`, dispose: () => neural.dispose() };
+  const neural = await loadInstalledVocoder(options.home, options.phase !== undefined ? { phase: options.phase } : {});
+  return { vocode: neural.vocode, name: `neural${neural.phase === 'network' ? ', network phase' : ''} (${neural.label})`, dispose: () => neural.dispose() };
 }

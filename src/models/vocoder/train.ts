@@ -9,7 +9,6 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { reflectPad, StftEngine } from '../../audio/stft.js';
-import { decodeWav } from '../../audio/wav.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { float32Bytes, float32FromBytes } from '../../corpus/store.js';
@@ -165,17 +164,6 @@ export function vocoderBatch(items: readonly VocoderItem[], frames: number, loss
   };
 }
 
-/** The cached 22 050 Hz recording of a corpus utterance, checked against its cached log-mel's frame count. */
-export function corpusSamples(dataset: CorpusDataset, u: Pick<DatasetUtterance, 'voice' | 'sentence' | 'frames'>): Float32Array {
-  const path = dataset.wavPath(u.voice, u.sentence);
-  const decoded = decodeWav(new Uint8Array(readFileSync(path)), { sourceName: path });
-  const frames = Math.floor(decoded.samples.length / MEL_CONFIG.hopSamples);
-  if (decoded.sampleRateHz !== MEL_CONFIG.sampleRateHz || frames !== u.frames) {
-    throw new InvalidArgumentError(`${path}: ${decoded.sampleRateHz} Hz, ${frames} frames; the corpus expects ${MEL_CONFIG.sampleRateHz} Hz and ${u.frames} frames; rebuild it with: timbre corpus build`);
-  }
-  return decoded.samples;
-}
-
 /** Folder layout of a fine-tune set: `index.json` and one `<family>/<voice>/<sentence>.f32` [frames × 80] per mel. */
 export const FINE_TUNE_INDEX = 'index.json';
 const FINE_TUNE_FORMAT = 'timbre-vocoder-finetune';
@@ -286,7 +274,7 @@ export function vocoderBatchSource(
         const converted = options.fineTune?.of(u.voice, u.sentence) ?? [];
         const useConverted = converted.length > 0 && rng.uniform() < t.fineTuneShare;
         const input = useConverted ? options.fineTune!.mel(converted[rng.int(converted.length)]!) : undefined;
-        return vocoderItem(corpusSamples(dataset, u), dataset.mel(u.voice, u.sentence), start, t.cropFrames, t, input);
+        return vocoderItem(dataset.samples(u.voice, u.sentence), dataset.mel(u.voice, u.sentence), start, t.cropFrames, t, input);
       });
       return vocoderBatch(items, t.cropFrames, t);
     },

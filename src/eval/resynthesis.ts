@@ -1,0 +1,177 @@
+// `timbre eval --resynthesis`: each vocoder turns the recording's own log-mel back into sound, scored against the
+// recording per corpus voice on the test split: multi-resolution STFT distance, log-spectral distance, F0 error (cents)
+// and voiced/unvoiced error, and CER of a speech recogniser on the result.
+
+import { multiResolutionStftDistance, waveformLogSpectralDistance } from '../audio/distances.js';
+import { estimateF0 } from '../audio/f0.js';
+import type { Vocoder } from '../audio/griffinLim.js';
+import { MEL_CONFIG } from '../audio/melConfig.js';
+import { openCorpusDataset } from '../corpus/dataset.js';
+import { manifestHash } from '../corpus/manifest.js';
+import type { SpeechRecognizer } from './asr.js';
+import { f0Agreement } from './pitch.js';
+import { characterErrors } from './text.js';
+
+/** F0 search range of the comparison (both tracks estimated alike). */
+const F0_RANGE = { fMinHz: 60, fMaxHz: 400 } as const;
+/** Test sentences per voice by default. */
+export const DEFAULT_RESYNTHESIS_SENTENCES = 8;
+
+/** A vocoder under test. */
+export interface NamedVocoder {
+  readonly name: string;
+  readonly vocode: Vocoder;
+}
+
+/** Means over a set of resyntheses (CER pooled over characters; NaN without a recogniser). */
+export interface ResynthesisMetrics {
+  readonly multiResolutionStft: number;
+  readonly logSpectralDistanceDb: number;
+  readonly f0ErrorCents: number;
+  readonly voicingError: number;
+  readonly cer: number;
+  /** Vocoder seconds per second of audio. */
+  readonly realTimeFactor: number;
+  readonly utterances: number;
+}
+
+export interface ResynthesisReport {
+  readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: 'test'; readonly sentences: readonly string[] };
+  readonly vocoders: readonly string[];
+  readonly recognizer: string | null;
+  /** Per voice, per vocoder (in `vocoders` order). */
+  readonly voices: readonly { readonly voice: string; readonly metrics: readonly ResynthesisMetrics[] }[];
+  /** Over every voice, per vocoder. */
+  readonly overall: readonly ResynthesisMetrics[];
+  /** CER of the recordings themselves (the recogniser's floor on these sentences). */
+  readonly recordingCer: number;
+  readonly elapsedSeconds: number;
+}
+
+export interface ResynthesisOptions {
+  readonly vocoders: readonly NamedVocoder[];
+  readonly recognizer: SpeechRecognizer | null;
+  readonly home?: string;
+  /** Corpus voices (default every voice of the corpus). */
+  readonly voices?: readonly string[];
+  /** First N test sentences (default `DEFAULT_RESYNTHESIS_SENTENCES`). */
+  readonly sentences?: number;
+  readonly onProgress?: (done: number, total: number, detail: string) => void;
+}
+
+interface Sums {
+  stft: number;
+  lsd: number;
+  cents: number;
+  centsCount: number;
+  voicing: number;
+  edits: number;
+  chars: number;
+  vocoderSeconds: number;
+  audioSeconds: number;
+  utterances: number;
+}
+
+const emptySums = (): Sums => ({ stft: 0, lsd: 0, cents: 0, centsCount: 0, voicing: 0, edits: 0, chars: 0, vocoderSeconds: 0, audioSeconds: 0, utterances: 0 });
+
+function addSums(into: Sums, from: Sums): void {
+  for (const key of Object.keys(into) as (keyof Sums)[]) into[key] += from[key];
+}
+
+function metricsOf(s: Sums, withAsr: boolean): ResynthesisMetrics {
+  return {
+    multiResolutionStft: s.stft / s.utterances,
+    logSpectralDistanceDb: s.lsd / s.utterances,
+    f0ErrorCents: s.centsCount > 0 ? s.cents / s.centsCount : Number.NaN,
+    voicingError: s.voicing / s.utterances,
+    cer: withAsr && s.chars > 0 ? s.edits / s.chars : Number.NaN,
+    realTimeFactor: s.vocoderSeconds / s.audioSeconds,
+    utterances: s.utterances,
+  };
+}
+
+/** Resynthesises the first `sentences` test sentences of every voice with every vocoder and scores them. */
+export async function runResynthesisEvaluation(options: ResynthesisOptions): Promise<ResynthesisReport> {
+  const started = performance.now();
+  const dataset = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split: 'test', ...(options.voices !== undefined ? { voices: options.voices } : {}) });
+  const sentences = dataset.sentenceIds().slice(0, options.sentences ?? DEFAULT_RESYNTHESIS_SENTENCES);
+  const texts = new Map(dataset.manifest.sentences.map((s) => [s.id, s.text]));
+  const voices = [...new Set(dataset.utterances.map((u) => u.voice))];
+  const { recognizer } = options;
+  const perVoice = voices.map(() => options.vocoders.map(emptySums));
+  const recording = emptySums();
+  const total = voices.length * sentences.length;
+  let done = 0;
+  for (const [v, voice] of voices.entries()) {
+    for (const sentence of sentences) {
+      if (!dataset.utterances.some((u) => u.voice === voice && u.sentence === sentence)) continue;
+      const reference = dataset.samples(voice, sentence);
+      const mel = dataset.mel(voice, sentence);
+      const referenceF0 = estimateF0(reference, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz;
+      const text = texts.get(sentence) ?? '';
+      if (recognizer !== null) {
+        const errors = characterErrors(text, await recognizer.transcribe(reference, MEL_CONFIG.sampleRateHz));
+        recording.edits += errors.edits;
+        recording.chars += errors.referenceChars;
+      }
+      for (const [k, vocoder] of options.vocoders.entries()) {
+        const t0 = performance.now();
+        const samples = await vocoder.vocode(mel, { lengthSamples: reference.length });
+        const seconds = (performance.now() - t0) / 1000;
+        const sums = perVoice[v]![k]!;
+        sums.stft += multiResolutionStftDistance(reference, samples);
+        sums.lsd += waveformLogSpectralDistance(reference, samples);
+        const pitch = f0Agreement(referenceF0, estimateF0(samples, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz);
+        if (Number.isFinite(pitch.centsError)) {
+          sums.cents += pitch.centsError;
+          sums.centsCount++;
+        }
+        sums.voicing += pitch.voicingError;
+        if (recognizer !== null) {
+          const errors = characterErrors(text, await recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz));
+          sums.edits += errors.edits;
+          sums.chars += errors.referenceChars;
+        }
+        sums.vocoderSeconds += seconds;
+        sums.audioSeconds += reference.length / MEL_CONFIG.sampleRateHz;
+        sums.utterances++;
+      }
+      options.onProgress?.(++done, total, `${voice} ${sentence}`);
+    }
+  }
+  const withAsr = recognizer !== null;
+  const overall = options.vocoders.map((_, k) => {
+    const s = emptySums();
+    for (const row of perVoice) addSums(s, row[k]!);
+    return metricsOf(s, withAsr);
+  });
+  return {
+    corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split: 'test', sentences },
+    vocoders: options.vocoders.map((x) => x.name),
+    recognizer: recognizer?.name ?? null,
+    voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)) })),
+    overall,
+    recordingCer: withAsr && recording.chars > 0 ? recording.edits / recording.chars : Number.NaN,
+    elapsedSeconds: (performance.now() - started) / 1000,
+  };
+}
+
+const fixed = (x: number, digits: number): string => (Number.isFinite(x) ? x.toFixed(digits) : '—');
+const percent = (x: number): string => (Number.isFinite(x) ? `${(100 * x).toFixed(1)} %` : '—');
+
+/** Markdown table: one row per voice and vocoder, then the overall rows. */
+export function formatResynthesisTable(report: ResynthesisReport): string {
+  const header = '| voice | vocoder | MR-STFT | LSD dB | F0 error cents | V/UV error | CER | RTF |';
+  const rule = '|---|---|---:|---:|---:|---:|---:|---:|';
+  const row = (voice: string, vocoder: string, m: ResynthesisMetrics): string =>
+    `| ${voice} | ${vocoder} | ${fixed(m.multiResolutionStft, 3)} | ${fixed(m.logSpectralDistanceDb, 2)} | ${fixed(m.f0ErrorCents, 1)} | ${percent(m.voicingError)} | ${percent(m.cer)} | ${fixed(m.realTimeFactor, 3)} |`;
+  const lines = [header, rule];
+  for (const { voice, metrics } of report.voices) metrics.forEach((m, k) => lines.push(row(voice, report.vocoders[k]!, m)));
+  report.overall.forEach((m, k) => lines.push(row('**all**', report.vocoders[k]!, m)));
+  lines.push('');
+  lines.push(
+    `test split, ${report.corpus.sentences.length} sentences per voice, ${report.voices.length} voices; distances against the recording; ` +
+      `ASR ${report.recognizer ?? 'skipped'}${Number.isFinite(report.recordingCer) ? ` (CER of the recordings themselves ${percent(report.recordingCer)})` : ''}`,
+  );
+  return lines.join('\n');
+}
