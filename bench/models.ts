@@ -1,18 +1,13 @@
-// Conversion speed of the installed models on ~10 s of real speech: mel→mel (the model alone) and the full
-// `timbre convert` pipeline (WAV → log-mel → model → Griffin-Lim → WAV), as real-time factors measured in this one run.
+// Conversion speed of the installed models on ~10 s of real speech: mel→mel (the model alone), the full
+// `timbre convert` pipeline (WAV → log-mel → model → Griffin-Lim → WAV), and that pipeline ending in the neural vocoder
+// when one is installed, as real-time factors and ratios measured in this one run.
 
-import { readFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { resample } from '../src/audio/resample.js';
 import { MEL_CONFIG } from '../src/audio/melConfig.js';
-import { decodeWav, encodeWav } from '../src/audio/wav.js';
-import { readCorpusManifest } from '../src/corpus/dataset.js';
-import { loadSentences } from '../src/corpus/sentences.js';
-import { assignSplits } from '../src/corpus/split.js';
-import { renderSentence } from '../src/corpus/synth.js';
-import { CORPUS_VOICES, corpusVoice } from '../src/corpus/voices.js';
+import { CORPUS_VOICES } from '../src/corpus/voices.js';
+import { loadInput } from './input.js';
 import type { ModelSettings } from '../src/engine/api.js';
 import { griffinLimVocoder } from '../src/audio/griffinLim.js';
 import { convertLane, prepareSource } from '../src/engine/pipeline.js';
@@ -22,66 +17,10 @@ import type { MelConverter } from '../src/models/converter.js';
 
 /** Targets, real-time factor of mel→mel: seconds of compute per second of audio (diffusion: ML solver, 6 steps). */
 const TARGET_RTF: Readonly<Record<Candidate['family'], number>> = { vae: 0.05, cyclegan: 0.1, diffvc: 0.5, cyclediffusion: 0.5 };
-/** Voice of the input speech (a corpus voice that is no model's target here). */
-const SOURCE_VOICE = 'espeak-m3';
 /** Target of the VAE and DiffVC runs (one of their corpus voices). */
 const VAE_TARGET = 'flite-slt';
-/** Shortest input, seconds: test-split utterances are joined until it is reached. */
-const MIN_INPUT_SECONDS = 10;
 /** Griffin-Lim iterations of the default vocoder, as `timbre convert` uses. */
 const VOCODER_ITERATIONS = 32;
-
-interface Input {
-  wav: Uint8Array;
-  seconds: number;
-  description: string;
-}
-
-/** Test-split utterances of SOURCE_VOICE from the corpus, joined to ≥ MIN_INPUT_SECONDS; espeak-ng renders them when there is no corpus. */
-async function loadInput(home: string | undefined): Promise<Input> {
-  const rate = MEL_CONFIG.sampleRateHz;
-  const clips: Float32Array[] = [];
-  let seconds = 0;
-  let description: string;
-  const root = timbrePaths(home).corpus;
-  let manifest: ReturnType<typeof readCorpusManifest> | undefined;
-  try {
-    manifest = readCorpusManifest(root);
-  } catch {
-    manifest = undefined;
-  }
-  const utterances = manifest?.utterances.filter((u) => u.voice === SOURCE_VOICE && u.split === 'test') ?? [];
-  if (utterances.length > 0) {
-    const used: string[] = [];
-    for (const u of utterances) {
-      if (seconds >= MIN_INPUT_SECONDS) break;
-      const decoded = decodeWav(new Uint8Array(await readFile(join(root, ...u.wav.path.split('/')))), { sourceName: u.wav.path });
-      clips.push(resample(decoded.samples, decoded.sampleRateHz, rate));
-      seconds += clips[clips.length - 1]!.length / rate;
-      used.push(u.sentence);
-    }
-    description = `${used.length} test-split utterances of ${SOURCE_VOICE} from the corpus (${used.join(', ')})`;
-  } else {
-    const sentences = loadSentences();
-    const splits = assignSplits(sentences.map((s) => s.id));
-    const used: string[] = [];
-    for (const sentence of sentences.filter((s) => splits.get(s.id) === 'test')) {
-      if (seconds >= MIN_INPUT_SECONDS) break;
-      const speech = await renderSentence(corpusVoice(SOURCE_VOICE), sentence.text);
-      clips.push(resample(speech.samples, speech.sampleRateHz, rate));
-      seconds += clips[clips.length - 1]!.length / rate;
-      used.push(sentence.id);
-    }
-    description = `${used.length} test-split sentences rendered now with espeak-ng as ${SOURCE_VOICE} (no built corpus at ${root}) (${used.join(', ')})`;
-  }
-  const joined = new Float32Array(clips.reduce((n, c) => n + c.length, 0));
-  let at = 0;
-  for (const clip of clips) {
-    joined.set(clip, at);
-    at += clip.length;
-  }
-  return { wav: encodeWav(joined, rate), seconds: joined.length / rate, description };
-}
 
 interface Candidate {
   family: 'vae' | 'cyclegan' | 'diffvc' | 'cyclediffusion';
@@ -163,6 +102,13 @@ async function main(): Promise<void> {
 
   const source = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
   const vocoder = griffinLimVocoder(VOCODER_ITERATIONS);
+  // (c) the same pipeline ending in the neural vocoder, when one is installed or shipped.
+  const { loadInstalledVocoder } = await import('../src/models/vocoder/convert.js');
+  const neural = await loadInstalledVocoder(home).catch((error: unknown) => {
+    console.log(`(c) skipped: ${(error as Error).message.split('\n')[0]}`);
+    return undefined;
+  });
+  if (neural !== undefined) console.log(`(c) full with the neural vocoder = (b) ending in ${neural.label}, phase ${neural.phase}`);
   const { found, skipped } = await candidates(home);
   const verdicts: string[] = [];
   for (const candidate of found) {
@@ -183,12 +129,23 @@ async function main(): Promise<void> {
         const prepared = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
         return convertLane(prepared, converter, target, settings, { vocoder });
       });
+      const fullNeural =
+        neural === undefined
+          ? undefined
+          : await timeMedian(repeats, async () => {
+              const prepared = prepareSource(input.wav, { sourceName: 'bench input', maxDurationSeconds: 600 });
+              return convertLane(prepared, converter, target, settings, { vocoder: neural.vocode });
+            });
       const melRtf = mel / input.seconds;
       const fullRtf = full / input.seconds;
       console.log(`${converter.label}${candidate.family !== 'cyclegan' ? ` → ${candidate.target}` : ''}  (${candidate.path})`);
       if (candidate.family === 'diffvc' || candidate.family === 'cyclediffusion') console.log('  ML solver, 6 steps, seed 0 (the defaults)');
       console.log(`  (a) mel→mel: ${mel.toFixed(3)} s median, RTF ${melRtf.toFixed(4)}`);
       console.log(`  (b) full pipeline: ${full.toFixed(3)} s median, RTF ${fullRtf.toFixed(4)} (of which analysis + vocoder + measuring ≈ ${(full - mel).toFixed(3)} s)`);
+      if (fullNeural !== undefined) {
+        console.log(`  (c) full pipeline, neural vocoder: ${fullNeural.toFixed(3)} s median, RTF ${(fullNeural / input.seconds).toFixed(4)}; (c)/(b) = ${(fullNeural / full).toFixed(3)}`);
+        if (candidate.family === 'vae') verdicts.push(`target VAE pipeline with the neural vocoder ≤ ½ of its Griffin-Lim pipeline: ${fullNeural <= 0.5 * full ? 'PASS' : 'FAIL'} (${(fullNeural / full).toFixed(3)})`);
+      }
       const limit = TARGET_RTF[candidate.family];
       const names = { vae: 'VAE', diffvc: 'DiffVC (ML, 6 steps)', cyclediffusion: 'CycleDiffusion (ML, 6 steps)', cyclegan: `CycleGAN-VC → ${candidate.target}` };
       verdicts.push(`target ${names[candidate.family]} mel→mel RTF ≤ ${limit}: ${melRtf <= limit ? 'PASS' : 'FAIL'} (${melRtf.toFixed(4)})`);
@@ -196,6 +153,7 @@ async function main(): Promise<void> {
       converter.dispose();
     }
   }
+  neural?.dispose();
   for (const line of skipped) console.log(line);
   for (const line of verdicts) console.log(line);
 }

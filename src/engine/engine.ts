@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimbreInputError } from '../audio/errors.js';
-import { griffinLimFromLogMelAsync, type Vocoder } from '../audio/griffinLim.js';
+import type { Vocoder } from '../audio/griffinLim.js';
 import { timbrePaths } from '../io/paths.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import type { ConversionTarget } from '../models/converter.js';
@@ -18,8 +18,10 @@ import type {
   EngineInfo,
   ExportFile,
   ExportRequest,
+  JobStage,
   LaneFailure,
   LaneResult,
+  ModelFamily,
   ModelInfo,
   ModelSelection,
   SourceResult,
@@ -30,8 +32,11 @@ import type {
 } from './api.js';
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
-import { defaultSearchDirs, ModelRegistry } from './modelRegistry.js';
-import { convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
+import { homeModelRegistry, type ModelRegistry } from './modelRegistry.js';
+import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
+import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
+
+export { cancellableGriffinLimVocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
 import { createTrainingHost } from './training.js';
@@ -41,14 +46,6 @@ import { zipStore } from './zip.js';
 
 /** Version reported by `info()`. */
 export const ENGINE_VERSION = '0.1.0';
-
-/**
- * The engine's default vocoder: `griffinLimVocoder`'s Griffin-Lim (same seed, same samples), run so that a job's cancel
- * stops it between two iterations instead of after the whole reconstruction.
- */
-export function cancellableGriffinLimVocoder(iterations = 32): Vocoder {
-  return (logMel, { lengthSamples, signal }) => griffinLimFromLogMelAsync(logMel, { iterations, lengthSamples, seed: 0, signal });
-}
 
 /** Options of `createEngine`; all optional. */
 export interface EngineOptions {
@@ -72,6 +69,11 @@ export interface EngineOptions {
   vocoder?: (griffinLimIterations: number) => Vocoder;
   /** Speaker similarity of a lane to its target; default the shipped speaker encoder (`./similarity.ts`); false = none. */
   speakerSimilarity?: SpeakerSimilarity | false;
+  /**
+   * Worker threads that convert lanes of models on disk beside this thread (lanePool.ts); default one per further core,
+   * at most 1 (`TIMBRE_LANE_WORKERS` overrides); 0 = every lane here. Not used with a given `registry` or `vocoder`.
+   */
+  laneWorkers?: number;
 }
 
 /** The in-process engine: `TimbreApi` plus what only its owner may do. */
@@ -84,7 +86,12 @@ export interface Engine extends TimbreApi {
 interface StoredLane {
   result: LaneResult;
   audio: LaneAudio;
+  /** Position in the job's plan (lanes may finish out of order). */
+  index: number;
 }
+
+/** Relative cost of a lane by family, to start the slow ones first when lanes run side by side. */
+const LANE_COST: Readonly<Record<ModelFamily, number>> = { cyclediffusion: 4, diffvc: 4, cyclegan: 2, vae: 1 };
 
 interface JobRecord {
   id: string;
@@ -130,9 +137,9 @@ export function safeFileName(text: string): string {
 /** Creates the engine. */
 export function createEngine(options: EngineOptions = {}): Engine {
   const home = options.home;
-  const registry =
-    options.registry ??
-    new ModelRegistry(home === undefined ? {} : { searchDirs: [...defaultSearchDirs().filter((d) => d.origin === 'shipped'), { dir: timbrePaths(home).models, origin: 'user' }] });
+  const registry = options.registry ?? homeModelRegistry(home);
+  const laneWorkers = options.registry !== undefined ? 0 : (options.laneWorkers ?? defaultLaneWorkers());
+  const lanePool = laneWorkers > 0 ? new LanePool({ home, workers: laneWorkers }) : undefined;
   const voices = options.voiceSource ?? createVoiceSource(options.voices ?? [], home === undefined ? {} : { home });
   const maxInputBytes = options.maxInputBytes ?? 100_000_000;
   const maxInputSeconds = options.maxInputSeconds ?? 300;
@@ -176,6 +183,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     onModelWritten: (modelId) => {
       registry.unload(modelId);
       registry.rescan();
+      lanePool?.reload(modelId);
     },
   });
 
@@ -254,25 +262,37 @@ export function createEngine(options: EngineOptions = {}): Engine {
     await new Promise((resolve) => setTimeout(resolve, 0));
     if (plan.some(({ model }) => model.origin !== 'registered')) await ensureBackend();
     emitter.emit('source', record.source!);
-    for (const [index, { model, selection }] of plan.entries()) {
-      if (signal.aborted) break;
-      const overall = (fraction: number): number => (index + fraction) / plan.length;
-      emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'converting', fraction: 0, overallFraction: overall(0) });
+    const fractions = plan.map(() => 0);
+    const ended = new Set<number>();
+    // One runner on this thread and one per lane worker (in plan order when alone); side by side the costliest lanes go
+    // first, so the last to finish is a short one.
+    const onDisk = plan.filter(({ model }) => model.origin !== 'registered').length;
+    const workers = onDisk >= 2 && (vocoderChoice === 'neural' || options.vocoder === undefined) ? (lanePool?.size ?? 0) : 0;
+    const waiting = plan.map((_, i) => i);
+    if (workers > 0) waiting.sort((a, b) => LANE_COST[plan[b]!.model.family] - LANE_COST[plan[a]!.model.family] || a - b);
+    const laneVocoder: LaneVocoder = vocoderChoice === 'neural' ? { kind: 'neural' } : { kind: 'griffin-lim', iterations };
+    const runLane = async (index: number, slot: number | null): Promise<void> => {
+      const { model, selection } = plan[index]!;
+      const progress = (stage: JobStage, fraction: number): void => {
+        fractions[index] = fraction;
+        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage, fraction, overallFraction: fractions.reduce((a, b) => a + b, 0) / plan.length });
+      };
+      progress('converting', 0);
       try {
-        const converter = await registry.converter(model.id);
         let lastEmitMs = 0;
         let lastStage = '';
-        const audio = await convertLane(prepared, converter, target, selection.settings ?? {}, {
-          vocoder,
-          signal,
-          onProgress: (stage, fraction) => {
-            const now = performance.now();
-            if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
-            lastEmitMs = now;
-            lastStage = stage;
-            emitter.emit('progress', { jobId: record.id, modelId: model.id, stage, fraction, overallFraction: overall(fraction) });
-          },
-        });
+        const onProgress = (stage: JobStage, fraction: number): void => {
+          const now = performance.now();
+          if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
+          lastEmitMs = now;
+          lastStage = stage;
+          progress(stage, fraction);
+        };
+        const settings = selection.settings ?? {};
+        const audio =
+          slot === null
+            ? await convertLane(prepared, await registry.converter(model.id), target, settings, { vocoder, signal, onProgress })
+            : await lanePool!.run(slot, { modelId: model.id, source: { speech: prepared.speech, logMel: prepared.logMel }, target, settings, vocoder: laneVocoder }, { signal, onProgress });
         let speakerSimilarity: number | undefined;
         try {
           speakerSimilarity = await similarity?.({ logMel: audio.logMel, samples: audio.samples }, { voiceId: record.targetVoiceId, kind: record.targetKind });
@@ -286,7 +306,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
           family: model.family,
           label: model.label,
           targetVoiceId: record.targetVoiceId,
-          settings: selection.settings ?? {},
+          settings,
           wav: audio.wav,
           sampleRateHz: MEL_CONFIG.sampleRateHz,
           durationSeconds: audio.durationSeconds,
@@ -296,20 +316,34 @@ export function createEngine(options: EngineOptions = {}): Engine {
           vocoder: vocoderChoice,
         };
         if (speakerSimilarity !== undefined) result.speakerSimilarity = speakerSimilarity;
-        record.lanes.push({ result, audio });
-        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'done', fraction: 1, overallFraction: overall(1) });
+        record.lanes.push({ result, audio, index });
+        ended.add(index);
+        progress('done', 1);
         emitter.emit('lane', result);
       } catch (error) {
-        if (error instanceof CancelledError || signal.aborted) break;
+        if (error instanceof CancelledError || signal.aborted) return;
         const failure: LaneFailure = { jobId: record.id, modelId: model.id, error: toErrorInfo(error) };
         record.failures.push(failure);
-        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'failed', fraction: 1, overallFraction: overall(1) });
+        ended.add(index);
+        progress('failed', 1);
         emitter.emit('laneError', failure);
       }
-    }
+    };
+    const runner = async (slot: number | null): Promise<void> => {
+      for (;;) {
+        if (signal.aborted) return;
+        // A worker takes only models it can load from disk; in-process (registered) models stay on this thread.
+        const at = waiting.findIndex((i) => slot === null || plan[i]!.model.origin !== 'registered');
+        if (at < 0) return;
+        const [index] = waiting.splice(at, 1);
+        await runLane(index!, slot);
+      }
+    };
+    await Promise.all([runner(null), ...Array.from({ length: workers }, (_, slot) => runner(slot))]);
+    record.lanes.sort((a, b) => a.index - b.index);
     if (signal.aborted) {
-      for (const { model } of plan.slice(record.lanes.length + record.failures.length)) {
-        emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'cancelled', fraction: 0, overallFraction: 1 });
+      for (const [index, { model }] of plan.entries()) {
+        if (!ended.has(index)) emitter.emit('progress', { jobId: record.id, modelId: model.id, stage: 'cancelled', fraction: 0, overallFraction: 1 });
       }
     }
     return {
@@ -514,6 +548,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
       await queue;
       await neural?.then((v) => v.dispose(), () => undefined);
       jobs.clear();
+      await lanePool?.close();
       await registry.dispose();
     },
   };

@@ -147,6 +147,11 @@ async function isDirectory(path: string): Promise<boolean> {
   }
 }
 
+/** The registry of the model folders of `home` (shipped models and TIMBRE_HOME/models); the default when home is undefined. */
+export function homeModelRegistry(home: string | undefined): ModelRegistry {
+  return new ModelRegistry(home === undefined ? {} : { searchDirs: [...defaultSearchDirs().filter((d) => d.origin === 'shipped'), { dir: timbrePaths(home).models, origin: 'user' }] });
+}
+
 /** Models on disk and registered in-process; converters load on first use and are cached. */
 export class ModelRegistry {
   private entries: Map<string, Entry> | undefined;

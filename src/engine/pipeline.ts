@@ -2,7 +2,7 @@
 // MelConverter → pitch shift → vocoder → loudness match → measurements. Pure compute, no jobs or I/O.
 
 import { estimateF0, f0Summary } from '../audio/f0.js';
-import type { Vocoder } from '../audio/griffinLim.js';
+import { griffinLimFromLogMelAsync, type Vocoder } from '../audio/griffinLim.js';
 import { matchLoudness } from '../audio/loudness.js';
 import { logMelSpectrogram, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
@@ -64,6 +64,14 @@ export interface LaneAudio {
   f0MedianHz: number | null;
 }
 
+/**
+ * The engine's default vocoder: `griffinLimVocoder`'s Griffin-Lim (same seed, same samples), run so that a job's cancel
+ * stops it between two iterations instead of after the whole reconstruction.
+ */
+export function cancellableGriffinLimVocoder(iterations = 32): Vocoder {
+  return (logMel, { lengthSamples, signal }) => griffinLimFromLogMelAsync(logMel, { iterations, lengthSamples, seed: 0, signal });
+}
+
 /** Stages reported by `convertLane`. */
 export type LaneStage = 'converting' | 'vocoding' | 'measuring';
 
@@ -85,7 +93,7 @@ export function semitonesBetween(from: LogMel, to: LogMel): number {
 
 /** Runs one model over the prepared source; checks `signal` between stages and yields so cancels and progress get through. */
 export async function convertLane(
-  source: PreparedSource,
+  source: Pick<PreparedSource, 'speech' | 'logMel'>,
   converter: MelConverter,
   target: ConversionTarget,
   settings: ModelSettings,

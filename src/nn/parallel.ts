@@ -11,8 +11,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Worker } from 'node:worker_threads';
 import { cpus } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { createRequire } from 'node:module';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { isAbsolute, resolve } from 'node:path';
 import type { BackendName } from './backend.js';
 import { assignFromArray, copyTensorInto } from './hostArrays.js';
 import { ShapeMismatchError } from './errors.js';
@@ -20,6 +19,7 @@ import type { JsonValue } from './modelFile.js';
 import { Rng, type WeightMap } from './module.js';
 import { Trainer, type TrainerOptions, type TrainingSetup } from './train.js';
 import type { GradientProvider } from './trainingLoop.js';
+import { workerEntry } from './workerEntry.js';
 
 /** Where workers find the model: a module (path or file URL) exporting `factory(factoryOptions) → TrainingSetup`. */
 export interface WorkerFactorySpec {
@@ -168,17 +168,6 @@ async function loadSetup<TBatch>(spec: WorkerFactorySpec): Promise<TrainingSetup
   return (await (factory as (o: JsonValue | undefined) => TrainingSetup<TBatch> | Promise<TrainingSetup<TBatch>>)(spec.factoryOptions ?? undefined)) as TrainingSetup<TBatch>;
 }
 
-/** The worker entry: compiled JS runs directly; TypeScript sources (vitest, tsx) get tsx's loader registered first. */
-function workerScript(): { entry: string | URL; eval: boolean } {
-  const self = import.meta.url;
-  if (!self.endsWith('.ts')) return { entry: new URL('./parallelWorker.js', self), eval: false };
-  // `--import tsx` in a worker's execArgv does not reach the worker's own entry in Node 20, so register in-thread.
-  const tsxDir = dirname(createRequire(self).resolve('tsx/package.json'));
-  const tsxApi = pathToFileURL(join(tsxDir, 'dist', 'esm', 'api', 'index.mjs')).href;
-  const worker = new URL('./parallelWorker.ts', self).href;
-  return { entry: `import(${JSON.stringify(tsxApi)}).then((api) => { api.register(); return import(${JSON.stringify(worker)}); })`, eval: true };
-}
-
 /** acc ← w0·acc + Σ wᵢ·gᵢ in place; returns Σ acc² of the result. */
 function averageInto(acc: Float32Array, w0: number, others: readonly { weight: number; values: Float32Array }[]): number {
   let sum = 0;
@@ -218,7 +207,7 @@ export async function createGradientPool<TBatch = unknown>(options: GradientPool
   const weightViews = layoutViews(weightsBuffer, layout);
   const controlBuffer = new SharedArrayBuffer(4 * replicas);
   const control = new Int32Array(controlBuffer);
-  const script = workerScript();
+  const script = workerEntry(import.meta.url, 'parallelWorker');
   const handles: WorkerHandle[] = [];
   let nextId = 1;
   const failAll = (h: WorkerHandle, err: Error) => {
