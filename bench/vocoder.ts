@@ -12,7 +12,8 @@ import { openCorpusDataset } from '../src/corpus/dataset.js';
 import { griffinLimVocoder } from '../src/audio/griffinLim.js';
 import { loadSpeech, writeWavFile } from '../src/io/audioFile.js';
 import { describeBackend, initBackend } from '../src/nn/backend.js';
-import { installedVocoderPath, loadVocoderModel, NeuralVocoder } from '../src/models/vocoder/convert.js';
+import { loadVocoderModel, NeuralVocoder } from '../src/models/vocoder/convert.js';
+import { installedVocoderPath } from '../src/models/vocoder/files.js';
 import { createVocoder, DEFAULT_VOCODER_CONFIG, vocoderGflopsPerSecond } from '../src/models/vocoder/model.js';
 
 const SR = MEL_CONFIG.sampleRateHz;

@@ -46,6 +46,19 @@ export interface EngineInfo {
   maxInputSeconds: number;
   /** TensorFlow.js backend in use, when a model has loaded one ("wasm", "tensorflow", ...). */
   backend?: string;
+  /** The vocoders a conversion may end in (`ConvertRequest.vocoder`), the default first. */
+  vocoders: VocoderInfo[];
+}
+
+/** A vocoder the engine offers. */
+export interface VocoderInfo {
+  id: 'griffin-lim' | 'neural';
+  label: string;
+  available: boolean;
+  /** Why it cannot be used now (no trained file). */
+  unavailableReason?: string;
+  /** The default of `ConvertRequest.vocoder`. */
+  isDefault: boolean;
 }
 
 /** A target voice: a corpus voice shipped with the app or one the user recorded. */

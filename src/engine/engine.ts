@@ -33,6 +33,7 @@ import type {
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { homeModelRegistry, type ModelRegistry } from './modelRegistry.js';
+import { installedVocoderPath } from '../models/vocoder/files.js';
 import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
 import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
 
@@ -434,7 +435,19 @@ export function createEngine(options: EngineOptions = {}): Engine {
   return {
     registry,
     async info(): Promise<EngineInfo> {
-      const info: EngineInfo = { version: ENGINE_VERSION, sampleRateHz: MEL_CONFIG.sampleRateHz, maxInputBytes, maxInputSeconds };
+      const neuralPath = installedVocoderPath(home);
+      const info: EngineInfo = {
+        version: ENGINE_VERSION,
+        sampleRateHz: MEL_CONFIG.sampleRateHz,
+        maxInputBytes,
+        maxInputSeconds,
+        vocoders: [
+          { id: 'griffin-lim', label: 'Griffin-Lim (32 iterations)', available: true, isDefault: true },
+          neuralPath !== undefined
+            ? { id: 'neural', label: 'Neural vocoder', available: true, isDefault: false }
+            : { id: 'neural', label: 'Neural vocoder', available: false, unavailableReason: 'no neural vocoder is installed (train one with: timbre train vocoder)', isDefault: false },
+        ],
+      };
       if (backendName !== undefined) info.backend = backendName;
       return info;
     },

@@ -2,7 +2,7 @@
 // per-model progress and cancel, lanes to compare, export. Talks to the engine only through `UiTransport`.
 
 import WaveSurfer from 'wavesurfer.js';
-import type { ConversionJob, EngineErrorInfo, EngineInfo, LaneResult, ModelInfo, ModelSettings, SettingSpec, VoiceInfo } from '../engine/api.js';
+import type { ConversionJob, EngineErrorInfo, EngineInfo, LaneResult, ModelInfo, ModelSettings, SettingSpec, VocoderInfo, VoiceInfo } from '../engine/api.js';
 import { LaneSet, type LaneMetric } from './lanes.js';
 import { MicRecorder } from './recorder.js';
 import { createTrainingPanel } from './trainingPanel.js';
@@ -206,6 +206,24 @@ async function refreshModels(): Promise<readonly ModelInfo[]> {
   return state.models;
 }
 
+/** The vocoder choice from the engine's list: unavailable ones shown disabled with the reason. */
+function renderVocoders(vocoders: readonly VocoderInfo[]): void {
+  const select = $<HTMLSelectElement>('vocoder');
+  select.replaceChildren(
+    ...vocoders.map((v) => {
+      const option = document.createElement('option');
+      option.value = v.id;
+      option.textContent = v.available ? v.label : `${v.label} (not installed)`;
+      option.disabled = !v.available;
+      if (v.unavailableReason !== undefined) option.title = v.unavailableReason;
+      option.selected = v.isDefault;
+      return option;
+    }),
+  );
+  const missing = vocoders.filter((v) => !v.available);
+  $('vocoder-note').textContent = missing.map((v) => `${v.label}: ${v.unavailableReason ?? 'unavailable'}`).join('; ');
+}
+
 function renderVoices(): void {
   const select = $<HTMLSelectElement>('voice');
   const previous = select.value;
@@ -373,6 +391,7 @@ function laneMetrics(lane: LaneResult): LaneMetric[] {
     { label: 'RTF', value: fmt(lane.realTimeFactor, 2, ''), title: 'real-time factor: processing time ÷ audio duration' },
     { label: 'F0', value: fmt(lane.f0MedianHz, 0, ' Hz'), title: 'median fundamental frequency of voiced frames' },
   ];
+  metrics.push({ label: 'vocoder', value: lane.vocoder === 'neural' ? 'neural' : 'Griffin-Lim', title: 'what turned the converted mel into sound' });
   if (lane.speakerSimilarity !== undefined) metrics.push({ label: 'similarity', value: fmt(lane.speakerSimilarity, 2, ''), title: 'speaker similarity to the target voice' });
   return metrics;
 }
@@ -411,7 +430,8 @@ async function convert(): Promise<void> {
   $('convert-status').textContent = 'Uploading…';
   let job: ConversionJob;
   try {
-    job = await state.transport.convert({ input: { kind: 'wav-bytes', bytes: state.input.bytes, name: state.input.name }, targetVoiceId: voice.id, models: selection });
+    const vocoder = $<HTMLSelectElement>('vocoder').value === 'neural' ? 'neural' : 'griffin-lim';
+    job = await state.transport.convert({ input: { kind: 'wav-bytes', bytes: state.input.bytes, name: state.input.name }, targetVoiceId: voice.id, models: selection, vocoder });
   } catch (error) {
     showEngineError(error, 'convert-error');
     list.replaceChildren();
@@ -543,6 +563,7 @@ async function start(): Promise<void> {
     state.models = models;
     $('engine-info').textContent = `${state.transport.kind === 'web' ? 'Web mode' : 'Desktop'} · engine ${info.version} · output ${info.sampleRateHz} Hz`;
     renderVoices();
+    renderVocoders(info.vocoders);
     const voicesPanel = createVoicesPanel({ transport: state.transport, voices: () => state.voices, input: () => state.input, refreshVoices });
     const trainingPanel = createTrainingPanel({ transport: state.transport, voices: () => state.voices, refreshModels }, await state.transport.listTrainers());
     voiceListeners.push(() => voicesPanel.render(), () => trainingPanel.refreshVoices());

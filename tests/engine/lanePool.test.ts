@@ -1,5 +1,6 @@
 // Lanes side by side: with a lane worker, shipped models convert on a second thread to exactly the samples they give
-// on the engine's own thread; a cancel reaches a lane inside the worker; lanes come back in plan order.
+// on the engine's own thread; a cancel reaches a lane inside the worker; lanes come back in plan order. And the
+// vocoders the engine offers.
 
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -8,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeWav } from '../../src/audio/wav.js';
 import { createEngine } from '../../src/engine/engine.js';
 import { defaultLaneWorkers } from '../../src/engine/lanePool.js';
+import { installedVocoderPath } from '../../src/models/vocoder/files.js';
 import { harmonicGlide } from '../audio/signals.js';
 
 let home: string;
@@ -66,5 +68,22 @@ describe('lane workers', () => {
     expect(defaultLaneWorkers({ TIMBRE_LANE_WORKERS: '2' })).toBe(2);
     expect(defaultLaneWorkers({})).toBeLessThanOrEqual(1);
     expect(() => defaultLaneWorkers({ TIMBRE_LANE_WORKERS: 'many' })).toThrow(/TIMBRE_LANE_WORKERS must be a whole number 0–16/);
+  });
+});
+
+describe('engine info', () => {
+  it('lists the vocoders: Griffin-Lim the default, the neural one available exactly when a model file is installed', async () => {
+    const engine = createEngine({ home, laneWorkers: 0, speakerSimilarity: false });
+    try {
+      const { vocoders } = await engine.info();
+      expect(vocoders.map((v) => v.id)).toEqual(['griffin-lim', 'neural']);
+      expect(vocoders[0]).toMatchObject({ available: true, isDefault: true });
+      const neural = vocoders[1]!;
+      expect(neural.isDefault).toBe(false);
+      expect(neural.available).toBe(installedVocoderPath(home) !== undefined);
+      if (!neural.available) expect(neural.unavailableReason).toMatch(/timbre train vocoder/);
+    } finally {
+      await engine.destroy();
+    }
   });
 });

@@ -3,27 +3,24 @@
 
 import { griffinLimVocoder, type Vocoder } from '../../audio/griffinLim.js';
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { checkLogMel, type LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { RealFft } from '../../audio/realFft.js';
 import { PhaseGradientReconstruction } from '../../audio/phaseGradient.js';
 import { hannWindow } from '../../audio/stft.js';
-import { shippedModelPath, timbrePaths } from '../../io/paths.js';
 import { InvalidModelFileError, ModelMismatchError } from '../../nn/errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from '../melNormalization.js';
 import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
+import { installedVocoderPath, shippedVocoderPath, userVocoderPath } from './files.js';
 import { checkVocoderConfig, DEFAULT_VOCODER_CONFIG, VOCODER_BINS, VocoderNet, vocoderContextFrames, vocoderGflopsPerSecond, type VocoderConfig } from './model.js';
 
 /** Model-file kind of the neural vocoder. */
 export const VOCODER_KIND = 'vocoder';
+
 /** Architecture version; a file of another version is refused. */
 export const VOCODER_KIND_VERSION = 1;
-/** Folder of the vocoder under TIMBRE_HOME/models and assets/models. */
-export const VOCODER_FOLDER = 'vocoder';
 /**
  * Frames per network pass at conversion (≈ 24 s; its largest activation is 2048 × 1539 floats, 12 MB); longer inputs go
  * in overlapping chunks so memory stays bounded. Each chunk recomputes 2 × `vocoderContextFrames` (54) frames: 2.6 %.
@@ -264,24 +261,12 @@ export async function loadVocoderModel(path: string, options: NeuralVocoderOptio
   );
 }
 
-/** The shipped vocoder, `assets/models/vocoder/model.timbre`. */
-export function shippedVocoderPath(): string {
-  return shippedModelPath(VOCODER_FOLDER);
-}
-
-/** The vocoder a command uses: TIMBRE_HOME/models/vocoder/model.timbre when present, else the shipped one. */
-export function installedVocoderPath(home: string | undefined): string | undefined {
-  const user = join(timbrePaths(home).models, VOCODER_FOLDER, 'model.timbre');
-  if (existsSync(user)) return user;
-  return existsSync(shippedVocoderPath()) ? shippedVocoderPath() : undefined;
-}
-
 /** Loads the installed vocoder; refuses with a message that says how to get one when there is none. */
 export async function loadInstalledVocoder(home: string | undefined, options: NeuralVocoderOptions = {}): Promise<NeuralVocoder> {
   const path = installedVocoderPath(home);
   if (path === undefined) {
     throw new InvalidModelFileError(
-      `no neural vocoder at ${join(timbrePaths(home).models, VOCODER_FOLDER, 'model.timbre')} or ${shippedVocoderPath()}; train one with: timbre train vocoder (or use --vocoder griffin-lim)`,
+      `no neural vocoder at ${userVocoderPath(home)} or ${shippedVocoderPath()}; train one with: timbre train vocoder (or use --vocoder griffin-lim)`,
     );
   }
   return loadVocoderModel(path, options);
