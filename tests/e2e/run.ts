@@ -3,6 +3,7 @@
 // create a user voice, train (tiny presets) to completion with live loss charts, cancel and resume.
 // Uses trained models when present and the test-only stand-ins otherwise, and says which.
 
+import { unzipSync } from 'fflate';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -23,22 +24,6 @@ function check(condition: boolean, what: string): void {
   else failures.push(what);
 }
 
-/** Entries of a stored (uncompressed) zip, as written by the engine. */
-function readStoredZip(bytes: Uint8Array): Map<string, Uint8Array> {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Map<string, Uint8Array>();
-  let at = 0;
-  while (at + 30 <= bytes.length && view.getUint32(at, true) === 0x04034b50) {
-    const size = view.getUint32(at + 18, true);
-    const nameLength = view.getUint16(at + 26, true);
-    const extra = view.getUint16(at + 28, true);
-    const name = new TextDecoder().decode(bytes.subarray(at + 30, at + 30 + nameLength));
-    const start = at + 30 + nameLength + extra;
-    out.set(name, bytes.subarray(start, start + size));
-    at = start + size;
-  }
-  return out;
-}
 
 function meanAbsDifference(a: Float32Array, b: Float32Array): number {
   const n = Math.min(a.length, b.length);
@@ -211,7 +196,7 @@ async function main(): Promise<void> {
     await reportDownload.saveAs(reportPath);
     const laneWav = decodeWav(new Uint8Array(readFileSync(lanePath)));
     check(laneWav.sampleRateHz === 22050 && laneWav.durationSeconds > 2, `exported lane ${laneDownload.suggestedFilename()} is a valid WAV (${laneWav.durationSeconds.toFixed(2)} s)`);
-    const entries = readStoredZip(new Uint8Array(readFileSync(zipPath)));
+    const entries = new Map(Object.entries(unzipSync(new Uint8Array(readFileSync(zipPath)))));
     const sourceName = [...entries.keys()].find((n) => n.endsWith('-source.wav'));
     check(sourceName !== undefined && entries.size === server.models.length + 2, `zip holds the source, ${server.models.length} lanes and metrics.json (${[...entries.keys()].join(', ')})`);
     const source = decodeWav(entries.get(sourceName!)!);

@@ -8,7 +8,7 @@ import { createEngine, type Engine } from '../../engine/engine.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { UsageError, choiceOption, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
-import { readZipStore } from '../../engine/zip.js';
+import { readZip } from '../../engine/zip.js';
 
 const fmt = (value: number | null | undefined, digits: number, unit = ''): string =>
   value === null || value === undefined || !Number.isFinite(value) ? '—' : `${value.toFixed(digits)}${unit}`;
@@ -56,7 +56,7 @@ export async function runCompare(argv: readonly string[], io: CliIo, engine: Eng
 
   await mkdir(outputDir, { recursive: true });
   const zip = await engine.exportLanes({ jobId: job.id, format: 'zip', includeSource: true });
-  const files = readZipStore(zip.bytes);
+  const files = readZip(zip.bytes);
   const report = await engine.exportLanes({ jobId: job.id, format: 'report' });
   files.set('report.html', report.bytes);
   for (const [name, bytes] of files) await writeFileAtomic(join(outputDir, name), bytes, { overwrite });
