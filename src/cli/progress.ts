@@ -1,5 +1,8 @@
 // A terminal progress bar with rate and ETA for long jobs (corpus build, training, evaluation):
 // redrawn in place on a TTY, plain periodic lines otherwise (logs, CI), so output stays readable.
+// Hand-written rather than cli-progress: that library redraws on its own timers through readline on a Node stream and
+// reads Date.now itself, while every CLI line here goes through `io.err` (which the tests capture) and is drawn only
+// when work advances, with an injectable clock.
 
 /** Options of `createProgressBar`; times in milliseconds. */
 export interface ProgressBarOptions {

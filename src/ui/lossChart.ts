@@ -1,16 +1,17 @@
-// Small SVG line charts of training losses, one per loss name, redrawn at most once per animation frame
-// as progress events arrive (no chart library: a polyline over a min/max-scaled box).
+// Small line charts of training losses drawn by uPlot, one per loss name, updated at most once per animation frame
+// as progress events arrive.
 
-const SVG = 'http://www.w3.org/2000/svg';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
 const WIDTH = 260;
 const HEIGHT = 90;
-const PAD = { left: 4, right: 4, top: 6, bottom: 6 };
 /** Points kept per loss; beyond it every other point is dropped (the shape stays, memory does not grow). */
 export const MAX_POINTS = 1000;
 
 interface Series {
   figure: HTMLElement;
-  line: SVGPolylineElement;
+  plot: uPlot;
   range: HTMLElement;
   last: HTMLElement;
   points: [step: number, value: number][];
@@ -45,6 +46,7 @@ export class LossCharts {
   clear(): void {
     cancelAnimationFrame(this.frame);
     this.frame = 0;
+    for (const series of this.series.values()) series.plot.destroy();
     this.series.clear();
     this.container.replaceChildren();
   }
@@ -59,24 +61,29 @@ export class LossCharts {
     const last = document.createElement('span');
     last.className = 'mono';
     caption.append(title, ' ', last);
-    const svg = document.createElementNS(SVG, 'svg');
-    svg.setAttribute('viewBox', `0 0 ${WIDTH} ${HEIGHT}`);
-    svg.setAttribute('role', 'img');
-    svg.setAttribute('aria-label', `${name} loss over training steps`);
-    const frame = document.createElementNS(SVG, 'rect');
-    frame.setAttribute('x', '0.5');
-    frame.setAttribute('y', '0.5');
-    frame.setAttribute('width', String(WIDTH - 1));
-    frame.setAttribute('height', String(HEIGHT - 1));
-    frame.setAttribute('class', 'frame');
-    const line = document.createElementNS(SVG, 'polyline');
-    line.setAttribute('class', 'line');
-    svg.append(frame, line);
+    const plotArea = document.createElement('div');
+    plotArea.className = 'plot';
+    plotArea.setAttribute('role', 'img');
+    plotArea.setAttribute('aria-label', `${name} loss over training steps`);
     const range = document.createElement('div');
     range.className = 'range small muted mono';
-    figure.append(caption, svg, range);
+    figure.append(caption, plotArea, range);
     this.container.append(figure);
-    const series: Series = { figure, line, range, last, points: [] };
+    const accent = getComputedStyle(document.documentElement).getPropertyValue('--accent').trim() || '#2563eb';
+    const plot = new uPlot(
+      {
+        width: WIDTH,
+        height: HEIGHT,
+        legend: { show: false },
+        cursor: { show: false },
+        scales: { x: { time: false } },
+        axes: [{ show: false }, { show: false }],
+        series: [{}, { stroke: accent, width: 1.5, points: { show: false } }],
+      },
+      [[], []],
+      plotArea,
+    );
+    const series: Series = { figure, plot, range, last, points: [] };
     this.series.set(name, series);
     return series;
   }
@@ -89,11 +96,8 @@ export class LossCharts {
       const steps = points.map(([s]) => s);
       const values = points.map(([, v]) => v);
       const [s0, s1] = [Math.min(...steps), Math.max(...steps)];
-      let [v0, v1] = [Math.min(...values), Math.max(...values)];
-      if (v1 - v0 < 1e-12) [v0, v1] = [v0 - 0.5, v1 + 0.5];
-      const x = (s: number): number => PAD.left + ((s - s0) / Math.max(1, s1 - s0)) * (WIDTH - PAD.left - PAD.right);
-      const y = (v: number): number => HEIGHT - PAD.bottom - ((v - v0) / (v1 - v0)) * (HEIGHT - PAD.top - PAD.bottom);
-      series.line.setAttribute('points', points.map(([s, v]) => `${x(s).toFixed(1)},${y(v).toFixed(1)}`).join(' '));
+      const [v0, v1] = [Math.min(...values), Math.max(...values)];
+      series.plot.setData([steps, values]);
       series.last.textContent = `${values.at(-1)!.toPrecision(4)} @ step ${steps.at(-1)}`;
       series.range.textContent = `${v0.toPrecision(3)} – ${v1.toPrecision(3)} · steps ${s0}–${s1}`;
       series.figure.dataset.points = String(points.length);
