@@ -76,6 +76,8 @@ export interface SystemReport {
   readonly label: string;
   readonly metrics: SystemMetrics;
   readonly perPair: readonly (VoicePair & { readonly metrics: SystemMetrics })[];
+  /** A model's training corpus (manifest sha256, '' when its file does not say); absent for the baselines. */
+  readonly trainingDataHash?: string;
 }
 
 /** Everything `timbre eval` reports (also its --json). */
@@ -252,11 +254,13 @@ export async function runEvaluation(options: EvaluationOptions): Promise<Evaluat
       recognizer: recognizer?.name ?? null,
       systems: options.systems.map((system) => {
         const perPair = scores.get(system.name)!;
+        const trainingDataHash = converters.get(system.name)?.trainingDataHash;
         return {
           name: system.name,
           label: system.label,
           metrics: summarise(perPair.flat(), withAsr),
           perPair: pairs.map((pair, i) => ({ ...pair, metrics: summarise(perPair[i]!, withAsr) })),
+          ...(system.kind === 'model' ? { trainingDataHash: trainingDataHash ?? '' } : {}),
         };
       }),
       elapsedSeconds: (performance.now() - started) / 1000,
@@ -293,5 +297,21 @@ export function formatEvaluationTable(report: EvaluationReport): string {
     `pairs: ${report.pairs.map((p) => `${p.source}→${p.target}`).join(', ')}`,
     `${report.corpus.split} sentences: ${report.corpus.sentences.length} per pair; d-vector judge over ${report.judgeVoices.length} voices, cepstral judge over ${report.cepstralJudge.voices.length} (fitted on ${report.cepstralJudge.trainUtterances} train utterances); vocoder ${report.vocoder}; ASR ${report.recognizer ?? 'skipped'}`,
     `conversion settings: ${Object.entries(report.settings).map(([k, v]) => `${k} ${String(v)}`).join(', ')}`,
+    ...corpusMismatchLines(report),
   ].join('\n');
+}
+
+/**
+ * A warning per model trained on another build of the corpus than the one scored: the synthesizers' output may differ
+ * between machines (docs/CORPUS.md), so its test split is not exactly the recordings the model's data came from.
+ */
+export function corpusMismatchLines(report: Pick<EvaluationReport, 'corpus' | 'systems'>): string[] {
+  const here = report.corpus.manifestHash;
+  return report.systems
+    .filter((s) => s.trainingDataHash !== undefined && s.trainingDataHash !== here)
+    .map((s) =>
+      s.trainingDataHash === ''
+        ? `note: ${s.name}'s model file does not name its training corpus; scored on corpus ${here.slice(0, 12)}…`
+        : `warning: ${s.name} was trained on corpus ${s.trainingDataHash!.slice(0, 12)}…, this corpus is ${here.slice(0, 12)}…, another build (its manifest lists the synthesizer versions)`,
+    );
 }

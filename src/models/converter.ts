@@ -54,6 +54,8 @@ export interface MelConverter {
   readonly targetVoices: readonly string[];
   /** True when the model sets F0 itself from `settings.pitch` and `settings.semitones` (no log-mel warp after it). */
   readonly rendersPitch?: boolean;
+  /** Manifest sha256 of the corpus the model was trained on ('' when unknown), so an evaluation can tell another corpus. */
+  readonly trainingDataHash?: string;
   /** Maps a source log-mel `[frames × 80]` to the target's log-mel of the same frame count. */
   convert(
     source: LogMel,

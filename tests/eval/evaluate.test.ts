@@ -10,7 +10,7 @@ import { buildCorpus } from '../../src/corpus/build.js';
 import { openCorpusDataset } from '../../src/corpus/dataset.js';
 import type { SpeechRecognizer } from '../../src/eval/asr.js';
 import { buildCepstralJudge } from '../../src/eval/cepstralJudge.js';
-import { formatEvaluationTable, runEvaluation } from '../../src/eval/evaluate.js';
+import { corpusMismatchLines, formatEvaluationTable, runEvaluation } from '../../src/eval/evaluate.js';
 import { registerEvalModel, resolveEvalSystems } from '../../src/eval/registry.js';
 import type { ConversionSettings, MelConverter } from '../../src/models/converter.js';
 import { SpeakerJudge, createSpeakerEncoder, DEFAULT_SPEAKER_ENCODER_CONFIG } from '../../src/models/speakerEncoder/model.js';
@@ -123,5 +123,20 @@ describe('runEvaluation', () => {
     const twoVoices = buildCepstralJudge(openCorpusDataset({ home, split: 'train', voices: ['flite-slt', 'espeak-f2'] }));
     await expect(runEvaluation({ ...base, cepstralJudge: twoVoices, voices: ['flite-slt', 'festival-ked'] })).rejects.toThrow(/cepstral judge was not fitted on voice "festival-ked"/);
     encoder.dispose();
+  });
+});
+
+describe('corpusMismatchLines', () => {
+  it('warns for a model trained on another corpus build, notes an unnamed one, and says nothing for a match or a baseline', () => {
+    const here = 'a'.repeat(64);
+    const system = (name: string, trainingDataHash?: string) => ({ name, ...(trainingDataHash !== undefined ? { trainingDataHash } : {}) }) as Parameters<typeof corpusMismatchLines>[0]['systems'][number];
+    const lines = corpusMismatchLines({
+      corpus: { root: '/c', manifestHash: here, split: 'test', sentences: [] },
+      systems: [system('source'), system('vae', here), system('diffvc', 'b'.repeat(64)), system('cyclegan', '')],
+    });
+    expect(lines).toEqual([
+      `warning: diffvc was trained on corpus bbbbbbbbbbbb…, this corpus is aaaaaaaaaaaa…, another build (its manifest lists the synthesizer versions)`,
+      `note: cyclegan's model file does not name its training corpus; scored on corpus aaaaaaaaaaaa…`,
+    ]);
   });
 });

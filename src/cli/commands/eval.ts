@@ -257,7 +257,7 @@ export const command: CliCommand = {
         return realVoiceReport({ systems, home, encoderPath, json, settings, io, speakers, voices, sentences, recordingSeconds, skipAsr: flagOption(args, 'skip-asr'), vocoder });
       }
 
-      const { encoder, judge: speakerJudge } = await loadSpeakerEncoder(encoderPath);
+      const { encoder, judge: speakerJudge, trainingDataHash: encoderCorpus } = await loadSpeakerEncoder(encoderPath);
       let recognizer: SpeechRecognizer | null = null;
       try {
         recognizer = flagOption(args, 'skip-asr') ? null : await createPocketsphinx();
@@ -282,6 +282,7 @@ export const command: CliCommand = {
         bar?.finish();
         io.out(`${formatEvaluationTable(report)}\n`);
         io.out(`speaker encoder: ${encoderPath}; corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
+        if (encoderCorpus !== report.corpus.manifestHash) io.out(`warning: the speaker encoder (the d-vector judge) was trained on corpus ${encoderCorpus.slice(0, 12) || 'unnamed'}…, another build than this one\n`);
         await writeJson(json, report, io);
         return 0;
       } finally {

@@ -153,6 +153,7 @@ export class CycleGanConverter implements MelConverter {
   readonly label: string;
   readonly targetVoices: readonly string[];
   readonly info: CycleGanModelInfo;
+  readonly trainingDataHash: string;
   private generator: CycleGanGenerator | null;
   private inverse: CycleGanGenerator | null;
 
@@ -160,6 +161,7 @@ export class CycleGanConverter implements MelConverter {
     this.generator = generator;
     this.inverse = inverse;
     this.info = info;
+    this.trainingDataHash = info.trainingDataHash;
     this.label = cycleGanLabel(info.sourceDomain, info.targetVoice, inverse !== null);
     this.targetVoices = inverse !== null ? [info.targetVoice, info.sourceDomain] : [info.targetVoice];
   }
@@ -232,10 +234,14 @@ export class CycleGanVoiceSet implements MelConverter {
   readonly family = 'cyclegan' as const;
   readonly label: string;
   readonly targetVoices: readonly string[];
+  /** The pairs' training corpus when they share one, else '' (unknown as one figure). */
+  readonly trainingDataHash: string;
   private readonly byVoice: Map<string, CycleGanConverter>;
 
   constructor(converters: readonly CycleGanConverter[]) {
     this.byVoice = new Map(converters.map((c) => [c.info.targetVoice, c]));
+    const hashes = [...new Set(converters.map((c) => c.trainingDataHash))];
+    this.trainingDataHash = hashes.length === 1 ? hashes[0]! : '';
     this.targetVoices = [...this.byVoice.keys()];
     const sources = [...new Set(converters.map((c) => c.info.sourceDomain))];
     this.label = `CycleGAN-VC (${sources.join('/')} → ${this.targetVoices.join(', ')})`;

@@ -89,12 +89,18 @@ export class DiffVcConverter implements MelConverter {
   readonly voices: readonly string[];
   readonly rendersPitch: boolean;
   readonly model: DiffVc;
+  readonly trainingDataHash: string;
   private readonly speakerVectors: Float32Array;
   private readonly voiceTables: DiffVcVoiceTables;
   private disposed = false;
 
-  constructor(loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables }, label?: string, family: DiffusionFamily = 'diffvc') {
+  constructor(
+    loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables; readonly trainingDataHash?: string },
+    label?: string,
+    family: DiffusionFamily = 'diffvc',
+  ) {
     this.family = family;
+    this.trainingDataHash = loaded.trainingDataHash ?? '';
     const { config } = loaded.model;
     const dims = config.speakerDims;
     const voices = loaded.voices.length;

@@ -111,10 +111,12 @@ export class VaeConverter implements MelConverter {
   readonly targetVoices: readonly string[];
   readonly model: Vae;
   readonly speakerLogF0: readonly number[];
+  readonly trainingDataHash: string;
   private disposed = false;
 
-  constructor(loaded: Pick<LoadedVae, 'model' | 'voices' | 'speakerLogF0'>, label?: string) {
+  constructor(loaded: Pick<LoadedVae, 'model' | 'voices' | 'speakerLogF0'> & { readonly trainingDataHash?: string }, label?: string) {
     this.model = loaded.model;
+    this.trainingDataHash = loaded.trainingDataHash ?? '';
     this.targetVoices = [...loaded.voices];
     this.speakerLogF0 = [...loaded.speakerLogF0];
     this.label = label ?? vaeLabel(loaded.voices);
