@@ -138,3 +138,21 @@ export function createProgressBar(options: ProgressBarOptions): ProgressBar {
     },
   };
 }
+
+/**
+ * A progress callback `(done, total, detail)` whose bar starts on the first call (when the total is known), and
+ * `finish()` that ends it if it started.
+ */
+export function lazyProgressBar(label: string, io: { err: (text: string) => void; interactive: boolean }): {
+  onProgress: (done: number, total: number, detail?: string) => void;
+  finish: () => void;
+} {
+  let bar: ProgressBar | undefined;
+  return {
+    onProgress: (done, total, detail) => {
+      bar ??= createProgressBar({ total, label, write: io.err, interactive: io.interactive });
+      bar.update(done, detail);
+    },
+    finish: () => bar?.finish(),
+  };
+}

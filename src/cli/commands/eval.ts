@@ -21,7 +21,7 @@ import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/spea
 import { evaluateSpeakerJudge, formatConfusion } from '../../models/speakerEncoder/train.js';
 import { UsageError, choiceOption, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
-import { createProgressBar } from '../progress.js';
+import { createProgressBar, lazyProgressBar } from '../progress.js';
 
 const USAGE = [
   'usage: timbre eval --model NAME[,NAME…] [--pairs N] [--voices a,b,…] [--sentences N] [--json FILE] [--skip-asr]',
@@ -91,7 +91,7 @@ async function realVoiceReport(request: {
   let recognizer: SpeechRecognizer | null = null;
   try {
     recognizer = request.skipAsr ? null : await createPocketsphinx();
-    let bar: ReturnType<typeof createProgressBar> | undefined;
+    const progress = lazyProgressBar('evaluating', io);
     const report = await runRealVoiceEvaluation({
       recognizer,
       vocoder: request.vocoder.vocode,
@@ -104,12 +104,9 @@ async function realVoiceReport(request: {
       ...(request.voices !== undefined ? { sources: request.voices } : {}),
       ...(request.sentences !== undefined ? { sentences: request.sentences } : {}),
       settings: request.settings,
-      onProgress: (done, total, detail) => {
-        bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
-        bar.update(done, detail);
-      },
+      onProgress: progress.onProgress,
     });
-    bar?.finish();
+    progress.finish();
     io.out(`${formatRealVoiceTable(report)}\n`);
     io.out(`speaker encoder: ${request.encoderPath}; real-speech set ${report.realSet.root}; ${report.elapsedSeconds.toFixed(0)} s\n`);
     await writeJson(request.json, report, io);
@@ -134,19 +131,16 @@ async function resynthesisReport(request: { home: string | undefined; voices: st
       io.out(`no neural vocoder in the table: ${(err as Error).message.split('\n')[0]}\n`);
     }
     recognizer = request.skipAsr ? null : await createPocketsphinx();
-    let bar: ReturnType<typeof createProgressBar> | undefined;
+    const progress = lazyProgressBar('resynthesising', io);
     const report = await runResynthesisEvaluation({
       vocoders: chosen.map((c): NamedVocoder => ({ name: c.name, vocode: c.vocode })),
       recognizer,
       ...(request.home !== undefined ? { home: request.home } : {}),
       ...(request.voices !== undefined ? { voices: request.voices } : {}),
       ...(request.sentences !== undefined ? { sentences: request.sentences } : {}),
-      onProgress: (done, total, detail) => {
-        bar ??= createProgressBar({ total, label: 'resynthesising', write: io.err, interactive: io.interactive });
-        bar.update(done, detail);
-      },
+      onProgress: progress.onProgress,
     });
-    bar?.finish();
+    progress.finish();
     io.out(`${formatResynthesisTable(report)}\n`);
     io.out(`corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
     await writeJson(request.json, report, io);
@@ -261,7 +255,7 @@ export const command: CliCommand = {
       let recognizer: SpeechRecognizer | null = null;
       try {
         recognizer = flagOption(args, 'skip-asr') ? null : await createPocketsphinx();
-        let bar: ReturnType<typeof createProgressBar> | undefined;
+        const progress = lazyProgressBar('evaluating', io);
         const report = await runEvaluation({
           systems,
           encoder,
@@ -274,12 +268,9 @@ export const command: CliCommand = {
           ...(pairs !== undefined ? { pairs } : {}),
           ...(sentences !== undefined ? { sentences } : {}),
           settings,
-          onProgress: (done, total, detail) => {
-            bar ??= createProgressBar({ total, label: 'evaluating', write: io.err, interactive: io.interactive });
-            bar.update(done, detail);
-          },
+          onProgress: progress.onProgress,
         });
-        bar?.finish();
+        progress.finish();
         io.out(`${formatEvaluationTable(report)}\n`);
         io.out(`speaker encoder: ${encoderPath}; corpus ${report.corpus.manifestHash.slice(0, 12)}…; ${report.elapsedSeconds.toFixed(0)} s\n`);
         if (encoderCorpus !== report.corpus.manifestHash) io.out(`warning: the speaker encoder (the d-vector judge) was trained on corpus ${encoderCorpus.slice(0, 12) || 'unnamed'}…, another build than this one\n`);

@@ -9,7 +9,7 @@ import { describeBackend, initBackend } from '../../nn/backend.js';
 import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/speakerEncoder/convert.js';
 import { UsageError, flagOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
-import { createProgressBar } from '../progress.js';
+import { lazyProgressBar } from '../progress.js';
 
 /**
  * Prints how well each installed model reaches user voice `voice` (`formatVoiceReach`): its own VAE and CycleGAN-VC
@@ -29,7 +29,7 @@ export async function printVoiceReach(home: string | undefined, voice: string, i
       io.out(`no installed model converts to ${voice} yet (timbre train vae --add-voice ${voice}, or DiffVC by reference)\n`);
       return;
     }
-    let bar: ReturnType<typeof createProgressBar> | undefined;
+    const progress = lazyProgressBar('converting', io);
     const report = await measureVoiceReach({
       voice,
       heldOut,
@@ -39,12 +39,9 @@ export async function printVoiceReach(home: string | undefined, voice: string, i
       judge,
       train: openCorpusDataset({ ...where, split: 'train' }),
       test: openCorpusDataset({ ...where, split: 'test' }),
-      onProgress: (done, total) => {
-        bar ??= createProgressBar({ total, label: 'converting', write: io.err, interactive: io.interactive });
-        bar.update(done);
-      },
+      onProgress: progress.onProgress,
     });
-    bar?.finish();
+    progress.finish();
     io.out(`${formatVoiceReach(report)}\n`);
   } finally {
     for (const lane of lanes) lane.converter.dispose();

@@ -94,8 +94,6 @@ function checkConfig(config: SpeakerEncoderConfig, source: string): void {
   if (config.minCropFrames > config.maxCropFrames) bad(`minCropFrames (${config.minCropFrames}) must not exceed maxCropFrames (${config.maxCropFrames})`);
 }
 
-/** Frames left after the conv stack's strides ('same' padding: ceil per layer). */
-
 /** Merges overrides into the default config (arrays replaced, not merged). */
 export function resolveSpeakerEncoderConfig(overrides: Partial<SpeakerEncoderConfig> = {}): SpeakerEncoderConfig {
   const config = { ...DEFAULT_SPEAKER_ENCODER_CONFIG, ...overrides };
@@ -335,8 +333,6 @@ export class SpeakerJudge {
     return { voice: scores[0]!.voice, cosine: scores[0]!.cosine, scores };
   }
 }
-
-/** Train-split utterances of one voice used for its centroid: `count` evenly spaced in list order. */
 
 // ---------------------------------------------------------------------------------------------------------------
 // Training: AM-softmax over the corpus voices on random 1.5–3 s crops of the train split.
