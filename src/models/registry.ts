@@ -15,8 +15,10 @@ export interface TrainRunSettings extends RuntimeTrainRunSettings {
   /** VAE fine-tuning: the user voice to add, and the VAE file it extends. */
   readonly addVoice?: string;
   readonly base?: string;
-  /** Warm start (same architecture and data): a VAE model file, a CycleGAN-VC training checkpoint of the pair, or the DiffVC file CycleDiffusion fine-tunes. */
+  /** Warm start (same architecture and data): a VAE model file, a CycleGAN-VC training checkpoint of the pair, the DiffVC file CycleDiffusion fine-tunes, or the vocoder file a fine-tune continues. */
   readonly init?: string;
+  /** Vocoder: continue the installed vocoder (or `init`) on the installed converters' outputs (`--fine-tune`). */
+  readonly fineTuneOnConverters?: boolean;
 }
 
 /** What a trainer entry hands back: the running Trainer and the step that writes the model file. */
@@ -177,9 +179,9 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     family: null,
     label: 'Neural vocoder',
     trainer: {
-      summary: 'neural vocoder: ConvNeXt at frame rate → log-magnitude correction of the mel pseudo-inverse + phase → inverse STFT (corpus recordings)',
+      summary: 'neural vocoder: ConvNeXt at frame rate → log-magnitude correction of the mel pseudo-inverse, phase by phase-gradient integration → inverse STFT (corpus recordings; --fine-tune continues it on the converters\' outputs)',
       defaults: { steps: 12000, batchSize: 16, logEvery: 50, validateEvery: 1000, checkpointEvery: 200 },
-      prepare: async (s) => (await import('./vocoder/train.js')).prepareVocoderTraining(s),
+      prepare: async (s) => (s.fineTuneOnConverters === true ? (await import('./vocoder/fineTune.js')).prepareVocoderFineTuning(s) : (await import('./vocoder/train.js')).prepareVocoderTraining(s)),
       tinyConfig: { width: 8, blocks: 1, inner: 16, kernel: 3, cropFrames: 8, stftSizes: [512, 256], validationItems: 2, warmupSteps: 1 },
     },
   },

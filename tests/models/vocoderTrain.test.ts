@@ -1,5 +1,6 @@
 // Vocoder training on a tiny built corpus: crops whose mel frames, STFT targets and waveform samples line up; a run of
-// the shared Trainer that checkpoints, resumes and writes a model file; fine-tune mels from a converter.
+// the shared Trainer that checkpoints, resumes and writes a model file; fine-tune mels from a converter, and the
+// fine-tune on the shipped converters' outputs from a given vocoder file.
 
 import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -24,6 +25,7 @@ import {
   writeFineTuneMels,
   type VocoderTrainingSettings,
 } from '../../src/models/vocoder/train.js';
+import { prepareVocoderFineTuning } from '../../src/models/vocoder/fineTune.js';
 import { useWasm } from '../nn/helpers.js';
 
 /** The trainer `timbre train vocoder` runs (the one registry's entry). */
@@ -189,3 +191,34 @@ describe('vocoder fine-tune set', () => {
     await run.dispose();
   }, 60_000);
 });
+
+describe('vocoder fine-tune on the installed converters', () => {
+  it('renders the shipped converters\' mels once, starts from the given vocoder file and reuses the set next time', async () => {
+    // A tiny vocoder file to start from (2 steps), as `timbre train vocoder` would have left.
+    const base = await prepareVocoderTraining(settings('run-base'));
+    const trained = await base.trainer.run();
+    const start = join(home, 'start.timbre');
+    await base.finish(trained, start, { overwrite: false, command: 'test', trainingSeconds: 1 });
+    await base.dispose();
+    const lines: string[] = [];
+    const run = await prepareVocoderFineTuning({ ...settings('run-fine-tune', { steps: 1, checkpointEvery: 0 }), init: start, log: (l) => lines.push(l) });
+    // Before any step the network holds the start file's weights exactly.
+    const startVocoder = await loadVocoderModel(start);
+    const startWeights = startVocoder.weights();
+    startVocoder.dispose();
+    for (const [name, value] of run.setup.model.getWeights()) expect([...value.data], name).toEqual([...startWeights.get(name)!.data]);
+    expect(run.setup.fineTune!.entries.length).toBeGreaterThan(0);
+    expect(new Set(run.setup.fineTune!.entries.map((e) => e.family))).toEqual(new Set(['vae', 'cyclegan', 'diffvc']));
+    const result = await run.trainer.run();
+    expect(Number.isFinite(result.history[0]!['total'])).toBe(true);
+    await run.dispose();
+    expect(lines.some((l) => /rendering \d+ train-split utterances/.test(l))).toBe(true);
+    const again: string[] = [];
+    const second = await prepareVocoderFineTuning({ ...settings('run-fine-tune-2', { steps: 1 }), init: start, log: (l) => again.push(l) });
+    await second.dispose();
+    expect(again.some((l) => /reusing \d+ converter mels/.test(l))).toBe(true);
+    // Another config than the start file's is refused before training.
+    await expect(prepareVocoderFineTuning({ ...settings('run-fine-tune-3', { config: { ...VOCODER_TRAINER_ENTRY.tinyConfig, width: 12 } }), init: start })).rejects.toThrow(/width differ from this run's config/);
+  }, 120_000);
+});
+

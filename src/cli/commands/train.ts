@@ -15,11 +15,13 @@ import { CORPUS_VOICES } from '../../corpus/voices.js';
 import { UsageError, flagOption, numberOption, parseCommandArgs, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { printVoiceReach } from './voice.js';
+import { VOCODER_FINE_TUNE_STEPS } from '../../models/vocoder/fineTune.js';
 
 const USAGE = [
   'usage: timbre train <model> [--steps N] [--batch-size N] [--seed N] [--out FILE] [--force]',
   '                            [--fresh] [--workers 1|2] [--checkpoint-dir DIR] [--config FILE.json] [--home DIR]',
   '       timbre train vae --add-voice NAME [--base FILE] [--steps N] [--batch-size N] [--out FILE] [--force] [--home DIR]',
+  '       timbre train vocoder --fine-tune [--init FILE] [--steps N] [--workers 1|2] [--force] [--home DIR]',
   '  models:',
   ...Object.entries(TRAINERS).map(([name, e]) => `    ${name.padEnd(18)}${e.summary}`),
   '  --steps N            optimisation steps (default per model; speaker-encoder 600)',
@@ -32,14 +34,16 @@ const USAGE = [
   '  --config FILE.json   model config overrides (a preset naming only what differs)',
   '  --log-every N, --validate-every N, --checkpoint-every N   intervals in steps',
   '  --to VOICE, --from NAME|any   pair of cyclegan (output models/cyclegan-[NAME-]VOICE)',
-  '  --add-voice NAME     vae only: add user voice NAME to a trained VAE (only its speaker row trains; output and',
-  '                       run folder vae-NAME; default 200 steps, batch 8)',
+  '  --add-voice NAME     vae only: add user voice NAME to a trained VAE (a decoder of its own is fine-tuned on the',
+  '                       recordings, the other voices stay as they were; output and run folder vae-NAME)',
   '  --base FILE          with --add-voice: the VAE to extend (default TIMBRE_HOME/models/vae/model.timbre if',
   '                       trained, else the shipped VAE)',
-  '  --init FILE          vae: start from this VAE model file; cyclegan: from the nets of this training checkpoint;',
-  '                       cyclediffusion: the DiffVC model file to fine-tune (default yours, else the shipped one)',
-  '                       (TIMBRE_HOME/checkpoints/cyclegan-VOICE/checkpoint.timbre) of the same pair. Same architecture',
-  '                       and corpus; run folder <model>-warm. Trains a finished model further with a new schedule',
+  '  --init FILE          warm start, same architecture and corpus, run folder <model>-warm: vae: this VAE model file;',
+  '                       cyclegan: the nets of this pair model file or training checkpoint; cyclediffusion: the DiffVC',
+  '                       model file to fine-tune (default yours, else the shipped one); vocoder: this vocoder file',
+  '  --fine-tune          vocoder only: continue the installed vocoder (or --init) on the installed converters\' outputs',
+  `                       of train-split utterances (rendered once into TIMBRE_HOME/checkpoints/vocoder-fine-tune-mels);`,
+  `                       default ${VOCODER_FINE_TUNE_STEPS} steps, run folder vocoder-fine-tune; --force to replace the vocoder file`,
   '  Ctrl-C stops after the current step and writes a checkpoint; run the same command again to resume.',
 ].join('\n');
 
@@ -119,10 +123,10 @@ async function describeCheckpoint(runDir: string, settings: TrainRunSettings): P
   settings.log(`resuming from ${path} at step ${step}/${settings.steps}`);
 }
 
-/** `--init FILE` (VAE or CycleGAN-VC, not with --add-voice): the file a new run starts from, resolved; undefined without it. */
+/** `--init FILE` (VAE, CycleGAN-VC, CycleDiffusion's DiffVC or a vocoder; not with --add-voice): the file a new run starts from, resolved; undefined without it. */
 function planWarmStart(model: string, init: string | undefined, addingVoice: boolean): string | undefined {
   if (init === undefined) return undefined;
-  if (model !== 'vae' && model !== 'cyclegan' && model !== 'cyclediffusion') throw new UsageError(`timbre train: --init warm-starts a vae, cyclegan or cyclediffusion run; "${model}" does not take it`);
+  if (model !== 'vae' && model !== 'cyclegan' && model !== 'cyclediffusion' && model !== 'vocoder') throw new UsageError(`timbre train: --init warm-starts a vae, cyclegan, cyclediffusion or vocoder run; "${model}" does not take it`);
   if (addingVoice) throw new UsageError('timbre train: --add-voice already starts from --base; leave out --init');
   const path = resolve(init);
   if (!existsSync(path)) throw new UsageError(`option --init: no model file at ${path}`);
@@ -150,6 +154,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     'add-voice': { type: 'string' },
     base: { type: 'string' },
     init: { type: 'string' },
+    'fine-tune': { type: 'boolean' },
   });
   const [name, ...extra] = args.positionals;
   if (name === undefined) throw new UsageError(`timbre train: missing <model>; one of ${Object.keys(TRAINERS).join(', ')}`);
@@ -165,7 +170,9 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     throw new UsageError('timbre train: --add-voice trains one speaker row on one thread; leave out --workers');
   }
   const init = planWarmStart(name, stringOption(args, 'init'), addVoice !== undefined);
-  const defaults = addVoice?.defaults ?? entry.defaults;
+  const fineTune = flagOption(args, 'fine-tune');
+  if (fineTune && name !== 'vocoder') throw new UsageError(`timbre train: --fine-tune continues the vocoder on the converters' outputs; "${name}" does not take it`);
+  const defaults = fineTune ? { ...entry.defaults, steps: VOCODER_FINE_TUNE_STEPS } : (addVoice?.defaults ?? entry.defaults);
   // Same folder as the engine's add-voice jobs, so the app and the CLI resume each other's runs.
   const folder = addVoice !== undefined ? `vae-${addVoice.voice}` : (entry.folder?.(stringOption(args, 'to'), stringOption(args, 'from')) ?? name);
   const outPath = resolve(stringOption(args, 'out') ?? join(paths.models, folder, 'model.timbre'));
@@ -174,7 +181,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
   if (existsSync(outPath) && !overwrite) throw new UsageError(`${outPath} already exists; pass --force to overwrite it or --out to write elsewhere`);
   // A warm-started run keeps its own run folder, so it never resumes (or clobbers) the run it starts from.
   // (CycleDiffusion always starts from a DiffVC file; its --init names that file, so its folder stays the same.)
-  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, init !== undefined && name !== 'cyclediffusion' ? `${folder}-warm` : folder));
+  const runDir = resolve(stringOption(args, 'checkpoint-dir') ?? join(paths.checkpoints, fineTune ? `${folder}-fine-tune` : init !== undefined && name !== 'cyclediffusion' ? `${folder}-warm` : folder));
   const fresh = flagOption(args, 'fresh');
   const intervals = { min: 0, max: 1_000_000, integer: true };
   const settings: TrainRunSettings = {
@@ -193,6 +200,7 @@ async function train(argv: readonly string[], io: CliIo): Promise<number> {
     from: stringOption(args, 'from'),
     ...(addVoice !== undefined ? { addVoice: addVoice.voice, base: addVoice.base } : {}),
     ...(init !== undefined ? { init } : {}),
+    ...(fineTune ? { fineTuneOnConverters: true } : {}),
     log: (line) => io.out(`${line}\n`),
   };
 

@@ -12,7 +12,7 @@ import { hannWindow } from '../../audio/stft.js';
 import { InvalidModelFileError, ModelMismatchError } from '../../nn/errors.js';
 import { normalizationFromJson, normalizationToJson, type MelNormalization } from '../melNormalization.js';
 import { loadModelFile, saveModelFile, type JsonValue, type WeightStorage } from '../../nn/modelFile.js';
-import { Rng } from '../../nn/module.js';
+import { Rng, type WeightMap } from '../../nn/module.js';
 import { installedVocoderPath, shippedVocoderPath, userVocoderPath } from './files.js';
 import { checkVocoderConfig, DEFAULT_VOCODER_CONFIG, VOCODER_BINS, VocoderNet, vocoderContextFrames, vocoderGflopsPerSecond, type VocoderConfig } from './model.js';
 
@@ -189,6 +189,12 @@ export class NeuralVocoder {
     }
     return removeDcAndClamp(ola.finish(lengthSamples));
   };
+
+  /** The network's weights as host arrays (to start a fine-tune from). */
+  weights(): WeightMap {
+    if (this.net === null) throw new ModelMismatchError(`${this.label} was disposed; load the model again`);
+    return this.net.getWeights();
+  }
 
   /** Frees the network's weights. */
   dispose(): void {

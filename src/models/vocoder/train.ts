@@ -21,7 +21,7 @@ import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { createGradientPool } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type TrainingSetup } from '../../nn/train.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
-import { saveVocoderModel } from './convert.js';
+import { loadVocoderModel, saveVocoderModel } from './convert.js';
 import {
   createVocoder,
   DEFAULT_VOCODER_CONFIG,
@@ -351,6 +351,8 @@ export interface VocoderTrainingSettings extends TrainRunSettings {
   readonly corpusRoot?: string;
   /** Folder of converter-output mels (`writeFineTuneMels`) mixed into training at `fineTuneShare`. */
   readonly fineTune?: string;
+  /** A vocoder model file of the same config whose weights the run starts from (a fine-tune); else a fresh network. */
+  readonly init?: string;
 }
 
 /** A prepared vocoder run. */
@@ -368,6 +370,22 @@ export function splitVocoderOverrides(config: Readonly<Record<string, unknown>>)
   return { config: model as Partial<VocoderConfig>, train: train as Partial<VocoderTrainConfig> };
 }
 
+/** Copies the weights of the vocoder file at `path` into the setup's network; refuses another config. */
+async function warmStartVocoder(setup: VocoderSetup, path: string): Promise<void> {
+  const loaded = await loadVocoderModel(path);
+  try {
+    const differs = (Object.keys(setup.config) as (keyof VocoderConfig)[]).filter((k) => setup.config[k] !== loaded.info.config[k]);
+    if (differs.length > 0) throw new InvalidArgumentError(`--init ${path}: its ${differs.join(', ')} differ from this run's config; fine-tune with the same settings it was trained with`);
+    // The network reads mels normalised with its training corpus's statistics; a fine-tune must see the same numbers.
+    const { mean, std } = loaded.info.normalization;
+    const off = mean.some((m, i) => Math.abs(m - setup.normalization.mean[i]!) > 1e-3 || Math.abs(std[i]! - setup.normalization.std[i]!) > 1e-3);
+    if (off) throw new InvalidArgumentError(`--init ${path}: it was trained on another corpus (mel statistics differ from this corpus's train split); fine-tune it on the corpus it was trained on`);
+    setup.model.setWeights(loaded.weights(), path);
+  } finally {
+    loaded.dispose();
+  }
+}
+
 /** Prepares `timbre train vocoder`: setup, optional worker pool, the shared Trainer, and the step that writes the model. */
 export async function prepareVocoderTraining(settings: VocoderTrainingSettings): Promise<VocoderTrainingRun> {
   const overrides = splitVocoderOverrides(settings.config);
@@ -382,6 +400,7 @@ export async function prepareVocoderTraining(settings: VocoderTrainingSettings):
   const t = setup.trainConfig;
   let gradients;
   try {
+    if (settings.init !== undefined) await warmStartVocoder(setup, settings.init);
     gradients =
       settings.workers > 1
         ? await createGradientPool({ module: import.meta.url, factory: 'createVocoderTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers, local: setup })
