@@ -149,7 +149,8 @@ export class Trainer<TBatch> extends TrainingLoop<TrainerOptions<TBatch>> {
         return r.total;
       }, varList);
       this.partNameList = Object.keys(parts);
-      grads = new Map([...this.params].map(([name, p]) => [name, byVarName[p.name]!]));
+      // A parameter the loss does not reach (e.g. a head another objective uses) gets a zero gradient, as in parallel.ts.
+      grads = new Map([...this.params].map(([name, p]) => [name, byVarName[p.name] ?? tf.zerosLike(p)]));
       lossTensors = [value, ...Object.values(parts)];
       tf.dispose(batch as unknown as tf.TensorContainer);
     }

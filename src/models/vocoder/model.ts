@@ -247,13 +247,22 @@ export function createVocoder(config: VocoderConfig, normalization: MelNormaliza
   return new VocoderNet(new Rng(seed), config, normalization);
 }
 
+/**
+ * What the loss looks at. 'magnitude': the predicted |S| itself (spectral convergence, ln|S| L1 and mel L1 of |S|), the
+ * objective that matches conversion, where the phase comes from phase-gradient integration of |S|
+ * (src/audio/phaseGradient.ts) and the phase head is unused. 'waveform': the inverse STFT of |S|·e^{iφ} re-analysed at
+ * every `stftSizes` resolution, plus APNet's phase and consistency terms, which also shape |S| for the head's phase.
+ */
+export type VocoderObjectiveKind = 'magnitude' | 'waveform';
+
 /** Loss settings: STFT resolutions, weights of the terms, the phase-scoring floor. */
 export interface VocoderLossConfig {
+  readonly objective: VocoderObjectiveKind;
   /** FFT sizes of the multi-resolution STFT loss; hop size/4, Hann window of the full size. */
   readonly stftSizes: readonly number[];
-  /** Mel L1 of the re-analysed waveform against the target's log-mel (HiFi-GAN's main term). */
+  /** Mel L1 against the target's log-mel: of |S| itself (magnitude) or of the re-analysed waveform (HiFi-GAN's main term). */
   readonly melWeight: number;
-  /** Mean over resolutions of spectral convergence + log-magnitude L1 (Parallel WaveGAN). */
+  /** Spectral convergence of |S| (magnitude); mean over resolutions of spectral convergence + log-magnitude L1 of the re-analysis (waveform, Parallel WaveGAN). */
   readonly stftWeight: number;
   /** L1 of the predicted ln|S| against the target's (APNet's amplitude loss, L1 here like the other log terms). */
   readonly amplitudeWeight: number;
@@ -270,6 +279,7 @@ export interface VocoderLossConfig {
  * those terms against GAN losses on unnormalised scales, which this no-GAN setup does not have.
  */
 export const DEFAULT_VOCODER_LOSS: VocoderLossConfig = Object.freeze({
+  objective: 'magnitude' as VocoderObjectiveKind,
   stftSizes: [1024, 512, 256],
   melWeight: 1,
   stftWeight: 1,
@@ -376,6 +386,7 @@ export class VocoderObjective {
     if (loss.stftSizes.length === 0 || loss.stftSizes.some((n) => !(Number.isInteger(n) && n >= 8 && n % 4 === 0))) {
       throw new ShapeMismatchError(`stftSizes must be multiples of 4 of at least 8, received [${loss.stftSizes.join(', ')}]`);
     }
+    if (loss.objective !== 'magnitude' && loss.objective !== 'waveform') throw new ShapeMismatchError(`objective must be "magnitude" or "waveform", received ${JSON.stringify(loss.objective)}`);
     this.net = net;
     this.loss = loss;
     this.resolutions = loss.stftSizes.map((n) => (n === MEL_CONFIG.nFft ? this.synthesis : new DftStft(n)));
@@ -386,8 +397,34 @@ export class VocoderObjective {
     this.melBasis = fixedMatrix(fbT, VOCODER_BINS, mels);
   }
 
-  /** Loss of one batch: `total` and its named parts (mel, stft, amp, ip, gd, iaf, cons). */
+  /** Loss of one batch: `total` and its named parts (magnitude: mel, stft, amp; waveform: also ip, gd, iaf, cons). */
   lossOf(batch: VocoderBatch): LossResult {
+    return this.loss.objective === 'magnitude' ? this.magnitudeLossOf(batch) : this.waveformLossOf(batch);
+  }
+
+  /** The predicted |S| against the recording's at the model's own frames: no waveform, no phase. */
+  private magnitudeLossOf(batch: VocoderBatch): LossResult {
+    return tf.tidy(() => {
+      const w = this.loss;
+      const out = this.net.forward(batch.mel);
+      const [b, frames, bins] = out.logMagnitude.shape;
+      if (batch.logMagnitude.shape[1] !== frames || batch.targetMel.shape[1] !== frames) {
+        throw new ShapeMismatchError(`VocoderObjective: the targets have ${batch.logMagnitude.shape[1]} frames, the input ${frames}`);
+      }
+      const magnitude = tf.exp(out.logMagnitude);
+      const target = tf.exp(batch.logMagnitude);
+      const stft = tf.div(tf.sqrt(tf.sum(tf.square(tf.sub(target, magnitude)))), tf.add(tf.sqrt(tf.sum(tf.square(target))), 1e-7)) as tf.Scalar;
+      const amp = tf.mean(tf.abs(tf.sub(out.logMagnitude, batch.logMagnitude))) as tf.Scalar;
+      const mels = MEL_CONFIG.melBins;
+      const melLinear = fixedMatMul(magnitude.reshape([b * frames, bins]) as tf.Tensor2D, this.melBasis.w, this.melBasis.wT);
+      const melPredicted = tf.log(tf.maximum(melLinear, MEL_CONFIG.logFloor)).reshape([b, frames, mels]);
+      const mel = tf.mean(tf.abs(tf.sub(melPredicted, batch.targetMel))) as tf.Scalar;
+      const total = tf.addN([tf.mul(mel, w.melWeight), tf.mul(stft, w.stftWeight), tf.mul(amp, w.amplitudeWeight)]) as tf.Scalar;
+      return { total, parts: { mel, stft, amp } };
+    });
+  }
+
+  private waveformLossOf(batch: VocoderBatch): LossResult {
     return tf.tidy(() => {
       const w = this.loss;
       const out = this.net.forward(batch.mel);
