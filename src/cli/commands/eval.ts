@@ -50,9 +50,8 @@ const USAGE = [
   '  --speakers LIST     --real-voices: the real speakers (default: every held-out-language speaker)',
   '  --judge             instead: both speaker judges on every test utterance of every corpus voice (confusion matrices),',
   '                      and the speaker encoder on the held-out real speakers (identification, equal-error rate)',
-  '  --resynthesis       instead: every vocoder (Griffin-Lim 32 and 100 iterations, the neural one when installed, also',
-  "                      with its network's own phase) turns each test recording's own log-mel back into sound, scored per",
-  "                      voice against the recording",
+  '  --resynthesis       instead: every vocoder (Griffin-Lim 32 and 100 iterations, the neural one when installed) turns',
+  "                      each test recording's own log-mel back into sound, scored per voice against the recording",
   `                      (multi-resolution STFT, log-spectral distance, F0 error in cents, V/UV error, CER; default ${DEFAULT_RESYNTHESIS_SENTENCES} sentences)`,
   '  --home DIR          data folder (default $TIMBRE_HOME)',
 ].join('\n');
@@ -125,8 +124,6 @@ async function resynthesisReport(request: { home: string | undefined; voices: st
   try {
     try {
       chosen.push(await chooseVocoder('neural', { home: request.home }));
-      // The network's own phase beside it: what the phase-gradient integration buys.
-      chosen.push(await chooseVocoder('neural', { home: request.home, phase: 'network' }));
     } catch (err) {
       io.out(`no neural vocoder in the table: ${(err as Error).message.split('\n')[0]}\n`);
     }
