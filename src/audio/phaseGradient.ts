@@ -40,6 +40,7 @@ export class PhaseGradientReconstruction {
   private readonly done: Uint8Array;
   private readonly heapKey: Float32Array;
   private readonly heapItem: Int32Array;
+  private heapSize = 0;
 
   constructor(config: StftConfig, options: PhaseGradientOptions = {}) {
     checkStftConfig(config);
@@ -79,6 +80,30 @@ export class PhaseGradientReconstruction {
       (this.previousTime ??= new Float32Array(bins)).set(this.timeDerivative);
     }
     return out;
+  }
+
+  /** Adds `item` with priority `key` to the max-heap. */
+  private push(item: number, key: number): void {
+    let i = this.heapSize++;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      if (this.heapKey[parent]! >= key) break;
+      this.heapKey[i] = this.heapKey[parent]!;
+      this.heapItem[i] = this.heapItem[parent]!;
+      i = parent;
+    }
+    this.heapKey[i] = key;
+    this.heapItem[i] = item;
+  }
+
+  /** Removes and returns the item of the largest key. */
+  private pop(): number {
+    const top = this.heapItem[0]!;
+    this.heapSize--;
+    this.heapKey[0] = this.heapKey[this.heapSize]!;
+    this.heapItem[0] = this.heapItem[this.heapSize]!;
+    this.siftDown(0, this.heapSize);
+    return top;
   }
 
   /** Restores the max-heap order below `i` in a heap of `size` items. */
@@ -121,27 +146,7 @@ export class PhaseGradientReconstruction {
     // Heap items: m = a bin of this frame, bins + m = bin m of the previous frame (phase known).
     const done = this.done;
     done.fill(0);
-    let size = 0;
-    const push = (item: number, key: number): void => {
-      let i = size++;
-      while (i > 0) {
-        const parent = (i - 1) >> 1;
-        if (this.heapKey[parent]! >= key) break;
-        this.heapKey[i] = this.heapKey[parent]!;
-        this.heapItem[i] = this.heapItem[parent]!;
-        i = parent;
-      }
-      this.heapKey[i] = key;
-      this.heapItem[i] = item;
-    };
-    const pop = (): number => {
-      const top = this.heapItem[0]!;
-      size--;
-      this.heapKey[0] = this.heapKey[size]!;
-      this.heapItem[0] = this.heapItem[size]!;
-      this.siftDown(0, size);
-      return top;
-    };
+    this.heapSize = 0;
     let remaining = 0;
     for (let m = 0; m < bins; m++) {
       if (current[m]! < floor) {
@@ -153,31 +158,31 @@ export class PhaseGradientReconstruction {
       // The previous frame's bins all at once, then heapified bottom-up (linear time).
       for (let m = 0; m < bins; m++) {
         if (previousLog[m]! >= floor) {
-          this.heapKey[size] = previousLog[m]!;
-          this.heapItem[size++] = bins + m;
+          this.heapKey[this.heapSize] = previousLog[m]!;
+          this.heapItem[this.heapSize++] = bins + m;
         }
       }
-      for (let start = (size >> 1) - 1; start >= 0; start--) this.siftDown(start, size);
+      for (let start = (this.heapSize >> 1) - 1; start >= 0; start--) this.siftDown(start, this.heapSize);
     }
     while (remaining > 0) {
-      if (size === 0) {
+      if (this.heapSize === 0) {
         // Nothing known reaches the rest: start again from its strongest bin.
         let best = -1;
         for (let m = 0; m < bins; m++) if (done[m] === 0 && (best < 0 || current[m]! > current[best]!)) best = m;
         phase[best] = 0;
         done[best] = 1;
         remaining--;
-        push(best, current[best]!);
+        this.push(best, current[best]!);
         continue;
       }
-      const item = pop();
+      const item = this.pop();
       if (item >= bins) {
         const m = item - bins;
         if (done[m] === 0) {
           phase[m] = previousPhase![m]! + (previousTime![m]! + this.timeDerivative[m]!) / 2;
           done[m] = 1;
           remaining--;
-          push(m, current[m]!);
+          this.push(m, current[m]!);
         }
         continue;
       }
@@ -186,13 +191,13 @@ export class PhaseGradientReconstruction {
         phase[m + 1] = phase[m]! + (this.frequencyDerivative[m]! + this.frequencyDerivative[m + 1]!) / 2;
         done[m + 1] = 1;
         remaining--;
-        push(m + 1, current[m + 1]!);
+        this.push(m + 1, current[m + 1]!);
       }
       if (m > 0 && done[m - 1] === 0) {
         phase[m - 1] = phase[m]! - (this.frequencyDerivative[m]! + this.frequencyDerivative[m - 1]!) / 2;
         done[m - 1] = 1;
         remaining--;
-        push(m - 1, current[m - 1]!);
+        this.push(m - 1, current[m - 1]!);
       }
     }
     for (let m = 0; m < bins; m++) phase[m] = phase[m]! % (2 * Math.PI);

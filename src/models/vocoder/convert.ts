@@ -163,7 +163,7 @@ export class NeuralVocoder {
       if (gradient !== null) {
         // One frame past the kept ones (within the context) gives the last kept frame its time slope.
         const withNext = Math.min(kept + 1, to - keepStart);
-        const logMagnitude = tf.tidy(() => tf.slice(net.forward(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])).logMagnitude, [0, keepStart - from, 0], [1, withNext, bins]));
+        const logMagnitude = tf.tidy(() => tf.slice(net.forwardLogMagnitude(tf.tensor3d(logMel.data.subarray(from * mels, to * mels), [1, to - from, mels])), [0, keepStart - from, 0], [1, withNext, bins]));
         const log = (await logMagnitude.data()) as Float32Array;
         logMagnitude.dispose();
         const phase = gradient.phases(log, kept, withNext > kept ? log.subarray(kept * bins) : null);

@@ -215,6 +215,22 @@ export class VocoderNet extends Module {
 
   /** logMel [B, T, mels] (natural log, not normalised) → the predicted spectrum, T frames of MEL_CONFIG framing. */
   forward(logMel: tf.Tensor3D): VocoderSpectrum {
+    const { logMagnitude, hidden } = this.trunk(logMel);
+    const [a, b] = tf.split(this.phaseHead.forward(hidden), 2, 2) as [tf.Tensor3D, tf.Tensor3D]; // [B, T, bins] each
+    const inverseNorm = tf.rsqrt(tf.add(tf.add(tf.square(a), tf.square(b)), 1e-8));
+    const phaseRe = tf.mul(a, inverseNorm) as tf.Tensor3D;
+    const phaseIm = tf.mul(b, inverseNorm) as tf.Tensor3D;
+    const magnitude = tf.exp(logMagnitude);
+    return { logMagnitude, phaseRe, phaseIm, re: tf.mul(magnitude, phaseRe) as tf.Tensor3D, im: tf.mul(magnitude, phaseIm) as tf.Tensor3D };
+  }
+
+  /** logMel [B, T, mels] → ln|S| [B, T, bins] alone (what the magnitude objective and phase-gradient conversion use). */
+  forwardLogMagnitude(logMel: tf.Tensor3D): tf.Tensor3D {
+    return this.trunk(logMel).logMagnitude;
+  }
+
+  /** The shared trunk: normalised input, ConvNeXt blocks, and ln|S| = mel pseudo-inverse prior + correction. */
+  private trunk(logMel: tf.Tensor3D): { logMagnitude: tf.Tensor3D; hidden: tf.Tensor3D } {
     const { mels, maxLogMagnitude } = this.config;
     if (logMel.rank !== 3 || logMel.shape[2] !== mels || logMel.shape[1] < 1) {
       throw new ShapeMismatchError(`VocoderNet: expected log-mel [batch, frames ≥ 1, ${mels}], received [${logMel.shape.join(', ')}]`);
@@ -227,12 +243,7 @@ export class VocoderNet extends Module {
     const linear = fixedMatMul(tf.exp(logMel).reshape([batch * frames, mels]) as tf.Tensor2D, this.consts.prior.w, this.consts.prior.wT); // [B·T, bins]
     const prior = tf.log(tf.maximum(linear, 1e-5)).reshape([batch, frames, VOCODER_BINS]);
     const logMagnitude = tf.minimum(tf.add(prior, this.magnitudeHead.forward(h)), maxLogMagnitude) as tf.Tensor3D; // [B, T, bins]
-    const [a, b] = tf.split(this.phaseHead.forward(h), 2, 2) as [tf.Tensor3D, tf.Tensor3D]; // [B, T, bins] each
-    const inverseNorm = tf.rsqrt(tf.add(tf.add(tf.square(a), tf.square(b)), 1e-8));
-    const phaseRe = tf.mul(a, inverseNorm) as tf.Tensor3D;
-    const phaseIm = tf.mul(b, inverseNorm) as tf.Tensor3D;
-    const magnitude = tf.exp(logMagnitude);
-    return { logMagnitude, phaseRe, phaseIm, re: tf.mul(magnitude, phaseRe) as tf.Tensor3D, im: tf.mul(magnitude, phaseIm) as tf.Tensor3D };
+    return { logMagnitude, hidden: h };
   }
 
   /** Frees weights and constants. */
@@ -406,15 +417,15 @@ export class VocoderObjective {
   private magnitudeLossOf(batch: VocoderBatch): LossResult {
     return tf.tidy(() => {
       const w = this.loss;
-      const out = this.net.forward(batch.mel);
-      const [b, frames, bins] = out.logMagnitude.shape;
+      const logMagnitude = this.net.forwardLogMagnitude(batch.mel);
+      const [b, frames, bins] = logMagnitude.shape;
       if (batch.logMagnitude.shape[1] !== frames || batch.targetMel.shape[1] !== frames) {
         throw new ShapeMismatchError(`VocoderObjective: the targets have ${batch.logMagnitude.shape[1]} frames, the input ${frames}`);
       }
-      const magnitude = tf.exp(out.logMagnitude);
+      const magnitude = tf.exp(logMagnitude);
       const target = tf.exp(batch.logMagnitude);
       const stft = tf.div(tf.sqrt(tf.sum(tf.square(tf.sub(target, magnitude)))), tf.add(tf.sqrt(tf.sum(tf.square(target))), 1e-7)) as tf.Scalar;
-      const amp = tf.mean(tf.abs(tf.sub(out.logMagnitude, batch.logMagnitude))) as tf.Scalar;
+      const amp = tf.mean(tf.abs(tf.sub(logMagnitude, batch.logMagnitude))) as tf.Scalar;
       const mels = MEL_CONFIG.melBins;
       const melLinear = fixedMatMul(magnitude.reshape([b * frames, bins]) as tf.Tensor2D, this.melBasis.w, this.melBasis.wT);
       const melPredicted = tf.log(tf.maximum(melLinear, MEL_CONFIG.logFloor)).reshape([b, frames, mels]);
