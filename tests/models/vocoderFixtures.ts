@@ -12,7 +12,7 @@ export const SR = MEL_CONFIG.sampleRateHz;
 export const HOP = MEL_CONFIG.hopSamples;
 
 /** The smallest network: one block of width 8 (receptive half-width 2 frames). */
-export const TINY: VocoderConfig = { mels: MEL_CONFIG.melBins, width: 8, blocks: 1, inner: 16, kernel: 3, layerScale: 0.5, maxLogMagnitude: Math.log(1000) };
+export const TINY: VocoderConfig = { mels: MEL_CONFIG.melBins, width: 8, blocks: 1, inner: 16, kernel: 3, layerScale: 0.5, maxLogMagnitude: Math.log(1000), correctionFromHz: 0 };
 /** Loss with two small extra resolutions (the aligned 1024 analysis is always there). */
 export const TINY_LOSS: VocoderLossConfig = { ...DEFAULT_VOCODER_LOSS, stftSizes: [1024, 256] };
 

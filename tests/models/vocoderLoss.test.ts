@@ -14,9 +14,11 @@ import {
   stftDistance,
   stftMagnitude,
   vocoderGflopsPerSecond,
+  VOCODER_BINS,
   VocoderObjective,
   type VocoderBatch,
 } from '../../src/models/vocoder/model.js';
+import { logMelToLinearMagnitude } from '../../src/audio/mel.js';
 import { vocoderItem } from '../../src/models/vocoder/train.js';
 import { useWasm } from '../nn/helpers.js';
 import { fixtureBatch, HOP, speechFixture, statsOf, TINY, TINY_LOSS } from './vocoderFixtures.js';
@@ -172,5 +174,30 @@ describe('budget', () => {
     const net = createVocoder(DEFAULT_VOCODER_CONFIG, NORM, 0);
     expect(net.parameterCount()).toBe(3716611);
     net.dispose();
+  });
+});
+
+describe('correctionFromHz', () => {
+  it('leaves ln|S| below the cut-off at the mel pseudo-inverse prior and corrects the bins above it', () => {
+    const net = createVocoder(TINY, NORM, 4);
+    const cut = createVocoder({ ...TINY, correctionFromHz: 500 }, NORM, 4); // same seed: same weights
+    const plain = tf.tidy(() => net.forwardLogMagnitude(tf.tensor3d(fixture.mel.data.subarray(0, 20 * 80), [1, 20, 80])).dataSync());
+    const masked = tf.tidy(() => cut.forwardLogMagnitude(tf.tensor3d(fixture.mel.data.subarray(0, 20 * 80), [1, 20, 80])).dataSync());
+    const linear = logMelToLinearMagnitude({ frames: 20, mels: 80, data: fixture.mel.data.subarray(0, 20 * 80) }, MEL_CONFIG, { iterations: 0 });
+    const firstCorrected = Math.ceil((500 * MEL_CONFIG.nFft) / MEL_CONFIG.sampleRateHz); // bin 24 = 516.8 Hz
+    let below = 0;
+    let above = 0;
+    for (let t = 0; t < 20; t++) {
+      for (let k = 0; k < VOCODER_BINS; k++) {
+        const i = t * VOCODER_BINS + k;
+        if (k < firstCorrected) below = Math.max(below, Math.abs(masked[i]! - Math.log(Math.max(linear[i]!, 1e-5))));
+        else above = Math.max(above, Math.abs(masked[i]! - plain[i]!));
+      }
+    }
+    expect(below).toBeLessThan(1e-3);
+    expect(above).toBeLessThan(1e-5);
+    expect(() => createVocoder({ ...TINY, correctionFromHz: -1 }, NORM)).toThrow(/correctionFromHz must be a number/);
+    net.dispose();
+    cut.dispose();
   });
 });

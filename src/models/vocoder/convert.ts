@@ -233,8 +233,11 @@ export async function saveVocoderModel(
   );
 }
 
-function configFromHeader(h: { readonly [key: string]: JsonValue }, path: string): VocoderConfig {
+function configFromHeader(header: { readonly [key: string]: JsonValue }, path: string): VocoderConfig {
+  let h = header;
   const keys = Object.keys(DEFAULT_VOCODER_CONFIG) as (keyof VocoderConfig)[];
+  // Files written before `correctionFromHz` existed corrected every bin.
+  if (h['correctionFromHz'] === undefined) h = { ...h, correctionFromHz: 0 };
   const missing = keys.filter((k) => typeof h[k] !== 'number');
   if (missing.length > 0) throw new ModelMismatchError(`model file ${path}: the vocoder config lacks ${missing.join(', ')}; re-train it`);
   const config = Object.fromEntries(keys.map((k) => [k, h[k]])) as unknown as VocoderConfig;

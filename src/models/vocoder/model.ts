@@ -30,6 +30,12 @@ export interface VocoderConfig {
   readonly layerScale: number;
   /** Largest predicted ln |S| (ln 1000; speech peaks stay far below it), so exp never overflows early in training. */
   readonly maxLogMagnitude: number;
+  /**
+   * Lowest frequency, Hz, the network corrects (0: all): below it ln|S| is the mel pseudo-inverse's own, where the
+   * narrow low mel filters keep the harmonics' structure that the pitch of the output rests on. Files without the field
+   * read as 0.
+   */
+  readonly correctionFromHz: number;
 }
 
 /**
@@ -46,6 +52,7 @@ export const DEFAULT_VOCODER_CONFIG: VocoderConfig = Object.freeze({
   kernel: 7,
   layerScale: 1 / 8,
   maxLogMagnitude: Math.log(1000),
+  correctionFromHz: 0,
 });
 
 /** Throws `ShapeMismatchError` naming the first field outside its range. */
@@ -56,6 +63,9 @@ export function checkVocoderConfig(config: VocoderConfig): void {
   if (!whole(config.kernel, 1) || config.kernel % 2 !== 1) throw new ShapeMismatchError(`VocoderConfig.kernel must be a positive odd integer, received ${config.kernel}`);
   for (const key of ['layerScale', 'maxLogMagnitude'] as const) {
     if (!(typeof config[key] === 'number' && Number.isFinite(config[key]) && config[key] > 0)) throw new ShapeMismatchError(`VocoderConfig.${key} must be a positive number, received ${config[key]}`);
+  }
+  if (!(typeof config.correctionFromHz === 'number' && config.correctionFromHz >= 0 && config.correctionFromHz < MEL_CONFIG.sampleRateHz / 2)) {
+    throw new ShapeMismatchError(`VocoderConfig.correctionFromHz must be a number in [0, ${MEL_CONFIG.sampleRateHz / 2}), received ${config.correctionFromHz}`);
   }
 }
 
@@ -184,7 +194,7 @@ export class VocoderNet extends Module {
   readonly outputNorm: LayerNorm;
   readonly magnitudeHead: Dense;
   readonly phaseHead: Dense;
-  private readonly consts: { mean: tf.Tensor1D; invStd: tf.Tensor1D; prior: FixedMatrix };
+  private readonly consts: { mean: tf.Tensor1D; invStd: tf.Tensor1D; prior: FixedMatrix; correctionMask: tf.Tensor1D | null };
 
   constructor(rng: Rng, config: VocoderConfig, normalization: MelNormalization) {
     super();
@@ -210,6 +220,8 @@ export class VocoderNet extends Module {
       mean: tf.tensor1d(normalization.mean),
       invStd: tf.tensor1d(Float32Array.from(normalization.std, (s) => 1 / s)),
       prior: fixedMatrix(priorT, mels, VOCODER_BINS),
+      correctionMask:
+        config.correctionFromHz > 0 ? tf.tensor1d(Float32Array.from({ length: VOCODER_BINS }, (_, k) => ((k * MEL_CONFIG.sampleRateHz) / MEL_CONFIG.nFft >= config.correctionFromHz ? 1 : 0))) : null,
     };
   }
 
@@ -242,13 +254,14 @@ export class VocoderNet extends Module {
     h = this.outputNorm.forward(h);
     const linear = fixedMatMul(tf.exp(logMel).reshape([batch * frames, mels]) as tf.Tensor2D, this.consts.prior.w, this.consts.prior.wT); // [B·T, bins]
     const prior = tf.log(tf.maximum(linear, 1e-5)).reshape([batch, frames, VOCODER_BINS]);
-    const logMagnitude = tf.minimum(tf.add(prior, this.magnitudeHead.forward(h)), maxLogMagnitude) as tf.Tensor3D; // [B, T, bins]
+    const correction = this.consts.correctionMask !== null ? tf.mul(this.magnitudeHead.forward(h), this.consts.correctionMask) : this.magnitudeHead.forward(h);
+    const logMagnitude = tf.minimum(tf.add(prior, correction), maxLogMagnitude) as tf.Tensor3D; // [B, T, bins]
     return { logMagnitude, hidden: h };
   }
 
   /** Frees weights and constants. */
   override dispose(): void {
-    tf.dispose([this.consts.mean, this.consts.invStd, this.consts.prior.w, this.consts.prior.wT]);
+    tf.dispose([this.consts.mean, this.consts.invStd, this.consts.prior.w, this.consts.prior.wT, ...(this.consts.correctionMask !== null ? [this.consts.correctionMask] : [])]);
     super.dispose();
   }
 }
