@@ -36,7 +36,7 @@ export interface ResynthesisMetrics {
 }
 
 export interface ResynthesisReport {
-  readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: 'test'; readonly sentences: readonly string[] };
+  readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: 'test' | 'validation'; readonly sentences: readonly string[] };
   readonly vocoders: readonly string[];
   readonly recognizer: string | null;
   /** Per voice, per vocoder (in `vocoders` order). */
@@ -54,8 +54,10 @@ export interface ResynthesisOptions {
   readonly home?: string;
   /** Corpus voices (default every voice of the corpus). */
   readonly voices?: readonly string[];
-  /** First N test sentences (default `DEFAULT_RESYNTHESIS_SENTENCES`). */
+  /** First N sentences of the split (default `DEFAULT_RESYNTHESIS_SENTENCES`). */
   readonly sentences?: number;
+  /** 'test' (default; what reports show) or 'validation' (for choosing settings without touching the test split). */
+  readonly split?: 'test' | 'validation';
   readonly onProgress?: (done: number, total: number, detail: string) => void;
 }
 
@@ -93,7 +95,8 @@ function metricsOf(s: Sums, withAsr: boolean): ResynthesisMetrics {
 /** Resynthesises the first `sentences` test sentences of every voice with every vocoder and scores them. */
 export async function runResynthesisEvaluation(options: ResynthesisOptions): Promise<ResynthesisReport> {
   const started = performance.now();
-  const dataset = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split: 'test', ...(options.voices !== undefined ? { voices: options.voices } : {}) });
+  const split = options.split ?? 'test';
+  const dataset = openCorpusDataset({ ...(options.home !== undefined ? { home: options.home } : {}), split, ...(options.voices !== undefined ? { voices: options.voices } : {}) });
   const sentences = dataset.sentenceIds().slice(0, options.sentences ?? DEFAULT_RESYNTHESIS_SENTENCES);
   const texts = new Map(dataset.manifest.sentences.map((s) => [s.id, s.text]));
   const voices = [...new Set(dataset.utterances.map((u) => u.voice))];
@@ -146,7 +149,7 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
     return metricsOf(s, withAsr);
   });
   return {
-    corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split: 'test', sentences },
+    corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split, sentences },
     vocoders: options.vocoders.map((x) => x.name),
     recognizer: recognizer?.name ?? null,
     voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)) })),
@@ -170,7 +173,7 @@ export function formatResynthesisTable(report: ResynthesisReport): string {
   report.overall.forEach((m, k) => lines.push(row('**all**', report.vocoders[k]!, m)));
   lines.push('');
   lines.push(
-    `test split, ${report.corpus.sentences.length} sentences per voice, ${report.voices.length} voices; distances against the recording; ` +
+    `${report.corpus.split} split, ${report.corpus.sentences.length} sentences per voice, ${report.voices.length} voices; distances against the recording; ` +
       `ASR ${report.recognizer ?? 'skipped'}${Number.isFinite(report.recordingCer) ? ` (CER of the recordings themselves ${percent(report.recordingCer)})` : ''}`,
   );
   return lines.join('\n');
