@@ -85,7 +85,7 @@ describe('timbre train --init', () => {
   it('refuses --init with another model, with --add-voice, and for a missing file', async () => {
     const other = await timbre('train', 'diffvc', '--init', base, '--home', home);
     expect(other.code).toBe(2);
-    expect(other.stderr).toMatch(/--init warm-starts a vae, cyclegan or cyclediffusion run; "diffvc" does not take it/);
+    expect(other.stderr).toMatch(/--init warm-starts a vae, cyclegan, cyclediffusion or vocoder run; "diffvc" does not take it/);
     const both = await timbre('train', 'vae', '--add-voice', 'anna', '--base', base, '--init', base, '--home', home);
     expect(both.code).toBe(2);
     expect(both.stderr).toMatch(/leave out --init/);

@@ -143,7 +143,7 @@ describe('timbre train cyclegan', () => {
     expect(otherPair.stderr).toMatch(/target espeak-f2 \(this run flite-slt\)/);
     const encoder = await timbre('train', 'speaker-encoder', '--home', home, '--steps', '1', '--init', checkpoint);
     expect(encoder.code).toBe(2);
-    expect(encoder.stderr).toMatch(/--init warm-starts a vae, cyclegan or cyclediffusion run/);
+    expect(encoder.stderr).toMatch(/--init warm-starts a vae, cyclegan, cyclediffusion or vocoder run/);
   });
 
   it('trains a pair to a user voice from a trained pair\'s generators (--init FILE), and without --init from the shipped pair nearest in pitch', async () => {
