@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { TimbreInputError } from '../audio/errors.js';
 import type { Vocoder } from '../audio/griffinLim.js';
-import { timbrePaths } from '../io/paths.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import type { ConversionTarget } from '../models/converter.js';
 import type {
@@ -36,8 +35,6 @@ import { homeModelRegistry, type ModelRegistry } from './modelRegistry.js';
 import { installedVocoderPath } from '../models/vocoder/files.js';
 import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
 import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
-
-export { cancellableGriffinLimVocoder } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
 import { createTrainingHost } from './training.js';

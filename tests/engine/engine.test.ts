@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { decodeWav } from '../../src/audio/wav.js';
 import type { ConversionJob, LaneResult } from '../../src/engine/api.js';
-import { cancellableGriffinLimVocoder, createEngine, type Engine } from '../../src/engine/engine.js';
+import { createEngine, type Engine } from '../../src/engine/engine.js';
+import { cancellableGriffinLimVocoder } from '../../src/engine/pipeline.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
 import { griffinLimVocoder } from '../../src/audio/griffinLim.js';
 import { medianF0Hz, prepareSource } from '../../src/engine/pipeline.js';
