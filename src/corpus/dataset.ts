@@ -338,6 +338,12 @@ export class CorpusDataset {
   }
 }
 
+/** `count` items evenly spaced in list order (all of them when there are fewer): a fixed choice for a fixed list. */
+export function evenlySpaced<T>(list: readonly T[], count: number): T[] {
+  if (list.length <= count) return [...list];
+  return Array.from({ length: count }, (_, i) => list[Math.floor((i * list.length) / count)]!);
+}
+
 /** Opens the built corpus for training or evaluation (see `OpenDatasetOptions`). */
 export function openCorpusDataset(options: OpenDatasetOptions = {}): CorpusDataset {
   const corpusRoot = options.corpusRoot ?? timbrePaths(options.home).corpus;

@@ -6,7 +6,7 @@ import { melCepstrum } from '../audio/distances.js';
 import { checkLogMel, type LogMel } from '../audio/mel.js';
 import { MEL_CONFIG } from '../audio/melConfig.js';
 import { checkInteger, checkNumber } from '../audio/validate.js';
-import type { CorpusDataset, DatasetUtterance } from '../corpus/dataset.js';
+import { evenlySpaced, type CorpusDataset } from '../corpus/dataset.js';
 
 /** Settings of the cepstral judge, every one defaulted in `DEFAULT_CEPSTRAL_JUDGE_CONFIG`. */
 export interface CepstralJudgeConfig {
@@ -276,19 +276,13 @@ function choleskySolve(l: Float64Array, n: number, b: Float64Array): Float64Arra
   return x;
 }
 
-/** `count` utterances evenly spaced in list order (all of them when there are fewer). */
-function spaced(list: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
-  if (list.length <= count) return [...list];
-  return Array.from({ length: count }, (_, i) => list[Math.floor((i * list.length) / count)]!);
-}
-
 /** Fits the judge on `dataset` (normally the train split of every corpus voice): `utterancesPerVoice` per voice. */
 export function buildCepstralJudge(dataset: CorpusDataset, config: CepstralJudgeConfig = DEFAULT_CEPSTRAL_JUDGE_CONFIG): CepstralJudge {
   checkConfig(config);
   const byVoice = new Map<string, LogMel[]>(dataset.voices.map((v) => [v.id, []]));
   for (const voice of dataset.voices) {
     const list = dataset.utterances.filter((u) => u.voice === voice.id);
-    byVoice.set(voice.id, spaced(list, config.utterancesPerVoice).map((u) => dataset.mel(u.voice, u.sentence)));
+    byVoice.set(voice.id, evenlySpaced(list, config.utterancesPerVoice).map((u) => dataset.mel(u.voice, u.sentence)));
   }
   return CepstralJudge.fit(byVoice, config);
 }

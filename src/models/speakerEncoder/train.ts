@@ -3,7 +3,7 @@
 
 import * as tf from '@tensorflow/tfjs';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
-import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { evenlySpaced, openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { ModelMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
@@ -16,11 +16,6 @@ import type { TrainResult } from '../../nn/trainingLoop.js';
 import { resolveSpeakerEncoderConfig, SpeakerEncoder, type SpeakerEncoderConfig, SpeakerEncoderTrainingModel, SpeakerJudge } from './model.js';
 import { saveSpeakerEncoder } from './convert.js';
 
-function spacedUtterances(list: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
-  if (list.length <= count) return [...list];
-  return Array.from({ length: count }, (_, i) => list[Math.floor((i * list.length) / count)]!);
-}
-
 /** Builds the judge from `dataset` (normally the train split): `centroidUtterances` utterances per voice. */
 export function buildSpeakerJudge(encoder: SpeakerEncoder, dataset: CorpusDataset, onProgress?: (done: number, total: number) => void): SpeakerJudge {
   const byVoice = new Map<string, DatasetUtterance[]>();
@@ -29,7 +24,7 @@ export function buildSpeakerJudge(encoder: SpeakerEncoder, dataset: CorpusDatase
     list.push(u);
     byVoice.set(u.voice, list);
   }
-  const chosen = [...byVoice].map(([voice, list]) => [voice, spacedUtterances(list, encoder.config.centroidUtterances)] as const);
+  const chosen = [...byVoice].map(([voice, list]) => [voice, evenlySpaced(list, encoder.config.centroidUtterances)] as const);
   const total = chosen.reduce((n, [, list]) => n + list.length, 0);
   let done = 0;
   const embeddings = new Map<string, Float32Array[]>();

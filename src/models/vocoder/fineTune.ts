@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
-import { openCorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { evenlySpaced, openCorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { shippedModelPath, timbrePaths } from '../../io/paths.js';
 import type { MelConverter } from '../converter.js';
@@ -25,10 +25,7 @@ export function fineTuneSetDir(home: string | undefined): string {
 function spacedPerVoice(utterances: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
   const byVoice = new Map<string, DatasetUtterance[]>();
   for (const u of utterances) byVoice.set(u.voice, [...(byVoice.get(u.voice) ?? []), u]);
-  return [...byVoice.values()].flatMap((list) => {
-    const step = Math.max(1, list.length / count);
-    return Array.from({ length: Math.min(count, list.length) }, (_, i) => list[Math.floor(i * step)]!);
-  });
+  return [...byVoice.values()].flatMap((list) => evenlySpaced(list, count));
 }
 
 /** What the set was made from: each converter's label, family and training corpus, one line each. */
