@@ -303,13 +303,16 @@ export function shippedCycleGanPath(voice: string): string {
   return shippedModelPath(`cyclegan-${voice}`);
 }
 
+/** The pair file of `voice`: TIMBRE_HOME/models/cyclegan-<voice> first, then the shipped one (which may not exist). */
+export function cycleGanPathOf(home: string | undefined, voice: string): string {
+  const user = join(timbrePaths(home).models, `cyclegan-${voice}`, 'model.timbre');
+  return existsSync(user) ? user : shippedCycleGanPath(voice);
+}
+
 /** `timbre eval --model cyclegan`: the any-voice generator of every target (TIMBRE_HOME/models first, then shipped). */
 export async function loadEvalConverter(context: { readonly home: string | undefined; readonly targetVoices: readonly string[] }): Promise<CycleGanVoiceSet> {
   const models = timbrePaths(context.home).models;
-  const paths = context.targetVoices.map((voice) => {
-    const user = join(models, `cyclegan-${voice}`, 'model.timbre');
-    return existsSync(user) ? user : shippedCycleGanPath(voice);
-  });
+  const paths = context.targetVoices.map((voice) => cycleGanPathOf(context.home, voice));
   const missing = context.targetVoices.filter((_, i) => !existsSync(paths[i]!));
   if (missing.length > 0) {
     throw new InvalidArgumentError(

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { evenlySpaced, openCorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
-import { shippedModelPath, timbrePaths } from '../../io/paths.js';
+import { timbrePaths } from '../../io/paths.js';
 import type { MelConverter } from '../converter.js';
 import { installedVocoderPath } from './files.js';
 import { FINE_TUNE_INDEX, openFineTuneSet, prepareVocoderTraining, writeFineTuneMels, type FineTuneSet, type VocoderTrainingRun, type VocoderTrainingSettings } from './train.js';
@@ -47,7 +47,10 @@ export async function prepareVocoderFineTuneSet(home: string | undefined, log: (
     const loaders: [string, () => Promise<MelConverter>][] = [
       ['VAE', async () => (await import('../vae/convert.js')).loadEvalConverter(context)],
       // Only the voices that have a pair.
-      ['CycleGAN-VC', async () => (await import('../cycleGan/convert.js')).loadEvalConverter({ home, targetVoices: voices.filter((v) => existsSync(join(timbrePaths(home).models, `cyclegan-${v}`, 'model.timbre')) || existsSync(shippedModelPath(`cyclegan-${v}`))) })],
+      ['CycleGAN-VC', async () => {
+        const cycleGan = await import('../cycleGan/convert.js');
+        return cycleGan.loadEvalConverter({ home, targetVoices: voices.filter((v) => existsSync(cycleGan.cycleGanPathOf(home, v))) });
+      }],
       ['DiffVC', async () => (await import('../diffVc/convert.js')).loadEvalConverter(context)],
     ];
     for (const [name, load] of loaders) {
