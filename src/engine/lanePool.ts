@@ -75,17 +75,14 @@ export class LanePool {
     await handle.ready;
     const id = this.nextId++;
     return new Promise<LaneAudio>((resolve, reject) => {
-      handle.pending.set(id, { resolve, reject, onProgress: options.onProgress });
-      handle.worker.ref(); // a running lane keeps the process alive; an idle worker does not
       const cancel = (): void => handle.worker.postMessage({ type: 'cancel', id } satisfies ToLaneWorker);
-      options.signal?.addEventListener('abort', cancel, { once: true });
       const done = (): void => {
         options.signal?.removeEventListener('abort', cancel);
         if (handle.pending.size === 0) handle.worker.unref();
       };
-      const entry = handle.pending.get(id)!;
-      entry.resolve = (audio) => (done(), resolve(audio));
-      entry.reject = (error) => (done(), reject(error));
+      handle.pending.set(id, { resolve: (audio) => (done(), resolve(audio)), reject: (error) => (done(), reject(error)), onProgress: options.onProgress });
+      handle.worker.ref(); // a running lane keeps the process alive; an idle worker does not
+      options.signal?.addEventListener('abort', cancel, { once: true });
       handle.worker.postMessage({ type: 'lane', id, ...task } satisfies ToLaneWorker);
     });
   }
