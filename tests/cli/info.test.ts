@@ -75,16 +75,22 @@ describe('timbre info', () => {
   });
 });
 
+/** The written resynthesis: a 22 050 Hz WAV as long as the input to within one hop. */
+function resynthesized(outPath: string): ReturnType<typeof decodeWav> {
+  const input = decodeWav(readFileSync(speechPath));
+  const output = decodeWav(readFileSync(outPath));
+  expect(output.sampleRateHz).toBe(22050);
+  expect(Math.abs(output.samples.length - input.samples.length)).toBeLessThanOrEqual(256);
+  return output;
+}
+
 describe('timbre resynth', () => {
   it('writes a 22 050 Hz WAV of the same duration (±1 hop) that correlates with the input spectrum', async () => {
     const outPath = join(dir, 'fox-resynth.wav');
     const run = await timbre('resynth', speechPath, '-o', outPath, '--iterations', '16');
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const input = decodeWav(readFileSync(speechPath));
-    const output = decodeWav(readFileSync(outPath));
-    expect(output.sampleRateHz).toBe(22050);
-    expect(Math.abs(output.samples.length - input.samples.length)).toBeLessThanOrEqual(256);
+    const output = resynthesized(outPath);
     const peak = output.samples.reduce((max, value) => Math.max(max, Math.abs(value)), 0);
     expect(peak).toBeGreaterThan(0.05);
     expect(peak).toBeLessThan(1);
@@ -117,10 +123,7 @@ describe('timbre resynth', () => {
     const run = await timbre('resynth', speechPath, '-o', outPath, '--vocoder', 'neural', '--home', home);
     expect(run.stderr).toBe('');
     expect(run.code).toBe(0);
-    const input = decodeWav(readFileSync(speechPath));
-    const output = decodeWav(readFileSync(outPath));
-    expect(output.sampleRateHz).toBe(22050);
-    expect(Math.abs(output.samples.length - input.samples.length)).toBeLessThanOrEqual(256);
+    const output = resynthesized(outPath);
     expect(output.samples.every((v) => Math.abs(v) <= 1)).toBe(true);
     const iterations = await timbre('resynth', speechPath, '-o', join(dir, 'z.wav'), '--vocoder', 'neural', '--home', home, '--force');
     expect(iterations.code).toBe(0);
