@@ -261,18 +261,23 @@ export class ModelRegistry {
         } catch {
           continue;
         }
+        // Converters only: a folder's other files (a speaker encoder beside a DiffVC, a vocoder, checkpoints) neither
+        // list nor change the ids of the converters in it.
+        const converters: { file: string; modelPath: string; summary: ModelFileSummary; family: ModelFamily }[] = [];
         for (const file of files) {
           const modelPath = join(modelDir, file);
           const summary = await readModelFileSummary(modelPath);
           const family = summary === null ? null : familyOfKind(summary.kind);
-          if (summary === null || family === null) continue; // not a converter (vocoder, checkpoint, unreadable)
+          if (summary !== null && family !== null) converters.push({ file, modelPath, summary, family });
+        }
+        for (const { file, modelPath, summary, family } of converters) {
           if (!loaders.has(family)) loaders.set(family, await this.loaderOf(family));
           const loader = loaders.get(family) ?? null;
           if (loader === null) {
             problems.set(family, `found ${modelPath} but the ${FAMILY_LABELS[family]} code is not implemented yet`);
             continue;
           }
-          const stem = files.length === 1 ? name : `${name}/${file.slice(0, -MODEL_FILE_EXTENSION.length)}`;
+          const stem = converters.length === 1 ? name : `${name}/${file.slice(0, -MODEL_FILE_EXTENSION.length)}`;
           const id = origin === 'user' ? `user/${stem}` : stem;
           if (entries.has(id)) continue;
           entries.set(id, {

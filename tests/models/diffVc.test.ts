@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import type { LogMel } from '../../src/audio/mel.js';
 import { ModelRegistry } from '../../src/engine/modelRegistry.js';
-import { conversionPitch, loadDiffVc, loadMelConverter } from '../../src/models/diffVc/convert.js';
+import { conditioningEncoderPath, conversionPitch, loadDiffVc, loadMelConverter } from '../../src/models/diffVc/convert.js';
+import { saveSpeakerEncoder } from '../../src/models/speakerEncoder/convert.js';
+import { createSpeakerEncoder, resolveSpeakerEncoderConfig, SpeakerJudge } from '../../src/models/speakerEncoder/model.js';
 import { referenceStatistics, resolveStoredDiffVcConfig, createDiffVc, DiffVcObjective, DIFFVC_KIND, DIFFVC_KIND_VERSION, encoderLoss, resolveDiffVcConfig, scoreLoss, type DiffVcBatch } from '../../src/models/diffVc/model.js';
 import { beta, marginal, reverseStepCoefficients, solveReverse } from '../../src/models/diffVc/sde.js';
 import { twoStageSchedule } from '../../src/models/diffVc/train.js';
@@ -306,7 +308,7 @@ describe('DiffVC model file and converter', () => {
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { steps: 0 } })).rejects.toThrow(/steps/);
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { steps: 101 } })).rejects.toThrow(/steps/);
     await expect(converter.convert(src, { voiceId: 'voice-a' }, { settings: { solver: 'pf' as never } })).rejects.toThrow(/solver/);
-    await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array(3) })).rejects.toThrow(/4 finite values/);
+    await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array(3), referenceMels: [sourceMel(900, 5)] })).rejects.toThrow(/4 finite values/);
     await expect(converter.convert(src, { voiceId: 'other', speakerEmbedding: new Float32Array([0, 0.6, 0.8, 0]) })).rejects.toThrow(/reference recordings/);
     const embedding = new Float32Array([0, 0.6, 0.8, 0]);
     // 64 frames are 0.74 s; a voice is heard from ≥ 10 s (862 frames), in one clip or several.
@@ -317,6 +319,36 @@ describe('DiffVC model file and converter', () => {
     expect(given.data.every(Number.isFinite)).toBe(true);
     expect(given.data).not.toEqual(stored.data); // same d-vector, other reference statistics and F0
     converter.dispose();
+  });
+
+  it('embeds a voice it does not list with its own conditioning encoder (beside the model file), not with the given embedding', async () => {
+    const folder = join(dir, 'conditioned');
+    mkdirSync(folder, { recursive: true });
+    const modelPath = join(folder, 'model.timbre');
+    await writeTinyDiffVc(modelPath);
+    const encoder = createSpeakerEncoder(resolveSpeakerEncoderConfig({ channels: [8, 8], strides: [1, 2], normGroups: 4, hiddenDims: 8, embeddingDims: 4 }), { seed: 3 });
+    const encoderPath = conditioningEncoderPath(modelPath);
+    expect(encoderPath).toBe(join(folder, 'model.speaker-encoder.timbre'));
+    await saveSpeakerEncoder(encoderPath, { encoder, judge: new SpeakerJudge(['voice-a'], new Float32Array([1, 0, 0, 0])), trainingDataHash: 'synthetic', validationMetrics: {} }, { overwrite: true });
+    const refs = [sourceMel(500, 5), sourceMel(400, 6)];
+    const own = encoder.embedReference(refs);
+    encoder.dispose();
+    const conditioned = await loadMelConverter(modelPath);
+    const plain = await loadMelConverter(path); // same weights (seed 1), no encoder beside it
+    expect(conditioned.embedsReferences).toBe(true);
+    expect(plain.embedsReferences).toBe(false);
+    const src = sourceMel(8);
+    const other = new Float32Array([1, 0, 0, 0]);
+    const byOwn = await conditioned.convert(src, { voiceId: 'other', speakerEmbedding: other, referenceMels: refs });
+    expect(conditioned.speakerVector({ voiceId: 'other', speakerEmbedding: other, referenceMels: refs })).toEqual(own);
+    expect(byOwn.data).toEqual((await plain.convert(src, { voiceId: 'other', speakerEmbedding: own, referenceMels: refs })).data);
+    expect(byOwn.data).not.toEqual((await plain.convert(src, { voiceId: 'other', speakerEmbedding: other, referenceMels: refs })).data);
+    // The engine lists the folder's one converter under the folder's name; the encoder beside it is no model.
+    const registry = new ModelRegistry({ searchDirs: [{ dir, origin: 'user' }] });
+    expect((await registry.list()).filter((m) => m.id.startsWith('user/conditioned')).map((m) => m.id)).toEqual(['user/conditioned']);
+    await registry.dispose();
+    conditioned.dispose();
+    plain.dispose();
   });
 
   it('refuses a file of another kind, version or feature config', async () => {

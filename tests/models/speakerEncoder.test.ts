@@ -13,7 +13,11 @@ import { saveModelFile } from '../../src/nn/modelFile.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { Rng } from '../../src/nn/module.js';
 import { DEFAULT_SPEAKER_ENCODER_CONFIG, SpeakerJudge, createSpeakerEncoder, type SpeakerEncoderConfig } from '../../src/models/speakerEncoder/model.js';
-import { buildSpeakerJudge, createSpeakerEncoderTrainingSetup, evaluateSpeakerJudge } from '../../src/models/speakerEncoder/train.js';
+import { buildSpeakerJudge, createSpeakerEncoderTrainingSetup, evaluateSpeakerJudge, mixedItems, realSpeakerItems } from '../../src/models/speakerEncoder/train.js';
+import { importRealSpeech } from '../../src/corpus/realImport.js';
+import { REAL_SPEECH_FOLDER } from '../../src/corpus/realManifest.js';
+import { openRealSpeech } from '../../src/corpus/realSpeech.js';
+import { writeRealFixture } from '../corpus/realFixture.js';
 import { loadSpeakerEncoder, saveSpeakerEncoder } from '../../src/models/speakerEncoder/convert.js';
 import { Trainer } from '../../src/nn/train.js';
 import { TEST_VOICES } from '../corpus/render.js';
@@ -110,6 +114,58 @@ describe('speaker encoder training', () => {
     expect(after).toBeLessThan(before * 0.7);
     await trainer.dispose();
     setup.model.dispose();
+  });
+});
+
+describe('speaker encoder training with real speakers', () => {
+  it('adds the real-speech set\'s training speakers as classes after the corpus voices, never a held-out one', async () => {
+    const fixture = await writeRealFixture();
+    const realHome = await mkdtemp(join(tmpdir(), 'timbre-speaker-encoder-real-'));
+    try {
+      await importRealSpeech({ systemRoot: fixture.root, home: realHome, packageVersion: (p) => `1.0-${p}` });
+      const root = join(realHome, REAL_SPEECH_FOLDER);
+      const set = openRealSpeech({ root });
+      const withTrainClips = set.trainingSpeakers.filter((id) => set.clips({ split: 'train', speakers: [id] }).length > 0);
+      expect(withTrainClips.length).toBeGreaterThan(0);
+      const setup = createSpeakerEncoderTrainingSetup({ home, realSpeechRoot: root, config: { ...TINY, realSpeakerShare: 0.5 }, seed: 1 });
+      expect(setup.realSpeech).toMatchObject({ speakers: set.trainingSpeakers });
+      expect(setup.realSpeech!.speakers.some((id) => set.heldOutSpeakers.includes(id))).toBe(false);
+      expect(setup.model.classWeights.shape).toEqual([TINY.embeddingDims, TEST_VOICES.length + set.trainingSpeakers.length]);
+      // Real items (labels ≥ the corpus voices) repeat up to about half of the training items.
+      const batch = await setup.train.getBatch(Array.from({ length: setup.train.size }, (_, i) => i));
+      const labels = Array.from(batch.labels);
+      const real = labels.filter((l) => l >= TEST_VOICES.length);
+      expect(new Set(real).size).toBe(withTrainClips.length);
+      expect(real.length / labels.length).toBeGreaterThan(0.3);
+      expect(real.length / labels.length).toBeLessThan(0.7);
+      tf.dispose(batch.mel);
+      // Without the set (or with realSpeakers off) the classes are the corpus voices alone.
+      const off = createSpeakerEncoderTrainingSetup({ home, realSpeechRoot: root, config: { ...TINY, realSpeakers: false }, seed: 1 });
+      expect(off.realSpeech).toBeNull();
+      expect(off.model.classWeights.shape).toEqual([TINY.embeddingDims, TEST_VOICES.length]);
+      off.model.dispose();
+      setup.model.dispose();
+    } finally {
+      await rm(realHome, { recursive: true, force: true });
+      await rm(fixture.root, { recursive: true, force: true });
+    }
+  });
+
+  it('joins a speaker\'s words into items of at least the longest crop, and mixes them in at the share asked', () => {
+    const word = (id: string, frames: number) => ({ id, frames });
+    const clips = [word('s/a', 40), word('s/b', 30), word('s/c', 50), word('s/d', 10)];
+    const set = {
+      clips: () => clips,
+      mel: (id: string) => ({ frames: clips.find((c) => c.id === id)!.frames, mels: 80, data: new Float32Array(clips.find((c) => c.id === id)!.frames * 80) }),
+    } as unknown as Parameters<typeof realSpeakerItems>[0];
+    const items = realSpeakerItems(set, ['s'], 'train', 7, 64);
+    expect(items.map((it) => [it.speakerId, it.mel().frames])).toEqual([
+      [7, 70],
+      [7, 60],
+    ]);
+    const corpus = Array.from({ length: 12 }, () => ({ speakerId: 0, mel: () => randomMel(4, 1) }));
+    expect(mixedItems(corpus, items, 0.5)).toHaveLength(12 + 6 * 2);
+    expect(mixedItems(corpus, items, 0)).toHaveLength(14);
   });
 });
 

@@ -1,15 +1,13 @@
 // A CycleDiffusion model file converts exactly as a DiffVC does (same networks, same solvers): the converter is
 // DiffVC's, listed under its own family so the app compares the two.
 
-import { loadDiffVc, DiffVcConverter } from '../diffVc/convert.js';
+import { loadDiffusionConverter, type DiffVcConverter } from '../diffVc/convert.js';
 import { loadInstalledConverter } from '../installed.js';
 import { shippedModelPath } from '../../io/paths.js';
-import { storedLabel } from '../voiceModelFile.js';
 
 /** Loads a CycleDiffusion model file as a converter (the model registry's entry point for 'cyclediffusion'). */
 export async function loadMelConverter(modelPath: string): Promise<DiffVcConverter> {
-  const loaded = await loadDiffVc(modelPath, 'cyclediffusion');
-  return new DiffVcConverter(loaded, storedLabel(loaded.extra), 'cyclediffusion');
+  return loadDiffusionConverter(modelPath, 'cyclediffusion');
 }
 
 /** The CycleDiffusion `timbre eval` scores: TIMBRE_HOME/models/cyclediffusion/model.timbre when present, else the shipped one. */

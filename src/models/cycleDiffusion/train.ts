@@ -1,13 +1,14 @@
 // CycleDiffusion training: starts from a trained DiffVC model file (version 3) and fine-tunes its decoder on the corpus
 // train split with score matching plus the cycle term (model.ts). Also the data-parallel factory.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { openCorpusDataset } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { timbrePaths } from '../../io/paths.js';
-import { loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffVcVoiceTables, type LoadedDiffVc } from '../diffVc/convert.js';
+import { writeFileAtomic } from '../../io/atomicWrite.js';
+import { conditioningEncoderPath, loadDiffVc, saveDiffVc, shippedDiffVcPath, type DiffVcVoiceTables, type LoadedDiffVc } from '../diffVc/convert.js';
 import type { DiffVcBatch } from '../diffVc/model.js';
 import { diffVcBatchSource } from '../diffVc/train.js';
 import type { JsonValue } from '../../nn/modelFile.js';
@@ -162,6 +163,9 @@ export async function prepareCycleDiffusionTraining(settings: CycleDiffusionTrai
         },
         { overwrite: options.overwrite, family: 'cyclediffusion' },
       );
+      // Same decoder conditioning as the DiffVC it starts from: its speaker encoder goes with the new file.
+      const baseEncoder = conditioningEncoderPath(base);
+      if (existsSync(baseEncoder)) await writeFileAtomic(conditioningEncoderPath(outPath), readFileSync(baseEncoder), { overwrite: true });
       return [`cyclediffusion: validation ${lastValidation ? formatLosses(lastValidation.losses) : 'none'}`];
     },
     async dispose() {

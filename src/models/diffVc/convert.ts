@@ -2,6 +2,8 @@
 // tables, and the `MelConverter` the engine and eval load (μ from the source, then the reverse SDE toward the target).
 
 import * as tf from '@tensorflow/tfjs';
+import { existsSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { checkLogMel, type LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
@@ -12,6 +14,7 @@ import { loadInstalledConverter } from '../installed.js';
 import type { JsonValue, WeightStorage } from '../../nn/modelFile.js';
 import { convertedPitchShiftNepers, estimateF0FromLogMel, f0Features, meanLogF0, meanLogF0OfMels } from '../pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from '../voiceModelFile.js';
+import type { SpeakerEncoder } from '../speakerEncoder/model.js';
 import { Rng, type WeightArray, type WeightMap } from '../../nn/module.js';
 import { DiffVc, DIFFVC_KIND, DIFFVC_KIND_VERSION, DIFFVC_OLDER_KIND_VERSIONS, type DiffVcCondition, type DiffVcConfig, frameMultiple, pitchDims, referenceDims, referenceStatistics, resolveStoredDiffVcConfig } from './model.js';
 import { checkSolverSettings, gamma, normalArray, solveReverse } from './sde.js';
@@ -78,8 +81,10 @@ export function diffVcLabel(voices: readonly string[], family: DiffusionFamily =
 /**
  * A loaded DiffVC as a `MelConverter`. Its own voices are the corpus voices whose d-vectors (and, in version 3, mean
  * log-F0 and reference statistics) the file stores. A model that reads reference statistics also converts to any
- * other voice ('*' among its targets) given `target.speakerEmbedding` and `target.referenceMels` (≥ 10 s of speech):
- * the decoder then hears that voice only through its d-vector, mean log-F0 and reference statistics.
+ * other voice ('*' among its targets) given `target.referenceMels` (≥ 10 s of speech) and its d-vector: embedded by
+ * the model's own conditioning encoder (the speaker encoder it was trained with) when it has one, else
+ * `target.speakerEmbedding`. The decoder then hears that voice only through its d-vector, mean log-F0 and reference
+ * statistics.
  */
 export class DiffVcConverter implements MelConverter {
   readonly family: ModelFamily;
@@ -92,10 +97,16 @@ export class DiffVcConverter implements MelConverter {
   readonly trainingDataHash: string;
   private readonly speakerVectors: Float32Array;
   private readonly voiceTables: DiffVcVoiceTables;
+  /** The speaker encoder whose d-vectors the decoder was trained on (owned; disposed with the converter). */
+  private readonly conditioningEncoder: SpeakerEncoder | undefined;
   private disposed = false;
 
   constructor(
-    loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & { readonly voiceTables?: DiffVcVoiceTables; readonly trainingDataHash?: string },
+    loaded: Pick<LoadedDiffVc, 'model' | 'voices' | 'speakerVectors'> & {
+      readonly voiceTables?: DiffVcVoiceTables;
+      readonly trainingDataHash?: string;
+      readonly conditioningEncoder?: SpeakerEncoder;
+    },
     label?: string,
     family: DiffusionFamily = 'diffvc',
   ) {
@@ -112,6 +123,10 @@ export class DiffVcConverter implements MelConverter {
     if (config.referenceInput && tables.reference.length !== voices * referenceDims(config)) {
       throw new ShapeMismatchError(`DiffVcConverter: ${tables.reference.length} reference-statistics values for ${voices} voices of ${referenceDims(config)}`);
     }
+    if (loaded.conditioningEncoder !== undefined && loaded.conditioningEncoder.config.embeddingDims !== dims) {
+      throw new ShapeMismatchError(`DiffVcConverter: the conditioning speaker encoder embeds ${loaded.conditioningEncoder.config.embeddingDims} dims, the model takes ${dims}`);
+    }
+    this.conditioningEncoder = loaded.conditioningEncoder;
     this.model = loaded.model;
     this.voices = [...loaded.voices];
     this.targetVoices = diffVcTargetVoices(config, loaded.voices);
@@ -127,34 +142,46 @@ export class DiffVcConverter implements MelConverter {
    */
   targetCondition(target: ConversionTarget): TargetCondition {
     const { config, normalization } = this.model;
-    const speaker = this.speakerVector(target);
     const index = this.voices.indexOf(target.voiceId);
     const rows = referenceDims(config);
     if (index >= 0) {
       return {
-        speaker,
+        speaker: this.speakerVector(target),
         logF0: config.pitchInput ? this.voiceTables.logF0[index]! : Number.NaN,
         reference: config.referenceInput ? this.voiceTables.reference.slice(index * rows, (index + 1) * rows) : null,
       };
     }
-    if (!config.pitchInput && !config.referenceInput) return { speaker, logF0: Number.NaN, reference: null };
+    if (!config.pitchInput && !config.referenceInput) return { speaker: this.speakerVector(target), logF0: Number.NaN, reference: null };
     const refs = target.referenceMels;
     if (refs === undefined || refs.length === 0) {
-      throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices: give its reference recordings (≥ 10 s) as well as its speaker embedding`, 'VOICE_NOT_FOUND');
+      throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices: give its reference recordings (≥ 10 s)`, 'VOICE_NOT_FOUND');
     }
     for (const mel of refs) checkLogMel(mel, config.mels);
     const seconds = (refs.reduce((sum, mel) => sum + mel.frames, 0) * MEL_CONFIG.hopSamples) / MEL_CONFIG.sampleRateHz;
     if (seconds < MIN_REFERENCE_SECONDS) {
       throw new InvalidArgumentError(`the reference recordings of voice "${target.voiceId}" hold ${seconds.toFixed(1)} s; give at least ${MIN_REFERENCE_SECONDS} s`, 'REFERENCE_TOO_SHORT');
     }
-    return { speaker, logF0: meanLogF0OfMels(refs), reference: config.referenceInput ? referenceStatistics(refs, normalization) : null };
+    return { speaker: this.speakerVector(target), logF0: meanLogF0OfMels(refs), reference: config.referenceInput ? referenceStatistics(refs, normalization) : null };
   }
 
-  /** The unit d-vector a conversion to `target` uses: the stored one of a model voice, else `target.speakerEmbedding`. */
+  /** True when voices outside the model are embedded by its own conditioning encoder (`target.speakerEmbedding` unused). */
+  get embedsReferences(): boolean {
+    return this.conditioningEncoder !== undefined;
+  }
+
+  /**
+   * The unit d-vector a conversion to `target` uses: the stored one of a model voice; else the conditioning encoder's
+   * embedding of `target.referenceMels` when the model has that encoder; else `target.speakerEmbedding`.
+   */
   speakerVector(target: ConversionTarget): Float32Array {
     const dims = this.model.config.speakerDims;
     const index = this.voices.indexOf(target.voiceId);
     if (index >= 0) return this.speakerVectors.slice(index * dims, (index + 1) * dims);
+    const refs = target.referenceMels;
+    if (this.conditioningEncoder !== undefined && refs !== undefined && refs.length > 0) {
+      for (const mel of refs) checkLogMel(mel, this.model.config.mels);
+      return this.conditioningEncoder.embedReference(refs);
+    }
     const given = target.speakerEmbedding;
     if (given === undefined) {
       throw new InvalidArgumentError(`voice "${target.voiceId}" is not one of this DiffVC's voices and no speaker embedding was given; it has: ${this.voices.join(', ')}`, 'VOICE_NOT_FOUND');
@@ -268,6 +295,7 @@ export class DiffVcConverter implements MelConverter {
     if (this.disposed) return;
     this.disposed = true;
     this.model.dispose();
+    this.conditioningEncoder?.dispose();
   }
 }
 
@@ -380,11 +408,41 @@ export async function loadDiffVc(path: string, family: DiffusionFamily = 'diffvc
   return { model, voices, speakerVectors: vectors, voiceTables, trainingDataHash: file.header.trainingDataHash, validationMetrics: file.header.validationMetrics, extra: file.extra };
 }
 
+/**
+ * Where the speaker encoder a DiffVC (or CycleDiffusion) was trained with lives: beside its model file, as
+ * `<name>.speaker-encoder.timbre` for `<name>.timbre`. The decoder knows that encoder's d-vectors, so voices outside
+ * the model are embedded by it, whichever speaker encoder the app uses otherwise.
+ */
+export function conditioningEncoderPath(modelPath: string): string {
+  return join(dirname(modelPath), `${basename(modelPath).replace(/\.timbre$/, '')}.speaker-encoder.timbre`);
+}
+
+/** Loads a diffusion model file with its conditioning encoder (when one lies beside it) as a converter. */
+export async function loadDiffusionConverter(modelPath: string, family: DiffusionFamily): Promise<DiffVcConverter> {
+  const loaded = await loadDiffVc(modelPath, family);
+  const encoderPath = conditioningEncoderPath(modelPath);
+  let conditioningEncoder: SpeakerEncoder | undefined;
+  if (existsSync(encoderPath)) {
+    try {
+      const { loadSpeakerEncoder } = await import('../speakerEncoder/convert.js');
+      conditioningEncoder = (await loadSpeakerEncoder(encoderPath)).encoder;
+    } catch (err) {
+      loaded.model.dispose();
+      throw new InvalidModelFileError(`${encoderPath}, the speaker encoder of ${modelPath}, cannot be read: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  try {
+    return new DiffVcConverter({ ...loaded, ...(conditioningEncoder !== undefined ? { conditioningEncoder } : {}) }, storedLabel(loaded.extra), family);
+  } catch (err) {
+    loaded.model.dispose();
+    conditioningEncoder?.dispose();
+    throw err;
+  }
+}
+
 /** Loads a DiffVC model file as a converter (the model registry's entry point for the 'diffvc' family). */
 export async function loadMelConverter(modelPath: string): Promise<DiffVcConverter> {
-  const loaded = await loadDiffVc(modelPath);
-  const label = storedLabel(loaded.extra);
-  return new DiffVcConverter(loaded, label);
+  return loadDiffusionConverter(modelPath, 'diffvc');
 }
 
 /** The DiffVC `timbre eval` scores: TIMBRE_HOME/models/diffvc/model.timbre when present, else the shipped one. */

@@ -2,11 +2,12 @@
 // corpus's DTW-averaged targets), then the score network with that encoder frozen. Also the data-parallel factory.
 
 import * as tf from '@tensorflow/tfjs';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
+import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { ShapeMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
@@ -20,7 +21,7 @@ import type { TrainResult } from '../../nn/trainingLoop.js';
 import type { LogMel } from '../../audio/mel.js';
 import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
 import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, pitchDims, referenceDims, referenceStatistics, referenceSums, statisticsOfSums, type ReferenceSums, resolveDiffVcConfig, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from './model.js';
-import { saveDiffVc, type DiffVcVoiceTables } from './convert.js';
+import { conditioningEncoderPath, saveDiffVc, type DiffVcVoiceTables } from './convert.js';
 
 /** JSON options of the training-setup factory (what every data-parallel worker builds from). */
 export interface DiffVcSetupOptions {
@@ -383,6 +384,8 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
         },
         { overwrite: options.overwrite },
       );
+      // The decoder knows this encoder's d-vectors: it goes with the model file (replacing a stale one of that name).
+      await writeFileAtomic(conditioningEncoderPath(outPath), readFileSync(speakerEncoderPath), { overwrite: true });
       const losses = lastValidation ? formatLosses(lastValidation.losses) : 'none';
       return [`diffvc: validation ${losses}; voices ${setup.voices.join(', ')}`];
     },

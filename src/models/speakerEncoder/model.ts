@@ -50,6 +50,13 @@ export interface SpeakerEncoderConfig {
   readonly clipNorm: number;
   /** Train utterances per voice embedded to form the judge's centroids (evenly spaced, deterministic). */
   readonly centroidUtterances: number;
+  /**
+   * Train on the imported real-speech set's training speakers too (when `timbre corpus real` has run): their words,
+   * joined into items of at least `maxCropFrames`, as extra classes; held-out speakers never.
+   */
+  readonly realSpeakers: boolean;
+  /** Share of training items drawn from real speakers (their items repeat to reach it), in [0, 1). */
+  readonly realSpeakerShare: number;
 }
 
 /** The shipped configuration: ~0.4 M parameters, 128-d embedding, 1.5–3 s crops. */
@@ -73,6 +80,8 @@ export const DEFAULT_SPEAKER_ENCODER_CONFIG: SpeakerEncoderConfig = Object.freez
   weightDecay: 0.01,
   clipNorm: 5,
   centroidUtterances: 60,
+  realSpeakers: true,
+  realSpeakerShare: 0.4,
 });
 
 /** Per-mel-bin input statistics (the corpus train split's), applied as (x − mean) / std. */
@@ -91,6 +100,8 @@ function checkConfig(config: SpeakerEncoderConfig, source: string): void {
     if (!posInt(config[key])) bad(`${key} must be a positive integer, received ${String(config[key])}`);
   }
   if (config.channels.some((c) => c % config.normGroups !== 0)) bad(`channels ${JSON.stringify(config.channels)} must all be divisible by normGroups ${config.normGroups}`);
+  if (typeof config.realSpeakers !== 'boolean') bad(`realSpeakers must be true or false, received ${String(config.realSpeakers)}`);
+  if (!(config.realSpeakerShare >= 0 && config.realSpeakerShare < 1)) bad(`realSpeakerShare must be in [0, 1), received ${String(config.realSpeakerShare)}`);
   if (config.minCropFrames > config.maxCropFrames) bad(`minCropFrames (${config.minCropFrames}) must not exceed maxCropFrames (${config.maxCropFrames})`);
 }
 

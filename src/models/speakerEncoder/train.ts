@@ -2,7 +2,10 @@
 // scored on corpus utterances (its centroids, its confusion matrix).
 
 import * as tf from '@tensorflow/tfjs';
+import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
+import { CorpusNotBuiltError } from '../../corpus/errors.js';
+import { openRealSpeech, type RealSpeechSet } from '../../corpus/realSpeech.js';
 import { evenlySpaced, openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { ModelMismatchError } from '../../nn/errors.js';
@@ -87,11 +90,85 @@ export interface SpeakerBatch {
   readonly crop: boolean;
 }
 
+/** One training item: a speaker class and its log-mel (read when a batch needs it). */
+export interface SpeakerItem {
+  readonly speakerId: number;
+  mel(): LogMel;
+}
+
+/** Every utterance of a corpus split as an item, labelled with its voice's index. */
+export function corpusSpeakerItems(dataset: CorpusDataset): SpeakerItem[] {
+  return dataset.utterances.map((u) => ({ speakerId: u.speakerId, mel: () => dataset.mel(u.voice, u.sentence) }));
+}
+
+/** Log-mels joined along time (same bins). */
+function joinMels(mels: readonly LogMel[]): LogMel {
+  const frames = mels.reduce((n, m) => n + m.frames, 0);
+  const data = new Float32Array(frames * MEL_CONFIG.melBins);
+  let at = 0;
+  for (const m of mels) {
+    data.set(m.data, at);
+    at += m.data.length;
+  }
+  return { frames, mels: MEL_CONFIG.melBins, data };
+}
+
+/**
+ * The clips of `split` of each of `speakers` (real-speech training speakers; single words, median ≈ 1 s) joined in
+ * manifest order into items of at least `minFrames`, so a training crop holds several words as an utterance does.
+ * Speaker `speakers[i]` gets class `firstId + i`; a speaker's last, shorter group is its own item.
+ */
+export function realSpeakerItems(set: RealSpeechSet, speakers: readonly string[], split: 'train' | 'validation', firstId: number, minFrames: number): SpeakerItem[] {
+  const items: SpeakerItem[] = [];
+  speakers.forEach((speaker, i) => {
+    let group: string[] = [];
+    let frames = 0;
+    const flush = (): void => {
+      if (group.length === 0) return;
+      const ids = group;
+      items.push({ speakerId: firstId + i, mel: () => joinMels(ids.map((id) => set.mel(id))) });
+      group = [];
+      frames = 0;
+    };
+    for (const clip of set.clips({ split, speakers: [speaker] })) {
+      group.push(clip.id);
+      frames += clip.frames;
+      if (frames >= minFrames) flush();
+    }
+    flush();
+  });
+  return items;
+}
+
+/** `items` with each of `extra` repeated so that they make up about `share` of the result (at least once each). */
+export function mixedItems(items: readonly SpeakerItem[], extra: readonly SpeakerItem[], share: number): SpeakerItem[] {
+  if (extra.length === 0 || share <= 0) return [...items, ...extra];
+  const repeats = Math.max(1, Math.round((share * items.length) / ((1 - share) * extra.length)));
+  const out = [...items];
+  for (let r = 0; r < repeats; r++) out.push(...extra);
+  return out;
+}
+
+/** The real-speech set of `home` for training, or null when none is imported (or it is incomplete). */
+function openRealSpeechForTraining(home: string | undefined, root: string | undefined): RealSpeechSet | null {
+  try {
+    return openRealSpeech(root !== undefined ? { root } : home !== undefined ? { home } : {});
+  } catch (err) {
+    if (err instanceof CorpusNotBuiltError) return null;
+    throw err;
+  }
+}
+
 /** JSON options of the training-setup factory (also what parallel workers receive). */
 export interface SpeakerEncoderSetupOptions {
   /** TIMBRE_HOME holding the corpus (default `timbreHome()`), or the corpus folder itself. */
   readonly home?: string;
   readonly corpusRoot?: string;
+  /**
+   * The real-speech set's folder; default `<home>/corpus-real` when `corpusRoot` is not given (with `corpusRoot` and
+   * no `realSpeechRoot`, no real speakers are used).
+   */
+  readonly realSpeechRoot?: string;
   /** Config overrides on top of `DEFAULT_SPEAKER_ENCODER_CONFIG`. */
   readonly config?: Partial<SpeakerEncoderConfig>;
   /** Weight-initialisation seed (default 0). */
@@ -106,33 +183,35 @@ export interface SpeakerEncoderSetup extends TrainingSetup<SpeakerBatch> {
   readonly validationSet: CorpusDataset;
   /** sha256 of the corpus manifest trained on. */
   readonly corpusHash: string;
+  /** The real speakers trained on as extra classes (after the corpus voices), with the set's manifest hash; null without. */
+  readonly realSpeech: { readonly hash: string; readonly speakers: readonly string[]; readonly trainItems: number; readonly trainHours: number } | null;
 }
 
-function utteranceSource(dataset: CorpusDataset, encoder: SpeakerEncoder, cropFrames: number | null): BatchSource<SpeakerBatch> {
-  const mels = dataset.mels;
+function utteranceSource(items: readonly SpeakerItem[], encoder: SpeakerEncoder, cropFrames: number | null): BatchSource<SpeakerBatch> {
+  const mels = MEL_CONFIG.melBins;
   return {
-    size: dataset.utterances.length,
+    size: items.length,
     getBatch(indices) {
-      const items = indices.map((i) => {
-        const u = dataset.utterances[i]!;
-        const data = encoder.normalize(dataset.mel(u.voice, u.sentence));
+      const batchItems = indices.map((i) => {
+        const item = items[i]!;
+        const data = encoder.normalize(item.mel());
         const frames = data.length / mels;
-        if (cropFrames === null) return { data, frames, speakerId: u.speakerId };
+        if (cropFrames === null) return { data, frames, speakerId: item.speakerId };
         const length = Math.min(cropFrames, frames);
         const start = Math.floor((frames - length) / 2);
-        return { data: data.subarray(start * mels, (start + length) * mels), frames: length, speakerId: u.speakerId };
+        return { data: data.subarray(start * mels, (start + length) * mels), frames: length, speakerId: item.speakerId };
       });
-      const width = Math.max(...items.map((it) => it.frames));
+      const width = Math.max(...batchItems.map((it) => it.frames));
       const padValue = encoder.normalize({ frames: 1, mels, data: new Float32Array(mels).fill(Math.log(MEL_CONFIG.logFloor)) });
-      const x = new Float32Array(items.length * width * mels); // [batch, width, mels]
-      items.forEach((it, b) => {
+      const x = new Float32Array(batchItems.length * width * mels); // [batch, width, mels]
+      batchItems.forEach((it, b) => {
         x.set(it.data, b * width * mels);
         for (let t = it.frames; t < width; t++) x.set(padValue, (b * width + t) * mels);
       });
       return {
-        mel: tf.tensor3d(x, [items.length, width, mels]),
-        lengths: items.map((it) => it.frames),
-        labels: Int32Array.from(items.map((it) => it.speakerId)),
+        mel: tf.tensor3d(x, [batchItems.length, width, mels]),
+        lengths: batchItems.map((it) => it.frames),
+        labels: Int32Array.from(batchItems.map((it) => it.speakerId)),
         crop: cropFrames === null,
       };
     },
@@ -165,17 +244,32 @@ export function createSpeakerEncoderTrainingSetup(options: SpeakerEncoderSetupOp
   const validationSet = openCorpusDataset({ ...where, split: 'validation' });
   const stats = trainSet.melStats();
   const normalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
-  const model = new SpeakerEncoderTrainingModel(config, trainSet.manifest.voices.length, new Rng(options.seed ?? 0), normalization);
+  const corpusVoices = trainSet.manifest.voices.length;
+  const real = config.realSpeakers && (options.corpusRoot === undefined || options.realSpeechRoot !== undefined) ? openRealSpeechForTraining(options.home, options.realSpeechRoot) : null;
+  const realSpeakers = real?.trainingSpeakers ?? [];
+  const realTrain = real !== null ? realSpeakerItems(real, realSpeakers, 'train', corpusVoices, config.maxCropFrames) : [];
+  const realValidation = real !== null ? realSpeakerItems(real, realSpeakers, 'validation', corpusVoices, config.maxCropFrames) : [];
+  const model = new SpeakerEncoderTrainingModel(config, corpusVoices + realSpeakers.length, new Rng(options.seed ?? 0), normalization);
   const encoder = model.encoder;
+  const validationItems = [...corpusSpeakerItems(validationSet), ...realValidation];
   return {
     model,
     config,
     trainSet,
     validationSet,
     corpusHash: manifestHash(trainSet.manifest),
-    train: utteranceSource(trainSet, encoder, null),
+    realSpeech:
+      real !== null && realSpeakers.length > 0
+        ? {
+            hash: manifestHash(real.manifest),
+            speakers: realSpeakers,
+            trainItems: realTrain.length,
+            trainHours: real.clips({ split: 'train', speakers: realSpeakers }).reduce((h, c) => h + c.frames, 0) / (MEL_CONFIG.sampleRateHz / MEL_CONFIG.hopSamples) / 3600,
+          }
+        : null,
+    train: utteranceSource(mixedItems(corpusSpeakerItems(trainSet), realTrain, config.realSpeakerShare), encoder, null),
     // A corpus of a few sentences (tests) may have no validation sentence at all.
-    ...(validationSet.utterances.length > 0 ? { validation: utteranceSource(validationSet, encoder, config.validationCropFrames) } : {}),
+    ...(validationItems.length > 0 ? { validation: utteranceSource(validationItems, encoder, config.validationCropFrames) } : {}),
     lossFn: (batch: SpeakerBatch, ctx: StepContext) => {
       const { x, lengths } = batch.crop && ctx.training ? randomCrops(batch, config, normalization.std, ctx.rng) : { x: batch.mel, lengths: batch.lengths };
       return model.loss(encoder.forward(x, lengths), batch.labels);
@@ -205,6 +299,12 @@ export interface SpeakerEncoderTrainingRun {
 export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrainingOptions): Promise<SpeakerEncoderTrainingRun> {
   const factoryOptions: SpeakerEncoderSetupOptions = { ...(options.home !== undefined ? { home: options.home } : {}), config: options.config ?? {}, seed: options.seed };
   const setup = createSpeakerEncoderTrainingSetup(factoryOptions);
+  const real = setup.realSpeech;
+  options.log(
+    real === null
+      ? `speaker encoder: ${setup.trainSet.voices.length} corpus voices${setup.config.realSpeakers ? ' (no real-speech set imported: timbre corpus real adds real speakers)' : ''}`
+      : `speaker encoder: ${setup.trainSet.voices.length} corpus voices + ${real.speakers.length} real speakers (${real.trainItems} items of joined words, ${(real.trainHours * 60).toFixed(1)} min; ${(100 * setup.config.realSpeakerShare).toFixed(0)} % of training items)`,
+  );
   const gradients =
     options.workers > 1
       ? await createGradientPool({ module: import.meta.url, factory: 'createSpeakerEncoderTrainingSetup', factoryOptions: factoryOptions as unknown as JsonValue, workers: options.workers })
@@ -222,7 +322,7 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
       weightDecay: config.weightDecay,
       clipNorm: config.clipNorm,
     },
-    runConfig: { model: 'speaker-encoder', config: config as unknown as JsonValue, corpus: setup.corpusHash },
+    runConfig: { model: 'speaker-encoder', config: config as unknown as JsonValue, corpus: setup.corpusHash, realSpeech: setup.realSpeech?.hash ?? null },
     ...(gradients ? { gradients } : {}),
   });
   const dispose = async (): Promise<void> => {
@@ -264,7 +364,13 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
               workers: options.workers,
               lastSessionSeconds: finishOptions.trainingSeconds,
             },
-            data: { split: 'train', utterances: setup.trainSet.utterances.length, hours, voices: setup.trainSet.voices.map((v) => v.id) },
+            data: {
+              split: 'train',
+              utterances: setup.trainSet.utterances.length,
+              hours,
+              voices: setup.trainSet.voices.map((v) => v.id),
+              realSpeech: setup.realSpeech === null ? null : { manifestHash: setup.realSpeech.hash, speakers: [...setup.realSpeech.speakers], items: setup.realSpeech.trainItems, hours: setup.realSpeech.trainHours },
+            },
           },
         },
         { overwrite: finishOptions.overwrite },
