@@ -42,6 +42,8 @@ async function dispatch(call: EngineCall): Promise<unknown> {
       return engine.addVoice(a as never);
     case 'removeVoice':
       return engine.removeVoice(a as string);
+    case 'voiceReach':
+      return engine.voiceReach(a as string);
     case 'train': {
       const job = await engine.train(a as never);
       for (const name of TRAINING_EVENTS) {

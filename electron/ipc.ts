@@ -16,6 +16,7 @@ import type {
   TrainingEventMessage,
   TrainRequest,
   VoiceInfo,
+  VoiceReach,
 } from '../src/engine/api.js';
 import { EngineError } from '../src/engine/errors.js';
 import { validateAddVoiceRequest, validateConvertRequest, validateExportRequest, validateId, validateTrainRequest } from '../src/engine/validate.js';
@@ -35,6 +36,7 @@ export interface IpcCommands {
   'timbre:startTraining': { request: [request: TrainRequest]; response: { jobId: string } };
   'timbre:addVoice': { request: [request: AddVoiceRequest]; response: VoiceInfo };
   'timbre:removeVoice': { request: [voiceId: string]; response: void };
+  'timbre:voiceReach': { request: [voiceId: string]; response: VoiceReach };
 }
 
 /** Main → renderer events, each a named tuple. */
@@ -61,6 +63,7 @@ export const COMMAND_CHANNELS: readonly CommandChannel[] = [
   'timbre:startTraining',
   'timbre:addVoice',
   'timbre:removeVoice',
+  'timbre:voiceReach',
 ];
 
 /** The event channel. */
@@ -97,6 +100,7 @@ export function validateCommand<C extends CommandChannel>(channel: C, args: read
     case 'timbre:cancel':
       return [validateId('jobId', one())] as IpcCommands[C]['request'];
     case 'timbre:removeVoice':
+    case 'timbre:voiceReach':
       return [validateId('voiceId', one())] as IpcCommands[C]['request'];
     case 'timbre:startTraining':
       return [validateTrainRequest(one())] as IpcCommands[C]['request'];
@@ -120,8 +124,8 @@ export function validateCommand<C extends CommandChannel>(channel: C, args: read
 }
 
 /** Engine methods the engine process serves (a subset of `TimbreApi`, by name). */
-export type EngineMethod = 'info' | 'listVoices' | 'voicePreview' | 'listModels' | 'convert' | 'cancel' | 'exportLanes' | 'listTrainers' | 'train' | 'addVoice' | 'removeVoice';
-export const ENGINE_METHODS: readonly EngineMethod[] = ['info', 'listVoices', 'voicePreview', 'listModels', 'convert', 'cancel', 'exportLanes', 'listTrainers', 'train', 'addVoice', 'removeVoice'];
+export type EngineMethod = 'info' | 'listVoices' | 'voicePreview' | 'listModels' | 'convert' | 'cancel' | 'exportLanes' | 'listTrainers' | 'train' | 'addVoice' | 'removeVoice' | 'voiceReach';
+export const ENGINE_METHODS: readonly EngineMethod[] = ['info', 'listVoices', 'voicePreview', 'listModels', 'convert', 'cancel', 'exportLanes', 'listTrainers', 'train', 'addVoice', 'removeVoice', 'voiceReach'];
 
 /** main → engine process. */
 export interface EngineCall {

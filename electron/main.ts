@@ -172,6 +172,7 @@ async function main(): Promise<void> {
     'timbre:startTraining': (request) => callEngine('train', [request]) as never,
     'timbre:addVoice': (request) => callEngine('addVoice', [request]) as never,
     'timbre:removeVoice': (voiceId) => callEngine('removeVoice', [voiceId]) as never,
+    'timbre:voiceReach': (voiceId) => callEngine('voiceReach', [voiceId]) as never,
     'timbre:saveFile': async (file: ExportFile) => {
       const extension = extname(file.fileName).slice(1) || 'bin';
       const result = await dialog.showSaveDialog(window!, { defaultPath: file.fileName, filters: [{ name: extension.toUpperCase(), extensions: [extension] }] });

@@ -69,6 +69,7 @@ const bridge: TimbreBridge = {
     ),
   addVoice: (request: AddVoiceRequest) => invoke('timbre:addVoice', request),
   removeVoice: (voiceId: string) => invoke('timbre:removeVoice', voiceId),
+  voiceReach: (voiceId: string) => invoke('timbre:voiceReach', voiceId),
   onMenuCommand: (listener: (command: MenuCommand) => void) => subscribe(MENU_COMMAND, (m): m is MenuCommand => typeof m === 'string' && MENU_COMMANDS.has(m), listener),
 };
 

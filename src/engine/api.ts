@@ -358,6 +358,39 @@ export interface AddVoiceRequest {
   replace?: boolean;
 }
 
+/** How well one installed model reaches a user voice (`TimbreApi.voiceReach`). */
+export interface ModelReach {
+  /** The model folder (`vae-NAME`, `cyclegan-NAME`) or family (`diffvc`, `cyclediffusion`: by reference). */
+  model: string;
+  label: string;
+  /** Fractions in [0, 1] of its outputs that the d-vector judge and the cepstral judge hear as the voice. */
+  dVectorIdentification: number;
+  cepstralIdentification: number;
+  /** What the cepstral judge heard most often (the voice's id when reached). */
+  mostlyHeardAs: string;
+  /** Mean cosine of the outputs' d-vectors to the voice's held-out recordings, and of the unconverted sources. */
+  targetCosine: number;
+  sourceCosine: number;
+  outputs: number;
+  /** 'reaches': both judges hear the voice in ≥ ⅔ of the outputs; 'partly': either sometimes; 'other': neither. */
+  verdict: 'reaches' | 'partly' | 'other';
+}
+
+/**
+ * How well every installed model reaches a user voice: a few corpus test sentences read by other voices are converted
+ * to it and judged among the corpus voices and the voice, whose class comes from the held-out end of its recordings.
+ */
+export interface VoiceReach {
+  voiceId: string;
+  /** Seconds of the voice's recordings kept out of training that the judges compare with. */
+  heldOutSeconds: number;
+  sentences: number;
+  sources: string[];
+  models: ModelReach[];
+  /** Why nothing could be scored (too little speech held out, no model reaches user voices yet); `models` is empty. */
+  unscorable?: string;
+}
+
 /** A file produced by the engine, for the face to save (browser download, native save dialog, CLI path). */
 export interface ExportFile {
   fileName: string;
@@ -387,6 +420,8 @@ export interface TimbreApi {
   addVoice(request: AddVoiceRequest): Promise<VoiceInfo>;
   /** Deletes a user voice. */
   removeVoice(voiceId: string): Promise<void>;
+  /** Scores how well each installed model reaches user voice `voiceId` (converts a few sentences per model: seconds to a minute). */
+  voiceReach(voiceId: string): Promise<VoiceReach>;
 }
 
 /** One training event as it crosses IPC. */
@@ -433,6 +468,7 @@ export interface TimbreBridge {
   onTrainingEvent(listener: (message: TrainingEventMessage) => void): () => void;
   addVoice(request: AddVoiceRequest): Promise<VoiceInfo>;
   removeVoice(voiceId: string): Promise<void>;
+  voiceReach(voiceId: string): Promise<VoiceReach>;
   /** Subscribes to the native menu's commands (Open…, Export…); returns the unsubscribe. */
   onMenuCommand(listener: (command: MenuCommand) => void): () => void;
 }

@@ -28,6 +28,7 @@ import type {
   TrainingJob,
   TrainRequest,
   VoiceInfo,
+  VoiceReach,
 } from './api.js';
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
@@ -513,6 +514,35 @@ export function createEngine(options: EngineOptions = {}): Engine {
       if (voice.kind !== 'user') throw new EngineError('INVALID_ARGUMENT', `"${id}" is a ${voice.kind} voice; only your own voices can be removed`, 'voiceId');
       const module = await import('./voices.js');
       await module.removeVoice(id, home === undefined ? {} : { home });
+    },
+    async voiceReach(voiceId): Promise<VoiceReach> {
+      checkAlive();
+      const id = validateId('voiceId', voiceId);
+      const voice = (await voices.list()).find((v) => v.id === id);
+      if (voice === undefined) throw new EngineError('VOICE_NOT_FOUND', `there is no voice "${id}"`, 'voiceId');
+      if (voice.kind !== 'user') throw new EngineError('INVALID_ARGUMENT', `"${id}" is a ${voice.kind} voice; reach is scored for your own voices`, 'voiceId');
+      // After the queued conversions: it converts on this thread too.
+      const run = queue.then(async () => {
+        await ensureBackend();
+        const { measureUserVoiceReach, reachVerdict } = await import('../eval/reach.js');
+        let report;
+        try {
+          report = await measureUserVoiceReach({ home, voice: id });
+        } catch (error) {
+          if (error instanceof TimbreInputError && !(error instanceof EngineError)) throw new EngineError(error.code, error.message, 'voiceId');
+          throw error;
+        }
+        if ('unscorable' in report) return { voiceId: id, heldOutSeconds: 0, sentences: 0, sources: [], models: [], unscorable: report.unscorable };
+        return {
+          voiceId: id,
+          heldOutSeconds: report.heldOutSeconds,
+          sentences: report.sentences.length,
+          sources: [...report.sources],
+          models: report.lanes.map((l) => ({ ...l, verdict: reachVerdict(l) })),
+        };
+      });
+      queue = run.catch(() => undefined);
+      return run;
     },
     async exportLanes(request: ExportRequest): Promise<ExportFile> {
       checkAlive();

@@ -134,11 +134,16 @@ export async function measureVoiceReach(options: VoiceReachOptions): Promise<Voi
   return { voice, heldOutSeconds, sentences, sources, lanes };
 }
 
+/** A model's verdict: both judges hear the voice in ≥ ⅔ of its outputs, either hears it sometimes, or neither does. */
+export function reachVerdict(lane: Pick<LaneReach, 'dVectorIdentification' | 'cepstralIdentification'>): 'reaches' | 'partly' | 'other' {
+  if (lane.cepstralIdentification >= 2 / 3 && lane.dVectorIdentification >= 2 / 3) return 'reaches';
+  return lane.cepstralIdentification > 0 || lane.dVectorIdentification > 0 ? 'partly' : 'other';
+}
+
 /** The report as a table, with a verdict per model: reaches the voice, partly, or is heard as another voice. */
 export function formatVoiceReach(report: VoiceReachReport): string {
   const pct = (v: number): string => `${Math.round(100 * v)}%`;
-  const verdict = (l: LaneReach): string =>
-    l.cepstralIdentification >= 2 / 3 && l.dVectorIdentification >= 2 / 3 ? 'reaches it' : l.cepstralIdentification > 0 || l.dVectorIdentification > 0 ? 'partly' : `heard as ${l.mostlyHeardAs}`;
+  const verdict = (l: LaneReach): string => ({ reaches: 'reaches it', partly: 'partly', other: `heard as ${l.mostlyHeardAs}` })[reachVerdict(l)];
   const header = ['model', 'd-vector judge', 'cepstral judge', 'cos(voice)', 'cos(source)', 'verdict'];
   const rows = report.lanes.map((l) => [l.model, pct(l.dVectorIdentification), pct(l.cepstralIdentification), l.targetCosine.toFixed(2), l.sourceCosine.toFixed(2), verdict(l)]);
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
@@ -178,4 +183,49 @@ export async function loadReachLanes(options: { home: string | undefined; voice:
     }
   }
   return lanes;
+}
+
+/** Why a user voice's reach cannot be scored (instead of a report). */
+export interface UnscorableReach {
+  readonly voice: string;
+  readonly unscorable: string;
+}
+
+/**
+ * How well each installed model reaches user voice `voice` (what `timbre voice reach` prints and the app shows): its
+ * own VAE and CycleGAN-VC pair, and DiffVC and CycleDiffusion by reference, scored on the held-out end of its recordings.
+ */
+export async function measureUserVoiceReach(options: {
+  readonly home: string | undefined;
+  readonly voice: string;
+  readonly log?: (line: string) => void;
+  readonly onProgress?: (done: number, total: number) => void;
+}): Promise<VoiceReachReport | UnscorableReach> {
+  const { home, voice } = options;
+  const where = home !== undefined ? { home } : {};
+  const { splitHeldOut, voiceMels } = await import('../corpus/userVoices.js');
+  const { train, heldOut } = splitHeldOut(await voiceMels(voice, where));
+  if (heldOut.length === 0) return { voice, unscorable: `voice ${voice} has under 15 s of speech, so none is held out of training: its reach cannot be scored` };
+  const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../models/speakerEncoder/convert.js');
+  const { openCorpusDataset } = await import('../corpus/dataset.js');
+  const { encoder, judge } = await loadSpeakerEncoder(defaultSpeakerEncoderPath(home));
+  let lanes: ReachLane[] = [];
+  try {
+    lanes = await loadReachLanes({ home, voice, recordings: train, encoder, ...(options.log !== undefined ? { log: options.log } : {}) });
+    if (lanes.length === 0) return { voice, unscorable: `no installed model converts to ${voice} yet (timbre train vae --add-voice ${voice}, or DiffVC by reference)` };
+    return await measureVoiceReach({
+      voice,
+      heldOut,
+      recordings: train,
+      lanes,
+      encoder,
+      judge,
+      train: openCorpusDataset({ ...where, split: 'train' }),
+      test: openCorpusDataset({ ...where, split: 'test' }),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
+    });
+  } finally {
+    for (const lane of lanes) lane.converter.dispose();
+    encoder.dispose();
+  }
 }

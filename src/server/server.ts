@@ -329,6 +329,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         const request = validateAddVoiceRequest({ ...rest, recordings: recordings.map((r) => ({ bytes: r.bytes, name: r.name })) });
         return sendJson(res, 201, await engine.addVoice(request));
       }
+      case 'POST /voices/:id/reach':
+        return sendJson(res, 200, await engine.voiceReach(parts[1]!));
       case 'DELETE /voices/:id':
         await engine.removeVoice(parts[1]!);
         return sendJson(res, 200, { removed: true });

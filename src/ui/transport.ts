@@ -24,6 +24,7 @@ import type {
   TrainingOutcome,
   TrainRequest,
   VoiceInfo,
+  VoiceReach,
 } from '../engine/api.js';
 import { Emitter } from './emitter.js';
 
@@ -282,6 +283,7 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
     async removeVoice(voiceId) {
       await call(`/voices/${encodeURIComponent(voiceId)}`, { method: 'DELETE' });
     },
+    voiceReach: (voiceId) => json<VoiceReach>(`/voices/${encodeURIComponent(voiceId)}/reach`, { method: 'POST' }),
   };
   return api;
 }
@@ -348,6 +350,7 @@ export function createElectronTransport(bridge: TimbreBridge): UiTransport {
     },
     addVoice: (request) => wrap(bridge.addVoice(request)),
     removeVoice: (voiceId) => wrap(bridge.removeVoice(voiceId)),
+    voiceReach: (voiceId) => wrap(bridge.voiceReach(voiceId)),
     onMenuCommand: (listener) => bridge.onMenuCommand(listener),
   };
   return api;

@@ -1,7 +1,8 @@
 // "Your voices": create a user voice from the current input (a recording or an opened WAV) or from WAV
-// files (≥ 10 s of speech in all), name it, and remove it; the engine's validation errors show inline.
+// files (≥ 10 s of speech in all), name it, and remove it; the engine's validation errors show inline. Each voice can
+// be scored: how well every installed model reaches it (judged on the held-out end of its recordings).
 
-import type { VoiceInfo, VoiceRecording } from '../engine/api.js';
+import type { VoiceInfo, VoiceReach, VoiceRecording } from '../engine/api.js';
 import { UiEngineError, type UiTransport } from './transport.js';
 import { wavHeaderProblem } from './wavBytes.js';
 
@@ -20,6 +21,38 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   if (!node) throw new Error(`the page lacks #${id}`);
   return node as T;
 };
+
+const VERDICTS: Readonly<Record<VoiceReach['models'][number]['verdict'], string>> = { reaches: 'reaches it', partly: 'partly', other: 'heard as another voice' };
+
+/** The reach report as a table: per model, how often each judge heard the voice, and the verdict. */
+function renderReach(into: HTMLElement, reach: VoiceReach): void {
+  if (reach.unscorable !== undefined || reach.models.length === 0) {
+    into.textContent = reach.unscorable ?? 'No installed model converts to this voice yet.';
+    return;
+  }
+  const caption = document.createElement('p');
+  caption.className = 'muted';
+  caption.textContent = `${reach.sentences} test sentences read by ${reach.sources.join(', ')}, converted to ${reach.voiceId} and judged among the corpus voices and ${reach.voiceId} (the last ${reach.heldOutSeconds.toFixed(1)} s of your recordings, which no model trained on).`;
+  const table = document.createElement('table');
+  const row = (cells: string[], header = false): HTMLTableRowElement => {
+    const tr = document.createElement('tr');
+    for (const text of cells) {
+      const cell = document.createElement(header ? 'th' : 'td');
+      cell.textContent = text;
+      tr.append(cell);
+    }
+    return tr;
+  };
+  const pct = (v: number): string => `${Math.round(100 * v)} %`;
+  table.append(row(['model', 'd-vector judge', 'cepstral judge', 'verdict'], true));
+  for (const m of reach.models) {
+    const tr = row([m.label, pct(m.dVectorIdentification), pct(m.cepstralIdentification), m.verdict === 'other' ? `heard as ${m.mostlyHeardAs}` : VERDICTS[m.verdict]]);
+    tr.dataset.model = m.model;
+    tr.dataset.verdict = m.verdict;
+    table.append(tr);
+  }
+  into.replaceChildren(caption, table);
+}
 
 /** Wires the panel; returns `render()` for when the voice list changes. */
 export function createVoicesPanel(context: VoicesPanelContext): { render(): void } {
@@ -109,7 +142,30 @@ export function createVoicesPanel(context: VoicesPanelContext): { render(): void
             error.textContent = e instanceof Error ? e.message : String(e);
           }
         });
-        item.append(label, remove);
+        const reach = document.createElement('button');
+        reach.type = 'button';
+        reach.textContent = 'How well do the models reach it?';
+        reach.setAttribute('aria-label', `Score how well each model reaches voice ${voice.id}`);
+        const report = document.createElement('div');
+        report.className = 'reach';
+        report.setAttribute('aria-live', 'polite');
+        reach.addEventListener('click', async () => {
+          clear();
+          reach.disabled = true;
+          report.textContent = 'Converting a few sentences with every model and judging them (up to a minute)…';
+          item.dataset.reach = 'busy';
+          try {
+            renderReach(report, await context.transport.voiceReach(voice.id));
+            item.dataset.reach = 'done';
+          } catch (e) {
+            report.textContent = '';
+            error.textContent = e instanceof Error ? e.message : String(e);
+            item.dataset.reach = 'failed';
+          } finally {
+            reach.disabled = false;
+          }
+        });
+        item.append(label, reach, remove, report);
         return item;
       }),
     );

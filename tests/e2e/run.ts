@@ -303,6 +303,13 @@ async function trainingChecks(page: Page, longSpeech: string, pageErrors: string
   await page.waitForSelector('body[data-training="done"], body[data-training="failed"]', { timeout: 120_000 });
   check((await page.locator('input[data-model="user/vae-e2e-me"]').count()) === 1, `fine-tuning the VAE on e2e-me adds model user/vae-e2e-me ("${(await page.textContent('#train-status')) || (await page.textContent('#train-error'))}")`);
 
+  // How well the models reach the voice: ≈ 12 s of speech holds nothing out, and the panel says so instead of scoring.
+  const voiceItem = page.locator('#user-voices li[data-voice-id="e2e-me"]');
+  await voiceItem.locator('button', { hasText: 'How well do the models reach it?' }).click();
+  await page.waitForSelector('#user-voices li[data-voice-id="e2e-me"][data-reach="done"], #user-voices li[data-voice-id="e2e-me"][data-reach="failed"]', { timeout: 120_000 });
+  const reachText = (await voiceItem.locator('.reach').textContent()) ?? '';
+  check((await voiceItem.getAttribute('data-reach')) === 'done' && /under 15 s of speech/.test(reachText), `the voice's reach report answers in the panel ("${reachText || (await page.textContent('#voice-create-error'))}")`);
+
   // Cancel, then resume from the checkpoint; no long tasks while the charts update.
   await page.selectOption('#train-what', 'model:speaker-encoder');
   await page.fill('#train-steps', '400');

@@ -118,6 +118,8 @@ describe('IPC contract', () => {
     expect(() => validateCommand('timbre:startTraining', [{ target: { kind: 'model', model: 'vae' }, steps: 0 }])).toThrow(/steps/);
     expect(() => validateCommand('timbre:addVoice', [{ name: 'me', recordings: [{ bytes: 'not bytes' }] }])).toThrow(/recordings\[0\]\.bytes/);
     expect(() => validateCommand('timbre:removeVoice', ['../x'])).toThrow(/voiceId/);
+    expect(() => validateCommand('timbre:voiceReach', ['../x'])).toThrow(/voiceId/);
+    expect(validateCommand('timbre:voiceReach', ['anna'])).toEqual(['anna']);
     expect(parseEngineReply({ kind: 'trainingEvent', message: { jobId: 't', name: 'done', args: [{}] } })).not.toBeNull();
     expect(parseEngineReply({ kind: 'trainingEvent', message: { jobId: 't', name: 'lane', args: [{}] } })).toBeNull();
   });

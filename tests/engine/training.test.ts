@@ -125,6 +125,13 @@ describe('engine training', () => {
     const model = (await engine.listModels()).find((m) => m.id === 'user/vae-anna');
     expect(model?.targetVoices).toContain('anna');
 
+    // Reach is scored for user voices only; this one (≈ 12 s of speech) holds nothing out to score on.
+    await expect(engine.voiceReach('flite-slt')).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', field: 'voiceId' });
+    await expect(engine.voiceReach('nobody')).rejects.toMatchObject({ code: 'VOICE_NOT_FOUND', field: 'voiceId' });
+    const reach = await engine.voiceReach('anna');
+    expect(reach).toMatchObject({ voiceId: 'anna', models: [] });
+    expect(reach.unscorable).toMatch(/under 15 s of speech/);
+
     await expect(engine.removeVoice('flite-slt')).rejects.toMatchObject({ field: 'voiceId' });
     await engine.removeVoice('anna');
     expect((await engine.listVoices()).some((v) => v.id === 'anna')).toBe(false);

@@ -136,6 +136,12 @@ describe('web mode training routes', () => {
     const created = await postJson('/api/voices', { name: 'anna', inputIds: [await upload(speech)] });
     expect(created.status).toBe(201);
     expect(await created.json()).toMatchObject({ id: 'anna', kind: 'user' });
+    // How the models reach it: ≈ 12 s of speech leaves nothing held out, which the report says instead of scoring.
+    const reach = await fetch(`${server.origin}/api/voices/anna/reach`, { method: 'POST', headers: auth() });
+    expect(reach.status).toBe(200);
+    expect(await reach.json()).toMatchObject({ voiceId: 'anna', models: [], unscorable: expect.stringMatching(/under 15 s/) });
+    const corpusReach = await fetch(`${server.origin}/api/voices/flite-slt/reach`, { method: 'POST', headers: auth() });
+    expect(corpusReach.status).toBe(400);
     const removed = await fetch(`${server.origin}/api/voices/anna`, { method: 'DELETE', headers: auth() });
     expect(removed.status).toBe(200);
     expect(((await (await fetch(`${server.origin}/api/voices`, { headers: auth() })).json()) as { id: string }[]).some((v) => v.id === 'anna')).toBe(false);

@@ -1,12 +1,9 @@
 // `timbre voice add NAME FILES… [--force]` and `timbre voice remove NAME`: manage the user's own
 // voices, made from their recordings (validated, normalised, stored under TIMBRE_HOME/voices).
 
-import { openCorpusDataset } from '../../corpus/dataset.js';
-import { splitHeldOut, voiceMels } from '../../corpus/userVoices.js';
 import { addVoice, removeVoice } from '../../engine/voices.js';
-import { formatVoiceReach, loadReachLanes, measureVoiceReach } from '../../eval/reach.js';
+import { formatVoiceReach, measureUserVoiceReach } from '../../eval/reach.js';
 import { describeBackend, initBackend } from '../../nn/backend.js';
-import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../../models/speakerEncoder/convert.js';
 import { UsageError, flagOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand, CliIo } from '../command.js';
 import { lazyProgressBar } from '../progress.js';
@@ -16,37 +13,10 @@ import { lazyProgressBar } from '../progress.js';
  * pair, and DiffVC and CycleDiffusion by reference, scored on the held-out end of its recordings.
  */
 export async function printVoiceReach(home: string | undefined, voice: string, io: CliIo): Promise<void> {
-  const where = home !== undefined ? { home } : {};
-  const { train, heldOut } = splitHeldOut(await voiceMels(voice, where));
-  if (heldOut.length === 0) {
-    io.out(`voice ${voice} has under 15 s of speech, so none is held out of training: its reach cannot be scored\n`);
-    return;
-  }
-  const { encoder, judge } = await loadSpeakerEncoder(defaultSpeakerEncoderPath(home));
-  const lanes = await loadReachLanes({ home, voice, recordings: train, encoder, log: (line) => io.out(`${line}\n`) });
-  try {
-    if (lanes.length === 0) {
-      io.out(`no installed model converts to ${voice} yet (timbre train vae --add-voice ${voice}, or DiffVC by reference)\n`);
-      return;
-    }
-    const progress = lazyProgressBar('converting', io);
-    const report = await measureVoiceReach({
-      voice,
-      heldOut,
-      recordings: train,
-      lanes,
-      encoder,
-      judge,
-      train: openCorpusDataset({ ...where, split: 'train' }),
-      test: openCorpusDataset({ ...where, split: 'test' }),
-      onProgress: progress.onProgress,
-    });
-    progress.finish();
-    io.out(`${formatVoiceReach(report)}\n`);
-  } finally {
-    for (const lane of lanes) lane.converter.dispose();
-    encoder.dispose();
-  }
+  const progress = lazyProgressBar('converting', io);
+  const report = await measureUserVoiceReach({ home, voice, log: (line) => io.out(`${line}\n`), onProgress: progress.onProgress });
+  progress.finish();
+  io.out(`${'unscorable' in report ? report.unscorable : formatVoiceReach(report)}\n`);
 }
 
 export const command: CliCommand = {
