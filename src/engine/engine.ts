@@ -60,6 +60,8 @@ export interface EngineOptions {
   maxInputBytes?: number;
   /** Longest input, seconds; default 300. */
   maxInputSeconds?: number;
+  /** Shortest input converted, seconds; default 0 (any input of at least two frames). */
+  minInputSeconds?: number;
   /** Finished jobs kept for export; default 4. */
   keepJobs?: number;
   /** Accept `{ kind: 'path' }` inputs; default true (the server turns it off). */
@@ -142,6 +144,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
   const voices = options.voiceSource ?? createVoiceSource(options.voices ?? [], home === undefined ? {} : { home });
   const maxInputBytes = options.maxInputBytes ?? 100_000_000;
   const maxInputSeconds = options.maxInputSeconds ?? 300;
+  const minInputSeconds = options.minInputSeconds ?? 0;
   const keepJobs = options.keepJobs ?? 4;
   const allowPaths = options.allowPaths ?? true;
   const makeVocoder = options.vocoder ?? cancellableGriffinLimVocoder;
@@ -376,6 +379,9 @@ export function createEngine(options: EngineOptions = {}): Engine {
       sourceName = valid.input.name ?? 'the input WAV';
     }
     const prepared = prepareSource(bytes, { sourceName, maxDurationSeconds: maxInputSeconds });
+    if (prepared.durationSeconds < minInputSeconds) {
+      throw new EngineError('INVALID_AUDIO', `${sourceName} is ${prepared.durationSeconds.toFixed(3)} s long; give at least ${minInputSeconds} s of speech to convert`, 'input');
+    }
     const id = newJobId();
     const controller = new AbortController();
     const record: JobRecord = {

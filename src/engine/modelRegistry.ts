@@ -65,6 +65,11 @@ export async function readModelFileSummary(path: string): Promise<ModelFileSumma
 export interface RegisteredModel {
   id: string;
   converter: MelConverter;
+  /**
+   * 'user' for a trained model its caller loaded from a file (`timbre convert --model FILE`): the engine treats it as
+   * one of the user's models (reference audio for any-voice models, the TensorFlow.js backend); default 'registered'.
+   */
+  origin?: 'registered' | 'user';
 }
 
 /** Where to look and how to load; every field has a default. */
@@ -238,7 +243,7 @@ export class ModelRegistry {
     for (const model of this.options.registered ?? []) {
       const c = model.converter;
       entries.set(model.id, {
-        info: { id: model.id, family: c.family, label: c.label, available: true, targetVoices: [...c.targetVoices], settings: settingsOf(c.family), origin: 'registered' },
+        info: { id: model.id, family: c.family, label: c.label, available: true, targetVoices: [...c.targetVoices], settings: settingsOf(c.family), origin: model.origin ?? 'registered' },
         load: async () => c,
       });
     }

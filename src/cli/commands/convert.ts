@@ -1,21 +1,23 @@
 // `timbre convert IN.wav --to VOICE --model vae [-o OUT.wav]`: one recording converted to one voice with one model,
-// through the engine's pipeline (decode → log-mel → model → vocoder → loudness match), written as a 22 050 Hz WAV.
+// through the engine as the app's Convert runs it (decode → log-mel → model → vocoder → loudness match), written as a
+// 22 050 Hz WAV. The command resolves what the engine does not know by itself: a model named by family or by file, and
+// a target given as reference recordings.
 
 import { existsSync } from 'node:fs';
 import { basename, dirname, extname, join } from 'node:path';
-import { readFile } from 'node:fs/promises';
-import { InvalidAudioError, TimbreInputError } from '../../audio/errors.js';
-import { MEL_CONFIG } from '../../audio/melConfig.js';
-import type { ModelSettings } from '../../engine/api.js';
+import { TimbreInputError } from '../../audio/errors.js';
+import type { LogMel } from '../../audio/mel.js';
+import { decodeWav } from '../../audio/wav.js';
+import type { LaneResult, ModelInfo, ModelSettings, VoiceInfo } from '../../engine/api.js';
+import { createEngine, type Engine } from '../../engine/engine.js';
 import { EngineError } from '../../engine/errors.js';
 import { loadConverterFile, ModelRegistry } from '../../engine/modelRegistry.js';
-import { chooseVocoder, VOCODER_CHOICES, type ChosenVocoder } from '../../models/vocoder/convert.js';
-import { convertLane, prepareSource } from '../../engine/pipeline.js';
-import { writeWavFile } from '../../io/audioFile.js';
+import { createVoiceSource, type VoiceSource } from '../../engine/voiceSource.js';
+import { referenceMelsOfFiles } from '../../engine/voices.js';
+import { writeFileAtomic } from '../../io/atomicWrite.js';
+import type { MelConverter } from '../../models/converter.js';
+import { VOCODER_CHOICES } from '../../models/vocoder/convert.js';
 import { describeBackend, initBackend } from '../../nn/backend.js';
-import type { ConversionTarget, MelConverter } from '../../models/converter.js';
-import type { LogMel } from '../../audio/mel.js';
-import { listVoices, referenceMelsOfFiles, voiceMels } from '../../engine/voices.js';
 import { UsageError, choiceOption, conversionSettingsOptions, flagOption, numberOption, parseCommandArgs, requirePositionals, stringOption } from '../args.js';
 import type { CliCommand } from '../command.js';
 
@@ -29,19 +31,32 @@ export const CONVERT_VOCODERS = VOCODER_CHOICES;
 /** A `.timbre` file (or any existing file) is loaded directly; anything else is a registry id or family. */
 const isModelPath = (value: string): boolean => value.endsWith('.timbre') || existsSync(value);
 
-/** Loads the converter `--model` names: a `.timbre` file, a registry id (e.g. "user/vae-anna"), or a family ("vae"). */
-async function resolveConverter(model: string, voice: string): Promise<{ converter: MelConverter; id: string; registry?: ModelRegistry }> {
+/** The model `--model` names, as the engine will run it: its info, and the converter when the command loaded a file. */
+interface ChosenModel {
+  readonly info: Pick<ModelInfo, 'id' | 'targetVoices'>;
+  /** The id the engine knows it by (the same as `info.id`, but for a file). */
+  readonly engineId?: string;
+  readonly fileConverter?: MelConverter;
+}
+
+/**
+ * The model `--model` names: a `.timbre` file (loaded here, so a file that converts nothing, or of another feature
+ * config, is refused by name), a registry id (e.g. "user/vae-anna"), or a family ("vae": the first of its models,
+ * shipped then the user's, that has the voice).
+ */
+async function chooseModel(model: string, voice: string): Promise<ChosenModel> {
   if (isModelPath(model)) {
     if (!existsSync(model)) throw new TimbreInputError('FILE_NOT_FOUND', `${model}: no such model file`);
-    // The header's kind picks the family's loader; a file that converts nothing, or another feature config, is refused.
-    return { converter: await loadConverterFile(model), id: model };
+    const converter = await loadConverterFile(model);
+    // The engine's id of the file (ids are plain names, not paths); messages name the file itself.
+    const engineId = `file:${basename(model).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}`;
+    return { info: { id: model, targetVoices: [...converter.targetVoices] }, engineId, fileConverter: converter };
   }
   const registry = new ModelRegistry();
   const models = await registry.list();
   const family = models.filter((m) => m.family === model);
-  // A family name picks the first of its models (shipped, then the user's) that has the voice; an id picks that model.
   const exact = models.find((m) => m.id === model && m.available);
-  if (family.length === 0 && exact !== undefined) return { converter: await registry.converter(exact.id), id: exact.id, registry };
+  if (family.length === 0 && exact !== undefined) return { info: exact };
   if (family.length === 0) {
     const known = models.filter((m) => m.available).map((m) => m.id);
     throw new UsageError(`--model "${model}" is neither a model file, a model id nor a model family; available models: ${known.join(', ') || 'none'}`);
@@ -54,7 +69,28 @@ async function resolveConverter(model: string, voice: string): Promise<{ convert
     const voices = [...new Set(available.flatMap((m) => m.targetVoices))];
     throw new EngineError('VOICE_NOT_FOUND', `no ${model} model has voice "${voice}"; known voices: ${voices.join(', ')}`, 'to');
   }
-  return { converter: await registry.converter(chosen.id), id: chosen.id, registry };
+  return { info: chosen };
+}
+
+/**
+ * The engine's voices plus what this command's target needs: a voice of the model's own that no voice list has (a
+ * model file's, or "any", a CycleGAN-VC pair's way back), and the voice of `--reference` with those recordings.
+ */
+function commandVoiceSource(base: VoiceSource, voice: string, reference: LogMel[] | undefined): VoiceSource {
+  const extra = async (): Promise<VoiceInfo | undefined> => {
+    const listed = (await base.list()).find((v) => v.id === voice);
+    if (reference !== undefined) return { id: voice, label: voice, kind: 'user', hasPreview: false, description: 'the speaker of --reference' };
+    return listed === undefined ? { id: voice, label: voice, kind: 'test', hasPreview: false } : undefined;
+  };
+  return {
+    async list() {
+      const added = await extra();
+      const listed = await base.list();
+      return added === undefined ? listed : [...listed.filter((v) => v.id !== added.id), added];
+    },
+    preview: (voiceId) => base.preview(voiceId),
+    referenceMels: async (voiceId) => (voiceId === voice && reference !== undefined ? reference : base.referenceMels(voiceId)),
+  };
 }
 
 /** `--semitones -2` → `--semitones=-2`: node's parser reads a dash-led value as an option, a negative shift is not one. */
@@ -68,30 +104,6 @@ function joinNegativeValues(argv: readonly string[], options: readonly string[])
     } else out.push(argv[i]!);
   }
   return out;
-}
-
-/**
- * The target of an any-voice model: the reference recordings (`--reference`) or the user voice's clips, embedded by
- * the speaker encoder (the user's, else the shipped one).
- */
-async function anyVoiceTarget(voice: string, referenceMels: LogMel[] | undefined): Promise<ConversionTarget> {
-  const mels = referenceMels ?? (await userVoiceMels(voice));
-  const { defaultSpeakerEncoderPath, loadSpeakerEncoder } = await import('../../models/speakerEncoder/convert.js');
-  const { encoder } = await loadSpeakerEncoder(defaultSpeakerEncoderPath());
-  try {
-    return { voiceId: voice, referenceMels: mels, speakerEmbedding: encoder.embedReference(mels) };
-  } finally {
-    encoder.dispose();
-  }
-}
-
-/** Up to 30 s of a user voice's clips as log-mels; a voice that is not one → VOICE_NOT_FOUND listing the voices. */
-async function userVoiceMels(voice: string): Promise<LogMel[]> {
-  const voices = await listVoices();
-  if (!voices.some((v) => v.name === voice && v.kind === 'user')) {
-    throw new EngineError('VOICE_NOT_FOUND', `voice "${voice}" is neither one of the model's voices nor a user voice (timbre voice add); voices: ${voices.map((v) => v.name).join(', ')}`, 'to');
-  }
-  return voiceMels(voice, { maxSeconds: 30 });
 }
 
 const formatHz = (hz: number | null): string => (hz === null || !Number.isFinite(hz) ? 'n/a' : `${hz.toFixed(0)} Hz`);
@@ -143,48 +155,62 @@ export const command: CliCommand = {
     const output = stringOption(args, 'output') ?? join(dirname(input!), `${basename(input!, extname(input!))}.${voice}.wav`);
     if (!overwrite && existsSync(output)) throw new TimbreInputError('OUTPUT_EXISTS', `${output} already exists; pass --force to overwrite it`);
 
-    let bytes: Uint8Array;
-    try {
-      bytes = new Uint8Array(await readFile(input!));
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'EISDIR') throw new TimbreInputError('FILE_NOT_FOUND', `${input}: no such file`);
-      throw error;
-    }
-    const source = prepareSource(bytes, { sourceName: input!, maxDurationSeconds: MAX_CONVERT_SECONDS });
-    if (source.durationSeconds < MIN_CONVERT_SECONDS) {
-      throw new InvalidAudioError(`${input} is ${source.durationSeconds.toFixed(3)} s long; give at least ${MIN_CONVERT_SECONDS} s of speech to convert`, 'TOO_SHORT');
-    }
-    for (const warning of source.warnings) io.err(`warning: ${warning}\n`);
-
     const referenceMels = referenceFiles !== undefined ? await referenceMelsOfFiles(referenceFiles) : undefined;
+    if (!existsSync(input!)) throw new TimbreInputError('FILE_NOT_FOUND', `${input}: no such file`);
 
     io.out(`${describeBackend(await initBackend())}\n`);
-    const { converter, id, registry } = await resolveConverter(modelName, referenceFiles !== undefined ? '*' : voice);
-    let vocoder: ChosenVocoder | undefined;
+    const chosen = await chooseModel(modelName, referenceFiles !== undefined ? '*' : voice);
+    let engine: Engine | undefined;
     try {
-      vocoder = await chooseVocoder(vocoderChoice);
-      const ownVoice = converter.targetVoices.includes(voice) && referenceFiles === undefined;
-      if (!ownVoice && !converter.targetVoices.includes('*')) {
-        const why = referenceFiles !== undefined ? '--reference needs a model that converts to any voice (DiffVC, CycleDiffusion)' : `known voices: ${converter.targetVoices.join(', ')}`;
+      const { id, targetVoices } = chosen.info;
+      const engineId = chosen.engineId ?? id;
+      const ownVoice = targetVoices.includes(voice) && referenceFiles === undefined;
+      if (!ownVoice && !targetVoices.includes('*')) {
+        const why = referenceFiles !== undefined ? '--reference needs a model that converts to any voice (DiffVC, CycleDiffusion)' : `known voices: ${targetVoices.join(', ')}`;
         throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; ${why}`, 'to');
       }
-      const target = ownVoice ? { voiceId: voice } : await anyVoiceTarget(voice, referenceMels);
+      const base = createVoiceSource();
+      if (!ownVoice && referenceMels === undefined) {
+        // An any-voice model hears a voice that is not its own through that voice's recordings: a user voice.
+        const listed = await base.list();
+        if (!listed.some((v) => v.id === voice && v.kind === 'user')) {
+          throw new EngineError('VOICE_NOT_FOUND', `voice "${voice}" is neither one of the model's voices nor a user voice (timbre voice add); voices: ${listed.map((v) => v.id).join(', ')}`, 'to');
+        }
+      }
+      const voices = commandVoiceSource(base, voice, referenceMels);
+      engine = createEngine({
+        voiceSource: voices,
+        speakerSimilarity: false,
+        laneWorkers: 0,
+        minInputSeconds: MIN_CONVERT_SECONDS,
+        maxInputSeconds: MAX_CONVERT_SECONDS,
+        ...(chosen.fileConverter !== undefined ? { registry: new ModelRegistry({ registered: [{ id: engineId, converter: chosen.fileConverter, origin: 'user' }] }) } : {}),
+      });
       // Models that render F0 (VAE, DiffVC) take the source's own track, moved to the target's mean unless --keep-pitch;
       // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
       const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch, ...diffusion };
-      const lane = await convertLane(source, converter, target, settings, { vocoder: vocoder.vocode });
-      await writeWavFile(output, lane.samples, MEL_CONFIG.sampleRateHz, { overwrite });
-      const peak = lane.samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+      const job = await engine.convert({ input: { kind: 'path', path: input! }, targetVoiceId: voice, models: [{ modelId: engineId, settings }], vocoder: vocoderChoice });
+      const result = await job.finished;
+      job.destroy();
+      for (const warning of result.source.warnings) io.err(`warning: ${warning}\n`);
+      const failure = result.failures[0];
+      if (failure !== undefined) {
+        if (failure.error.code === 'INTERNAL') throw new Error(failure.error.message);
+        throw new EngineError(failure.error.code, failure.error.message, failure.error.field);
+      }
+      const lane: LaneResult = result.lanes[0]!;
+      await writeFileAtomic(output, lane.wav, { overwrite });
+      const samples = decodeWav(lane.wav).samples;
+      const peak = samples.reduce((max, v) => Math.max(max, Math.abs(v)), 0);
+      const vocoderName = lane.vocoder === 'neural' ? 'neural' : 'griffin-lim (32 iterations)';
       io.out(
-        `wrote ${output}: ${lane.durationSeconds.toFixed(2)} s as ${voice} (model ${id}) with vocoder ${vocoder.name}, F0 median ${formatHz(source.f0MedianHz)} → ${formatHz(lane.f0MedianHz)}, ` +
+        `wrote ${output}: ${lane.durationSeconds.toFixed(2)} s as ${voice} (model ${id}) with vocoder ${vocoderName}, F0 median ${formatHz(result.source.f0MedianHz)} → ${formatHz(lane.f0MedianHz)}, ` +
           `peak ${(20 * Math.log10(Math.max(peak, 1e-9))).toFixed(1)} dBFS, ${lane.processingSeconds.toFixed(2)} s (real-time factor ${lane.realTimeFactor.toFixed(2)})\n`,
       );
       return 0;
     } finally {
-      vocoder?.dispose();
-      if (registry) await registry.dispose();
-      else converter.dispose();
+      if (engine !== undefined) await engine.destroy();
+      chosen.fileConverter?.dispose();
     }
   },
 };
