@@ -1,8 +1,9 @@
 // Converting one input with every installed family through the engine, lanes one after another on one core against
 // lanes side by side on a lane worker (a second core), measured in one run and printed as seconds and their ratio.
-// Target (issue "neural vocoder"): side by side ≥ 1.6× faster. Run it with nothing else on the machine.
+// Target (issue "neural vocoder"): side by side ≥ 1.6× faster. Run it with nothing else on the machine, under
+// --single-threaded-gc as `timbre compare` runs (src/cli/relaunch.ts; `npm run bench:lanes` passes it):
 //
-//   TIMBRE_HOME=… tsx bench/lanes.ts [--vocoder griffin-lim|neural] [--target VOICE]
+//   TIMBRE_HOME=… node --single-threaded-gc --import tsx bench/lanes.ts [--vocoder griffin-lim|neural] [--target VOICE]
 
 import { availableParallelism } from 'node:os';
 import { createEngine, type Engine } from '../src/engine/engine.js';

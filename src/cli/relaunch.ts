@@ -1,18 +1,24 @@
-// Data-parallel training (`timbre train … --workers 2`) runs in a child Node started with --single-threaded-gc.
-// V8's parallel and concurrent GC helper threads otherwise compete with the two compute threads for the two
-// cores (measured by bench:train here: the two-way step drops from ≈250 to ≈200 ms). Node refuses the flag in
+// Data-parallel training (`timbre train … --workers 2`) and `timbre compare` with its lane worker run in a child Node
+// started with --single-threaded-gc. V8's parallel and concurrent GC helper threads otherwise compete with the two
+// compute threads for the two cores (measured by bench:train here: the two-way step drops from ≈250 to ≈200 ms; by
+// bench:lanes: every family side by side 9.89 → 7.99 s, lanes in turn 14.15 → 13.75 s). Node refuses the flag in
 // NODE_OPTIONS, in a worker's execArgv and at run time, so the process itself must start with it.
 
 import { spawn } from 'node:child_process';
-import { constants } from 'node:os';
+import { availableParallelism, constants } from 'node:os';
 
 /** The V8 flag data-parallel training runs under. */
 export const TRAINING_GC_FLAG = '--single-threaded-gc';
 const MARK = 'TIMBRE_TRAINING_CHILD';
 
-/** True for `train` with more than one worker in a process that does not already run with the flag. */
-export function needsTrainingRelaunch(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv): boolean {
-  if (argv[0] !== 'train' || execArgv.includes(TRAINING_GC_FLAG) || env[MARK] === '1') return false;
+/**
+ * True, in a process that does not already run with the flag, for `train` with more than one worker, and for
+ * `compare` on a machine of ≥ 2 cores unless TIMBRE_LANE_WORKERS=0 (its lanes then run on two threads).
+ */
+export function needsTrainingRelaunch(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv, cores: number = availableParallelism()): boolean {
+  if (execArgv.includes(TRAINING_GC_FLAG) || env[MARK] === '1') return false;
+  if (argv[0] === 'compare') return cores >= 2 && env['TIMBRE_LANE_WORKERS'] !== '0' && !argv.includes('--help') && !argv.includes('-h');
+  if (argv[0] !== 'train') return false;
   let workers: string | undefined;
   argv.forEach((arg, i) => {
     if (arg === '--workers') workers = argv[i + 1];

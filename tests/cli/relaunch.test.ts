@@ -19,6 +19,13 @@ describe('training relaunch', () => {
     expect(needsTrainingRelaunch(['train', 'vae', '--workers', '2'], [], { TIMBRE_TRAINING_CHILD: '1' })).toBe(false);
   });
 
+  it('relaunches compare when its lanes run on two threads', () => {
+    expect(needsTrainingRelaunch(['compare', 'in.wav', '--to', 'x', '-o', 'd'], [], {}, 2)).toBe(true);
+    expect(needsTrainingRelaunch(['compare', 'in.wav'], [], {}, 1)).toBe(false);
+    expect(needsTrainingRelaunch(['compare', 'in.wav'], [], { TIMBRE_LANE_WORKERS: '0' }, 2)).toBe(false);
+    expect(needsTrainingRelaunch(['compare', 'in.wav'], [TRAINING_GC_FLAG], {}, 2)).toBe(false);
+  });
+
   it('a data-parallel train command still reports errors with exit code 2', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'train', 'no-such-model', '--workers', '2'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(2);
