@@ -31,11 +31,15 @@ export const CONVERT_VOCODERS = VOCODER_CHOICES;
 /** A `.timbre` file (or any existing file) is loaded directly; anything else is a registry id or family. */
 const isModelPath = (value: string): boolean => value.endsWith('.timbre') || existsSync(value);
 
-/** The model `--model` names, as the engine will run it: its info, and the converter when the command loaded a file. */
+/**
+ * The model `--model` names, as the engine will run it: its info, the registry the engine runs it from (the one
+ * scanned to find it), and the converter when the command loaded a file.
+ */
 interface ChosenModel {
   readonly info: Pick<ModelInfo, 'id' | 'targetVoices'>;
   /** The id the engine knows it by (the same as `info.id`, but for a file). */
   readonly engineId?: string;
+  readonly registry: ModelRegistry;
   readonly fileConverter?: MelConverter;
 }
 
@@ -50,13 +54,18 @@ async function chooseModel(model: string, voice: string): Promise<ChosenModel> {
     const converter = await loadConverterFile(model);
     // The engine's id of the file (ids are plain names, not paths); messages name the file itself.
     const engineId = `file:${basename(model).replace(/[^A-Za-z0-9._-]/g, '_').slice(0, 100)}`;
-    return { info: { id: model, targetVoices: [...converter.targetVoices] }, engineId, fileConverter: converter };
+    return {
+      info: { id: model, targetVoices: [...converter.targetVoices] },
+      engineId,
+      registry: new ModelRegistry({ registered: [{ id: engineId, converter, origin: 'user' }] }),
+      fileConverter: converter,
+    };
   }
   const registry = new ModelRegistry();
   const models = await registry.list();
   const family = models.filter((m) => m.family === model);
   const exact = models.find((m) => m.id === model && m.available);
-  if (family.length === 0 && exact !== undefined) return { info: exact };
+  if (family.length === 0 && exact !== undefined) return { info: exact, registry };
   if (family.length === 0) {
     const known = models.filter((m) => m.available).map((m) => m.id);
     throw new UsageError(`--model "${model}" is neither a model file, a model id nor a model family; available models: ${known.join(', ') || 'none'}`);
@@ -69,25 +78,23 @@ async function chooseModel(model: string, voice: string): Promise<ChosenModel> {
     const voices = [...new Set(available.flatMap((m) => m.targetVoices))];
     throw new EngineError('VOICE_NOT_FOUND', `no ${model} model has voice "${voice}"; known voices: ${voices.join(', ')}`, 'to');
   }
-  return { info: chosen };
+  return { info: chosen, registry };
 }
 
 /**
  * The engine's voices plus what this command's target needs: a voice of the model's own that no voice list has (a
  * model file's, or "any", a CycleGAN-VC pair's way back), and the voice of `--reference` with those recordings.
  */
-function commandVoiceSource(base: VoiceSource, voice: string, reference: LogMel[] | undefined): VoiceSource {
-  const extra = async (): Promise<VoiceInfo | undefined> => {
-    const listed = (await base.list()).find((v) => v.id === voice);
-    if (reference !== undefined) return { id: voice, label: voice, kind: 'user', hasPreview: false, description: 'the speaker of --reference' };
-    return listed === undefined ? { id: voice, label: voice, kind: 'test', hasPreview: false } : undefined;
-  };
+function commandVoiceSource(base: VoiceSource, listed: readonly VoiceInfo[], voice: string, reference: LogMel[] | undefined): VoiceSource {
+  const added: VoiceInfo | undefined =
+    reference !== undefined
+      ? { id: voice, label: voice, kind: 'user', hasPreview: false, description: 'the speaker of --reference' }
+      : listed.some((v) => v.id === voice)
+        ? undefined
+        : { id: voice, label: voice, kind: 'test', hasPreview: false };
+  const voices = added === undefined ? [...listed] : [...listed.filter((v) => v.id !== voice), added];
   return {
-    async list() {
-      const added = await extra();
-      const listed = await base.list();
-      return added === undefined ? listed : [...listed.filter((v) => v.id !== added.id), added];
-    },
+    list: async () => voices.map((v) => ({ ...v })),
     preview: (voiceId) => base.preview(voiceId),
     referenceMels: async (voiceId) => (voiceId === voice && reference !== undefined ? reference : base.referenceMels(voiceId)),
   };
@@ -170,21 +177,18 @@ export const command: CliCommand = {
         throw new EngineError('VOICE_NOT_FOUND', `model ${id} has no voice "${voice}"; ${why}`, 'to');
       }
       const base = createVoiceSource();
-      if (!ownVoice && referenceMels === undefined) {
-        // An any-voice model hears a voice that is not its own through that voice's recordings: a user voice.
-        const listed = await base.list();
-        if (!listed.some((v) => v.id === voice && v.kind === 'user')) {
-          throw new EngineError('VOICE_NOT_FOUND', `voice "${voice}" is neither one of the model's voices nor a user voice (timbre voice add); voices: ${listed.map((v) => v.id).join(', ')}`, 'to');
-        }
+      const listed = await base.list();
+      // An any-voice model hears a voice that is not its own through that voice's recordings: a user voice.
+      if (!ownVoice && referenceMels === undefined && !listed.some((v) => v.id === voice && v.kind === 'user')) {
+        throw new EngineError('VOICE_NOT_FOUND', `voice "${voice}" is neither one of the model's voices nor a user voice (timbre voice add); voices: ${listed.map((v) => v.id).join(', ')}`, 'to');
       }
-      const voices = commandVoiceSource(base, voice, referenceMels);
+      // One lane, on this thread: with a given registry the engine starts no lane worker.
       engine = createEngine({
-        voiceSource: voices,
+        voiceSource: commandVoiceSource(base, listed, voice, referenceMels),
+        registry: chosen.registry,
         speakerSimilarity: false,
-        laneWorkers: 0,
         minInputSeconds: MIN_CONVERT_SECONDS,
         maxInputSeconds: MAX_CONVERT_SECONDS,
-        ...(chosen.fileConverter !== undefined ? { registry: new ModelRegistry({ registered: [{ id: engineId, converter: chosen.fileConverter, origin: 'user' }] }) } : {}),
       });
       // Models that render F0 (VAE, DiffVC) take the source's own track, moved to the target's mean unless --keep-pitch;
       // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
@@ -209,7 +213,9 @@ export const command: CliCommand = {
       );
       return 0;
     } finally {
+      // The engine disposes the registry (and what it loaded); a registered file converter is the command's own.
       if (engine !== undefined) await engine.destroy();
+      else await chosen.registry.dispose();
       chosen.fileConverter?.dispose();
     }
   },
