@@ -22,7 +22,8 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
   return node as T;
 };
 
-const VERDICTS: Readonly<Record<VoiceReach['models'][number]['verdict'], string>> = { reaches: 'reaches it', partly: 'partly', other: 'heard as another voice' };
+/** A model's verdict in words: reaches the voice, partly, or heard as which other voice. */
+const verdictText = (m: VoiceReach['models'][number]): string => (m.verdict === 'reaches' ? 'reaches it' : m.verdict === 'partly' ? 'partly' : `heard as ${m.mostlyHeardAs}`);
 
 /** The reach report as a table: per model, how often each judge heard the voice, and the verdict. */
 function renderReach(into: HTMLElement, reach: VoiceReach): void {
@@ -46,7 +47,7 @@ function renderReach(into: HTMLElement, reach: VoiceReach): void {
   const pct = (v: number): string => `${Math.round(100 * v)} %`;
   table.append(row(['model', 'd-vector judge', 'cepstral judge', 'verdict'], true));
   for (const m of reach.models) {
-    const tr = row([m.label, pct(m.dVectorIdentification), pct(m.cepstralIdentification), m.verdict === 'other' ? `heard as ${m.mostlyHeardAs}` : VERDICTS[m.verdict]]);
+    const tr = row([m.label, pct(m.dVectorIdentification), pct(m.cepstralIdentification), verdictText(m)]);
     tr.dataset.model = m.model;
     tr.dataset.verdict = m.verdict;
     table.append(tr);
