@@ -126,8 +126,8 @@ async function main(): Promise<void> {
   // No remote content: only our scheme, blob: and data: URLs load.
   defaultSession.webRequest.onBeforeRequest({ urls: ['http://*/*', 'https://*/*', 'ws://*/*', 'wss://*/*', 'file://*/*'] }, (_details, callback) => callback({ cancel: true }));
 
-  // The engine process.
-  const engineProcess = utilityProcess.fork(ENGINE_HOST, [], { serviceName: 'Timbre engine', stdio: 'inherit' });
+  // The engine process, under the V8 flag that lets its lanes use both cores (see src/cli/relaunch.ts).
+  const engineProcess = utilityProcess.fork(ENGINE_HOST, [], { serviceName: 'Timbre engine', stdio: 'inherit', execArgv: ['--single-threaded-gc'] });
   let nextId = 1;
   const pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: EngineErrorInfo) => void }>();
   let window: BrowserWindowInstance | undefined;

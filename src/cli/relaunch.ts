@@ -1,4 +1,4 @@
-// Data-parallel training (`timbre train … --workers 2`) and `timbre compare` with its lane worker run in a child Node
+// Data-parallel training (`timbre train … --workers 2`), `timbre compare` and `timbre web` with their lane worker run in a child Node
 // started with --single-threaded-gc. V8's parallel and concurrent GC helper threads otherwise compete with the two
 // compute threads for the two cores (measured by bench:train here: the two-way step drops from ≈250 to ≈200 ms; by
 // bench:lanes: every family side by side 9.89 → 7.99 s, lanes in turn 14.15 → 13.75 s). Node refuses the flag in
@@ -13,11 +13,11 @@ const MARK = 'TIMBRE_TRAINING_CHILD';
 
 /**
  * True, in a process that does not already run with the flag, for `train` with more than one worker, and for
- * `compare` on a machine of ≥ 2 cores unless TIMBRE_LANE_WORKERS=0 (its lanes then run on two threads).
+ * `compare` and `web` on a machine of ≥ 2 cores unless TIMBRE_LANE_WORKERS=0 (their lanes then run on two threads).
  */
 export function needsTrainingRelaunch(argv: readonly string[], execArgv: readonly string[], env: NodeJS.ProcessEnv, cores: number = availableParallelism()): boolean {
   if (execArgv.includes(TRAINING_GC_FLAG) || env[MARK] === '1') return false;
-  if (argv[0] === 'compare') return cores >= 2 && env['TIMBRE_LANE_WORKERS'] !== '0' && !argv.includes('--help') && !argv.includes('-h');
+  if (argv[0] === 'compare' || argv[0] === 'web') return cores >= 2 && env['TIMBRE_LANE_WORKERS'] !== '0' && !argv.includes('--help') && !argv.includes('-h');
   if (argv[0] !== 'train') return false;
   let workers: string | undefined;
   argv.forEach((arg, i) => {

@@ -26,6 +26,13 @@ describe('training relaunch', () => {
     expect(needsTrainingRelaunch(['compare', 'in.wav'], [TRAINING_GC_FLAG], {}, 2)).toBe(false);
   });
 
+  it('relaunches web mode when its lanes run on two threads', () => {
+    expect(needsTrainingRelaunch(['web'], [], {}, 2)).toBe(true);
+    expect(needsTrainingRelaunch(['web', '--port', '8080'], [], {}, 1)).toBe(false);
+    expect(needsTrainingRelaunch(['web'], [], { TIMBRE_LANE_WORKERS: '0' }, 2)).toBe(false);
+    expect(needsTrainingRelaunch(['web'], [TRAINING_GC_FLAG], {}, 2)).toBe(false);
+  });
+
   it('a data-parallel train command still reports errors with exit code 2', () => {
     const run = spawnSync(process.execPath, ['--import', 'tsx', main, 'train', 'no-such-model', '--workers', '2'], { encoding: 'utf8', timeout: 60_000 });
     expect(run.status).toBe(2);
