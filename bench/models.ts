@@ -108,7 +108,7 @@ async function main(): Promise<void> {
     console.log(`(c) skipped: ${(error as Error).message.split('\n')[0]}`);
     return undefined;
   });
-  if (neural !== undefined) console.log(`(c) full with the neural vocoder = (b) ending in ${neural.label}, phase ${neural.phase}`);
+  if (neural !== undefined) console.log(`(c) full with the neural vocoder = (b) ending in ${neural.label}, phase ${neural.phase}, ${neural.refineIterations} Griffin-Lim iteration${neural.refineIterations === 1 ? '' : 's'} after`);
   const { found, skipped } = await candidates(home);
   const verdicts: string[] = [];
   for (const candidate of found) {

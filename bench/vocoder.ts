@@ -91,7 +91,7 @@ console.log(`audio: ${seconds.toFixed(2)} s at ${SR} Hz, ${speech.description}`)
 console.log(`${describeBackend(backend)}; node ${process.version}, ${cpus()[0]?.model ?? 'unknown CPU'}`);
 console.log(
   `vocoder: ${modelPath ?? 'untrained default config (speed only)'}; width ${config.width} × ${config.blocks} blocks, inner ${config.inner}, ` +
-    `${gflops.toFixed(3)} GFLOP per second of audio; chunks of ${vocoder.chunkFrames} frames`,
+    `${gflops.toFixed(3)} GFLOP per second of audio; chunks of ${vocoder.chunkFrames} frames; phase ${vocoder.phase}, ${vocoder.refineIterations} Griffin-Lim iteration${vocoder.refineIterations === 1 ? '' : 's'} after`,
 );
 console.log(`each: 1 warm-up, then median of ${REPEATS}; RTF = seconds ÷ ${seconds.toFixed(2)} s of audio`);
 
@@ -103,6 +103,11 @@ const line = (name: string, t: { wall: number; cpu: number }) =>
   `${name.padEnd(28)} wall ${t.wall.toFixed(3).padStart(7)} s (RTF ${(t.wall / seconds).toFixed(4)})   cpu ${t.cpu.toFixed(3).padStart(7)} s (RTF ${(t.cpu / seconds).toFixed(4)})`;
 console.log(line('griffin-lim 32 iterations', gl));
 console.log(`${line('neural vocoder', neural)}   ${((gflops * seconds) / neural.cpu).toFixed(1)} GFLOP per cpu-second`);
+if (modelPath && vocoder.refineIterations > 0) {
+  const pghiOnly = await loadVocoderModel(modelPath, { refineIterations: 0 });
+  console.log(line('neural, phase gradient only', await median(() => pghiOnly.vocode(mel, { lengthSamples }))));
+  pghiOnly.dispose();
+}
 console.log(`ratio neural / griffin-lim 32: wall ${(neural.wall / gl.wall).toFixed(3)}, cpu ${(neural.cpu / gl.cpu).toFixed(3)} (neural ${(gl.cpu / neural.cpu).toFixed(1)}× faster by cpu time)`);
 const rtf = neural.cpu / seconds;
 console.log(`target neural RTF ≤ 0.05 (cpu time): ${rtf <= 0.05 ? 'MET' : 'MISSED'} (${rtf.toFixed(4)})`);

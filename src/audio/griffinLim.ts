@@ -58,8 +58,10 @@ export function* griffinLimSteps(magnitudes: Float32Array, frames: number, optio
   const size = frames * bins;
   const re = new Float32Array(size); // [frames × bins], current estimate S·e^{iφ}
   const im = new Float32Array(size);
-  const prevRe = new Float32Array(size); // previous rebuilt, for the momentum term
-  const prevIm = new Float32Array(size);
+  // Previous rebuilt, for the momentum term (a single iteration has none: its previous is zero).
+  const prevRe = new Float32Array(iterations > 1 ? size : 0);
+  const prevIm = new Float32Array(iterations > 1 ? size : 0);
+  const withMomentum = iterations > 1;
   if (options.initialPhase !== undefined) checkFloat32Array('initialPhase', options.initialPhase, size);
   const random = mulberry32(seed);
   for (let i = 0; i < size; i++) {
@@ -85,10 +87,14 @@ export function* griffinLimSteps(magnitudes: Float32Array, frames: number, optio
         const i = base + k;
         const r = rebuilt[2 * k];
         const m = rebuilt[2 * k + 1];
-        const ar = r - beta * prevRe[i];
-        const ai = m - beta * prevIm[i];
-        prevRe[i] = r;
-        prevIm[i] = m;
+        let ar = r;
+        let ai = m;
+        if (withMomentum) {
+          ar -= beta * prevRe[i]!;
+          ai -= beta * prevIm[i]!;
+          prevRe[i] = r;
+          prevIm[i] = m;
+        }
         const norm = Math.sqrt(ar * ar + ai * ai);
         if (norm > 1e-16) {
           const g = magnitudes[i] / norm;

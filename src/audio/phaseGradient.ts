@@ -41,6 +41,10 @@ export class PhaseGradientReconstruction {
   private readonly heapKey: Float32Array;
   private readonly heapItem: Int32Array;
   private heapSize = 0;
+  // The previous frame's bins, strongest last: ln|S| as float64 with the bin in the low mantissa bits (below float32
+  // precision, so the order of distinct keys is kept), sorted natively — cheaper than passing them through the heap.
+  private readonly previousOrder: Float64Array;
+  private readonly previousOrderBits: Uint32Array;
 
   constructor(config: StftConfig, options: PhaseGradientOptions = {}) {
     checkStftConfig(config);
@@ -54,8 +58,11 @@ export class PhaseGradientReconstruction {
     this.timeDerivative = new Float32Array(this.bins);
     this.frequencyDerivative = new Float32Array(this.bins);
     this.done = new Uint8Array(2 * this.bins);
-    this.heapKey = new Float32Array(2 * this.bins);
-    this.heapItem = new Int32Array(2 * this.bins);
+    this.heapKey = new Float32Array(this.bins);
+    this.heapItem = new Int32Array(this.bins);
+    this.previousOrder = new Float64Array(this.bins);
+    this.previousOrderBits = new Uint32Array(this.previousOrder.buffer);
+    if (this.bins > 1 << 20) throw new InvalidArgumentError(`PhaseGradientReconstruction: at most ${1 << 20} bins, received ${this.bins}`);
   }
 
   /**
@@ -143,9 +150,10 @@ export class PhaseGradientReconstruction {
     const previousTime = this.previousTime;
     if (previousLog !== null) for (let m = 0; m < bins; m++) if (previousLog[m]! > strongest) strongest = previousLog[m]!;
     const floor = strongest + this.tolerance;
-    // Heap items: m = a bin of this frame, bins + m = bin m of the previous frame (phase known).
+    // Items: the heap holds bins of this frame once phased; the previous frame's bins (phase known) come from
+    // `previousOrder`, strongest first; the stronger of the two is taken next.
     const done = this.done;
-    done.fill(0);
+    done.fill(0, 0, bins);
     this.heapSize = 0;
     let remaining = 0;
     for (let m = 0; m < bins; m++) {
@@ -154,18 +162,23 @@ export class PhaseGradientReconstruction {
         done[m] = 1;
       } else remaining++;
     }
+    let previousLeft = 0;
     if (previousPhase !== null && previousLog !== null) {
-      // The previous frame's bins all at once, then heapified bottom-up (linear time).
+      const order = this.previousOrder;
+      const bits = this.previousOrderBits;
       for (let m = 0; m < bins; m++) {
         if (previousLog[m]! >= floor) {
-          this.heapKey[this.heapSize] = previousLog[m]!;
-          this.heapItem[this.heapSize++] = bins + m;
+          order[previousLeft] = previousLog[m]!;
+          bits[2 * previousLeft] = (bits[2 * previousLeft]! & ~0xfffff) | m; // little-endian: low word first
+          previousLeft++;
         }
       }
-      for (let start = (this.heapSize >> 1) - 1; start >= 0; start--) this.siftDown(start, this.heapSize);
+      order.subarray(0, previousLeft).sort();
     }
+    const order = this.previousOrder;
+    const bits = this.previousOrderBits;
     while (remaining > 0) {
-      if (this.heapSize === 0) {
+      if (this.heapSize === 0 && previousLeft === 0) {
         // Nothing known reaches the rest: start again from its strongest bin.
         let best = -1;
         for (let m = 0; m < bins; m++) if (done[m] === 0 && (best < 0 || current[m]! > current[best]!)) best = m;
@@ -175,9 +188,9 @@ export class PhaseGradientReconstruction {
         this.push(best, current[best]!);
         continue;
       }
-      const item = this.pop();
-      if (item >= bins) {
-        const m = item - bins;
+      if (previousLeft > 0 && (this.heapSize === 0 || order[previousLeft - 1]! >= this.heapKey[0]!)) {
+        previousLeft--;
+        const m = bits[2 * previousLeft]! & 0xfffff;
         if (done[m] === 0) {
           phase[m] = previousPhase![m]! + (previousTime![m]! + this.timeDerivative[m]!) / 2;
           done[m] = 1;
@@ -186,7 +199,7 @@ export class PhaseGradientReconstruction {
         }
         continue;
       }
-      const m = item;
+      const m = this.pop();
       if (m + 1 < bins && done[m + 1] === 0) {
         phase[m + 1] = phase[m]! + (this.frequencyDerivative[m]! + this.frequencyDerivative[m + 1]!) / 2;
         done[m + 1] = 1;

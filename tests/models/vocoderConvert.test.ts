@@ -83,6 +83,12 @@ describe('NeuralVocoder.vocode', () => {
     const b = await new NeuralVocoder(net, info, { phase: 'network' }).vocode(fixture.mel, { lengthSamples: 4000 });
     expect(a).not.toEqual(b);
     expect(() => new NeuralVocoder(net, info, { phase: 'random' as 'gradient' })).toThrow(/phase must be one of gradient, network/);
+    // One Griffin-Lim iteration after the phase-gradient phase by default; none asked, none run; the phase head needs none.
+    expect(gradient.refineIterations).toBe(1);
+    const pghiOnly = await new NeuralVocoder(net, info, { refineIterations: 0 }).vocode(fixture.mel, { lengthSamples: 4000 });
+    expect(pghiOnly).not.toEqual(a);
+    expect(new NeuralVocoder(net, info, { phase: 'network' }).refineIterations).toBe(0);
+    for (const bad of [-1, 1.5, 101]) expect(() => new NeuralVocoder(net, info, { refineIterations: bad })).toThrow(/refineIterations must be a whole number 0–100/);
     net.dispose();
   });
 

@@ -162,10 +162,14 @@ class ConvNeXtBlock extends Module {
     this.pw2 = this.child('pw2', new Dense(rng, { inFeatures: inner, outFeatures: width }));
     this.scale = this.param('scale', [width], init.constant(config.layerScale), rng);
   }
+  /** x [B, T, width] → the MLP's hidden activations [B, T, inner] (what `forward` feeds to pw2). */
+  hidden(x: tf.Tensor3D): tf.Tensor3D {
+    const h = this.norm.forward(depthwiseConv1d(x, this.dwWeight as tf.Tensor2D, this.dwBias as tf.Tensor1D));
+    return gelu(this.pw1.forward(h));
+  }
   /** x [B, T, width] → same shape. */
   forward(x: tf.Tensor3D): tf.Tensor3D {
-    const h = this.norm.forward(depthwiseConv1d(x, this.dwWeight as tf.Tensor2D, this.dwBias as tf.Tensor1D));
-    const y = this.pw2.forward(gelu(this.pw1.forward(h)));
+    const y = this.pw2.forward(this.hidden(x));
     return tf.add(x, tf.mul(y, this.scale)) as tf.Tensor3D;
   }
 }
@@ -241,6 +245,12 @@ export class VocoderNet extends Module {
     return this.trunk(logMel).logMagnitude;
   }
 
+  /** logMel [B, T, mels] → the first block's input [B, T, width]: normalised, input conv, LayerNorm. */
+  embed(logMel: tf.Tensor3D): tf.Tensor3D {
+    const x = tf.mul(tf.sub(logMel, this.consts.mean), this.consts.invStd) as tf.Tensor3D; // [B, T, M]
+    return this.inputNorm.forward(this.inputConv.forward(x));
+  }
+
   /** The shared trunk: normalised input, ConvNeXt blocks, and ln|S| = mel pseudo-inverse prior + correction. */
   private trunk(logMel: tf.Tensor3D): { logMagnitude: tf.Tensor3D; hidden: tf.Tensor3D } {
     const { mels, maxLogMagnitude } = this.config;
@@ -248,8 +258,7 @@ export class VocoderNet extends Module {
       throw new ShapeMismatchError(`VocoderNet: expected log-mel [batch, frames ≥ 1, ${mels}], received [${logMel.shape.join(', ')}]`);
     }
     const [batch, frames] = logMel.shape;
-    const x = tf.mul(tf.sub(logMel, this.consts.mean), this.consts.invStd) as tf.Tensor3D; // [B, T, M]
-    let h = this.inputNorm.forward(this.inputConv.forward(x)); // [B, T, W]
+    let h = this.embed(logMel);
     for (const block of this.blocks) h = block.forward(h);
     h = this.outputNorm.forward(h);
     const linear = fixedMatMul(tf.exp(logMel).reshape([batch * frames, mels]) as tf.Tensor2D, this.consts.prior.w, this.consts.prior.wT); // [B·T, bins]
