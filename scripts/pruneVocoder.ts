@@ -3,10 +3,11 @@
 //   tsx scripts/pruneVocoder.ts --model FILE --inner N --out FILE [--per-voice N] [--home DIR]
 
 import { parseArgs } from 'node:util';
-import { evenlySpaced, openCorpusDataset } from '../src/corpus/dataset.js';
+import { openCorpusDataset } from '../src/corpus/dataset.js';
 import { describeBackend, initBackend } from '../src/nn/backend.js';
 import { loadVocoderModel, saveVocoderModel } from '../src/models/vocoder/convert.js';
 import { VocoderNet } from '../src/models/vocoder/model.js';
+import { spacedPerVoice } from '../src/models/vocoder/fineTune.js';
 import { chooseHiddenUnits, pruneHiddenUnits } from '../src/models/vocoder/prune.js';
 import { Rng } from '../src/nn/module.js';
 
@@ -19,9 +20,7 @@ const loaded = await loadVocoderModel(values.model);
 const net = new VocoderNet(new Rng(0), loaded.info.config, loaded.info.normalization);
 net.setWeights(loaded.weights(), values.model);
 const dataset = openCorpusDataset({ ...(values.home !== undefined ? { home: values.home } : {}), split: 'train' });
-const byVoice = new Map<string, typeof dataset.utterances[number][]>();
-for (const u of dataset.utterances) byVoice.set(u.voice, [...(byVoice.get(u.voice) ?? []), u]);
-const sample = [...byVoice.values()].flatMap((list) => evenlySpaced(list, perVoice)).map((u) => dataset.mel(u.voice, u.sentence));
+const sample = spacedPerVoice(dataset.utterances, perVoice).map((u) => dataset.mel(u.voice, u.sentence));
 const pruning = chooseHiddenUnits(net, sample, inner);
 const pruned = pruneHiddenUnits(net, pruning);
 await saveVocoderModel(

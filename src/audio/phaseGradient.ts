@@ -57,7 +57,7 @@ export class PhaseGradientReconstruction {
     this.random = mulberry32(options.seed ?? 0);
     this.timeDerivative = new Float32Array(this.bins);
     this.frequencyDerivative = new Float32Array(this.bins);
-    this.done = new Uint8Array(2 * this.bins);
+    this.done = new Uint8Array(this.bins);
     this.heapKey = new Float32Array(this.bins);
     this.heapItem = new Int32Array(this.bins);
     this.previousOrder = new Float64Array(this.bins);
@@ -153,7 +153,7 @@ export class PhaseGradientReconstruction {
     // Items: the heap holds bins of this frame once phased; the previous frame's bins (phase known) come from
     // `previousOrder`, strongest first; the stronger of the two is taken next.
     const done = this.done;
-    done.fill(0, 0, bins);
+    done.fill(0);
     this.heapSize = 0;
     let remaining = 0;
     for (let m = 0; m < bins; m++) {
@@ -162,10 +162,10 @@ export class PhaseGradientReconstruction {
         done[m] = 1;
       } else remaining++;
     }
+    const order = this.previousOrder;
+    const bits = this.previousOrderBits;
     let previousLeft = 0;
     if (previousPhase !== null && previousLog !== null) {
-      const order = this.previousOrder;
-      const bits = this.previousOrderBits;
       for (let m = 0; m < bins; m++) {
         if (previousLog[m]! >= floor) {
           order[previousLeft] = previousLog[m]!;
@@ -175,8 +175,6 @@ export class PhaseGradientReconstruction {
       }
       order.subarray(0, previousLeft).sort();
     }
-    const order = this.previousOrder;
-    const bits = this.previousOrderBits;
     while (remaining > 0) {
       if (this.heapSize === 0 && previousLeft === 0) {
         // Nothing known reaches the rest: start again from its strongest bin.

@@ -22,7 +22,7 @@ export function fineTuneSetDir(home: string | undefined): string {
 }
 
 /** `count` utterances of each voice, evenly spaced through its list (fixed for a corpus). */
-function spacedPerVoice(utterances: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
+export function spacedPerVoice(utterances: readonly DatasetUtterance[], count: number): DatasetUtterance[] {
   const byVoice = new Map<string, DatasetUtterance[]>();
   for (const u of utterances) byVoice.set(u.voice, [...(byVoice.get(u.voice) ?? []), u]);
   return [...byVoice.values()].flatMap((list) => evenlySpaced(list, count));
