@@ -38,7 +38,7 @@ import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
 import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
-import { createTrainingHost } from './training.js';
+import { createTrainingHost, type TrainRunOptions } from './training.js';
 import { validateAddVoiceRequest, validateConvertRequest, validateExportRequest, validateId } from './validate.js';
 import { createVoiceSource, type ProvidedVoice, type VoiceSource } from './voiceSource.js';
 import { zipStore } from './zip.js';
@@ -80,6 +80,8 @@ export interface EngineOptions {
 /** The in-process engine: `TimbreApi` plus what only its owner may do. */
 export interface Engine extends TimbreApi {
   readonly registry: ModelRegistry;
+  /** Starts a training run with every run option (the CLI's `timbre train`); `train` offers the app's subset. */
+  trainRun(options: TrainRunOptions): Promise<TrainingJob>;
   /** Cancels running jobs, drops kept jobs and frees loaded models. */
   destroy(): Promise<void>;
 }
@@ -485,6 +487,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
     async train(request: TrainRequest): Promise<TrainingJob> {
       checkAlive();
       return training.train(request);
+    },
+    async trainRun(options: TrainRunOptions): Promise<TrainingJob> {
+      checkAlive();
+      return training.trainRun(options);
     },
     async addVoice(request: AddVoiceRequest): Promise<VoiceInfo> {
       checkAlive();

@@ -50,6 +50,15 @@ export interface TrainerEntry {
   readonly needsTarget?: boolean;
   /** The smallest sensible config: sub-second steps, for smoke tests and trying the app (not for real models). */
   readonly tinyConfig?: Readonly<Record<string, unknown>>;
+  /** True when a run may start from a file (`init`): same architecture and corpus, in a run folder of its own. */
+  readonly warmStart?: boolean;
+  /**
+   * True when `init` is where the family always starts (CycleDiffusion fine-tunes a DiffVC): the run folder stays the
+   * family's own instead of a separate warm-start folder.
+   */
+  readonly initIsBase?: boolean;
+  /** Default steps of a run that continues on the installed converters' outputs (`fineTuneOnConverters`); absent: the family has none. */
+  readonly converterFineTuneSteps?: number;
 }
 
 /** Where a family's default model comes from for `timbre eval`: TIMBRE_HOME and the voices it must produce. */
@@ -121,6 +130,7 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     trainer: {
       summary: 'speaker-conditioned VAE (log-F0 conditioned, ACVAE classifier) on all corpus voices',
       defaults: { steps: 2100, batchSize: 16, logEvery: 25, validateEvery: 300, checkpointEvery: 100 },
+      warmStart: true,
       prepare: async (s) => (await import('./vae/train.js')).prepareVaeTraining(s),
       tinyConfig: { channels: 8, latentDims: 4, speakerDims: 4, kernelSize: 3, encoderBlocks: 1, decoderBlocks: 1, classifierChannels: 8, cropFrames: 16, klAnnealSteps: 10, warmupSteps: 2, learningRate: 1e-2 },
     },
@@ -138,6 +148,7 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
       defaults: { steps: 1500, batchSize: 2, logEvery: 25, validateEvery: 0, checkpointEvery: 100 },
       folder: (to, from) => `cyclegan-${from !== undefined && from !== 'any' ? `${from}-` : ''}${to ?? ''}`,
       needsTarget: true,
+      warmStart: true,
       prepare: async (s) => (await import('./cycleGan/train.js')).prepareCycleGanTraining(s),
       tinyConfig: { genChannels: [4, 4, 4], genEdgeKernel: [3, 3], residualChannels: 8, residualBlocks: 1, discChannels: [4, 4], cropFrames: 16, maxMaskFrames: 6 },
     },
@@ -167,6 +178,8 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     trainer: {
       summary: 'CycleDiffusion: fine-tunes a trained DiffVC decoder with a cycle-consistency term (--init FILE: the DiffVC; default yours, else the shipped one)',
       defaults: { steps: 600, batchSize: 4, logEvery: 10, validateEvery: 100, checkpointEvery: 25 },
+      warmStart: true,
+      initIsBase: true,
       prepare: async (s) => (await import('./cycleDiffusion/train.js')).prepareCycleDiffusionTraining(s),
       tinyConfig: { cycleSteps: 2, warmupSteps: 1, learningRate: 1e-3 },
     },
@@ -181,6 +194,8 @@ export const FAMILY_ENTRIES: readonly FamilyEntry[] = [
     trainer: {
       summary: 'neural vocoder: ConvNeXt at frame rate → log-magnitude correction of the mel pseudo-inverse, phase by phase-gradient integration → inverse STFT (corpus recordings; --fine-tune continues it on the converters\' outputs)',
       defaults: { steps: 12000, batchSize: 16, logEvery: 50, validateEvery: 1000, checkpointEvery: 200 },
+      warmStart: true,
+      converterFineTuneSteps: 1500, // about half an hour on two cores
       prepare: async (s) => (s.fineTuneOnConverters === true ? (await import('./vocoder/fineTune.js')).prepareVocoderFineTuning(s) : (await import('./vocoder/train.js')).prepareVocoderTraining(s)),
       tinyConfig: { width: 8, blocks: 1, inner: 16, kernel: 3, cropFrames: 8, stftSizes: [512, 256], validationItems: 2, warmupSteps: 1 },
     },

@@ -101,6 +101,29 @@ describe('engine training', () => {
     expect(second.events.done![0]!.modelId).toBe('user/speaker-encoder');
   }, 120_000);
 
+  it('runs the owner\'s run options (the CLI\'s) through the same planner: flag wording, warm-start folder, a file outside the models folder', async () => {
+    const run = (options: Parameters<Engine['trainRun']>[0]) => engine.trainRun(options).then(() => 'no error', (e: { code: string; field?: string; message: string }) => e);
+    const tiny = { config: { channels: 8, latentDims: 4, speakerDims: 4, kernelSize: 3, encoderBlocks: 1, decoderBlocks: 1, classifierChannels: 8, cropFrames: 16, klAnnealSteps: 10, warmupSteps: 2 } };
+    await expect(run({ trainer: 'diffvc', init: join(home, 'x.timbre'), naming: 'flags' })).resolves.toMatchObject({ field: 'init', message: expect.stringMatching(/^--init warm-starts a vae, cyclegan, cyclediffusion or vocoder run; "diffvc"/) });
+    await expect(run({ trainer: 'vae', fineTune: true })).resolves.toMatchObject({ field: 'fineTune', message: expect.stringMatching(/^fineTune continues the vocoder/) });
+    await expect(run({ trainer: 'vae', base: join(home, 'x.timbre'), naming: 'flags' })).resolves.toMatchObject({ message: expect.stringMatching(/^--base FILE goes with --add-voice NAME/) });
+    await expect(run({ trainer: 'vae', addVoice: 'flite-slt', workers: 2 })).resolves.toMatchObject({ field: 'workers' });
+
+    const lines: string[] = [];
+    const outPath = join(home, 'elsewhere', 'vae.timbre');
+    const job = await engine.trainRun({ trainer: 'vae', ...tiny, steps: 2, batchSize: 2, logEvery: 1, fresh: true, outPath, log: (l) => lines.push(l), naming: 'flags' });
+    const outcome = await job.finished;
+    expect(outcome).toMatchObject({ kind: 'done', done: { modelId: outPath, modelPath: outPath } });
+    expect(lines[0]).toMatch(new RegExp(`^training vae: 2 steps, batch 2, seed 0, 1 worker; run folder ${join(home, 'checkpoints', 'vae')}`));
+    expect(lines.some((l) => /^step 2\/2 \| total /.test(l))).toBe(true);
+    // The same run folder with other steps: refused in the CLI's words; a warm start gets a folder of its own.
+    await expect(run({ trainer: 'vae', ...tiny, steps: 3, batchSize: 2, outPath: join(home, 'other.timbre'), naming: 'flags' })).resolves.toMatchObject({ code: 'CHECKPOINT_MISMATCH', message: expect.stringMatching(/made with --steps 2 \(now 3\); use those settings to resume, or pass --fresh/) });
+    const warmLines: string[] = [];
+    const warm = await engine.trainRun({ trainer: 'vae', ...tiny, steps: 1, batchSize: 2, init: outPath, outPath: join(home, 'warm.timbre'), log: (l) => warmLines.push(l) });
+    await expect(warm.finished).resolves.toMatchObject({ kind: 'done' });
+    expect(warmLines[0]).toContain(join(home, 'checkpoints', 'vae-warm'));
+  }, 120_000);
+
   it('runs one training at a time', async () => {
     const job = await engine.train({ target: { kind: 'model', model: 'speaker-encoder' }, preset: 'tiny', steps: 50, batchSize: 4, fresh: true, overwrite: true });
     await expect(attempt({ target: { kind: 'model', model: 'vae' }, preset: 'tiny', steps: 1, overwrite: true })).resolves.toMatchObject({ code: 'JOB_BUSY' });

@@ -79,9 +79,6 @@ export async function prepareVocoderFineTuneSet(home: string | undefined, log: (
   }
 }
 
-/** Steps of a fine-tune when `--steps` is not given (about half an hour on two cores). */
-export const VOCODER_FINE_TUNE_STEPS = 1500;
-
 /**
  * Prepares the fine-tune run: the converters' set (written or reused), then a vocoder run from `init` (default the
  * installed vocoder) with those mels mixed in at the config's `fineTuneShare`.
