@@ -1,7 +1,7 @@
 // Speed of the neural vocoder against the Griffin-Lim baseline (32 iterations, as `timbre convert`) on ~10 s of corpus
 // speech, measured in one run and printed as real-time factors and their ratio. Target: neural RTF ≤ 0.05 on one core.
 //
-//   tsx bench/vocoder.ts [--model FILE.timbre] [--wav FILE.wav] [--write-wav FILE.wav]
+//   npm run bench:vocoder -- [--model FILE.timbre] [--wav FILE.wav] [--write-wav FILE.wav]
 // Without --model the installed vocoder is used, else an untrained default-config network (its speed is the same).
 // Without --wav the corpus test split (TIMBRE_HOME) gives the speech; --write-wav saves that speech for a later --wav.
 

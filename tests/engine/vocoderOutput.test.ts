@@ -1,16 +1,18 @@
 // What every vocoder gives a listener, through the lane pipeline with the shipped VAE and with the source's own mel:
 // no sample outside [−1, 1], DC offset under 0.01, and silent stretches of the input no more than 6 dB louder in the
-// output than the input's noise floor there. Griffin-Lim always; the neural vocoder whenever one is installed (the
-// shipped one once it is in assets/models/vocoder).
+// output than the input's noise floor there. Griffin-Lim and the shipped neural vocoder, with the shipped VAE: an empty
+// TIMBRE_HOME, so models trained on this machine do not stand in for what ships.
 
-import { describe, expect, it, beforeAll } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it, beforeAll } from 'vitest';
 import { griffinLimVocoder, mulberry32, type Vocoder } from '../../src/audio/griffinLim.js';
 import { MEL_CONFIG } from '../../src/audio/melConfig.js';
 import { encodeWav } from '../../src/audio/wav.js';
 import type { MelConverter } from '../../src/models/converter.js';
 import { loadEvalConverter } from '../../src/models/vae/convert.js';
 import { loadInstalledVocoder } from '../../src/models/vocoder/convert.js';
-import { installedVocoderPath } from '../../src/models/vocoder/files.js';
 import { convertLane, prepareSource } from '../../src/engine/pipeline.js';
 import { useWasm } from '../nn/helpers.js';
 import { harmonicGlide } from '../audio/signals.js';
@@ -37,10 +39,16 @@ const identity: MelConverter = { family: 'vae', label: 'the source mel', targetV
 describe('vocoder output in the pipeline', () => {
   const vocoders: [string, Vocoder][] = [['griffin-lim 32', griffinLimVocoder(32)]];
   let vae: MelConverter;
+  let home: string;
   beforeAll(async () => {
     await useWasm();
-    vae = await loadEvalConverter({ home: undefined, targetVoices: ['flite-slt'] });
-    if (installedVocoderPath(undefined) !== undefined) vocoders.push(['neural', (await loadInstalledVocoder(undefined)).vocode]);
+    home = await mkdtemp(join(tmpdir(), 'timbre-vocoder-output-'));
+    vae = await loadEvalConverter({ home, targetVoices: ['flite-slt'] });
+    vocoders.push(['neural', (await loadInstalledVocoder(home)).vocode]);
+  });
+  afterAll(async () => {
+    vae?.dispose();
+    await rm(home, { recursive: true, force: true });
   });
 
   it('stays in [−1, 1] with no DC, and keeps pauses within 6 dB of the input noise floor', async () => {
