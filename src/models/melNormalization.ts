@@ -26,3 +26,13 @@ export function normalizationFromJson(json: JsonValue | undefined, mels: number)
   if (!numbers(value?.mean) || !numbers(value?.std) || value.std.some((s) => !(s > 0))) return null;
   return { mean: Float32Array.from(value.mean), std: Float32Array.from(value.std) };
 }
+
+/** Undoes the normalisation of `frames` × mels values (a network's output), clamped below at `floor` (the log floor). */
+export function denormalizeLogMel(data: Float32Array, frames: number, normalization: MelNormalization, floor: number): Float32Array {
+  const mels = normalization.mean.length;
+  const out = new Float32Array(frames * mels);
+  for (let t = 0; t < frames; t++) {
+    for (let m = 0; m < mels; m++) out[t * mels + m] = Math.max(floor, data[t * mels + m]! * normalization.std[m]! + normalization.mean[m]!);
+  }
+  return out;
+}

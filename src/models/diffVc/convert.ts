@@ -11,6 +11,7 @@ import { shippedModelPath } from '../../io/paths.js';
 import type { ConversionSettings, ConversionTarget, DiffusionSolver, MelConverter, ModelFamily } from '../converter.js';
 import { InvalidModelFileError, ShapeMismatchError } from '../../nn/errors.js';
 import { loadInstalledConverter } from '../installed.js';
+import { denormalizeLogMel } from '../melNormalization.js';
 import type { JsonValue, WeightStorage } from '../../nn/modelFile.js';
 import { convertedPitchShiftNepers, estimateF0FromLogMel, f0Features, meanLogF0, meanLogF0OfMels } from '../pitch.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from '../voiceModelFile.js';
@@ -284,11 +285,7 @@ export class DiffVcConverter implements MelConverter {
     }
     const data = y.dataSync() as Float32Array;
     y.dispose();
-    const out = new Float32Array(frames * mels);
-    for (let t = 0; t < frames; t++) {
-      for (let m = 0; m < mels; m++) out[t * mels + m] = Math.max(floor, data[t * mels + m]! * normalization.std[m]! + normalization.mean[m]!);
-    }
-    return out;
+    return denormalizeLogMel(data, frames, normalization, floor);
   }
 
   dispose(): void {

@@ -9,6 +9,7 @@ import { shippedModelPath } from '../../io/paths.js';
 import type { ConversionSettings, ConversionTarget, MelConverter, ModelFamily } from '../converter.js';
 import { InvalidModelFileError, ShapeMismatchError } from '../../nn/errors.js';
 import { loadInstalledConverter } from '../installed.js';
+import { denormalizeLogMel } from '../melNormalization.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { loadVoiceModelFile, saveVoiceModelFile, storedLabel } from '../voiceModelFile.js';
 import { convertedPitchShiftNepers, estimateF0FromLogMel, f0FeatureDims, f0Features, meanLogF0, normalizeVocalTract } from '../pitch.js';
@@ -191,11 +192,7 @@ export class VaeConverter implements MelConverter {
     });
     const data = y.dataSync() as Float32Array;
     y.dispose();
-    const out = new Float32Array(frames * mels);
-    for (let t = 0; t < frames; t++) {
-      for (let m = 0; m < mels; m++) out[t * mels + m] = Math.max(floor, data[t * mels + m]! * normalization.std[m]! + normalization.mean[m]!);
-    }
-    return out;
+    return denormalizeLogMel(data, frames, normalization, floor);
   }
 
   dispose(): void {
