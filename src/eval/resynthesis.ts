@@ -9,6 +9,7 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { openCorpusDataset } from '../corpus/dataset.js';
 import { manifestHash } from '../corpus/manifest.js';
 import type { SpeechRecognizer } from './asr.js';
+import { pairedRateDifference, type RateDifference } from './bootstrap.js';
 import { f0Agreement } from './pitch.js';
 import { characterErrors } from './text.js';
 
@@ -45,6 +46,11 @@ export interface ResynthesisReport {
   readonly overall: readonly ResynthesisMetrics[];
   /** CER of the recordings themselves (the recogniser's floor on these sentences). */
   readonly recordingCer: number;
+  /**
+   * CER of each vocoder after the first minus that of the first, on the same utterances, with a 95 % paired bootstrap
+   * interval over utterances (empty without a recogniser): whether a CER difference is larger than the luck of the draw.
+   */
+  readonly cerDifferences: readonly (RateDifference & { readonly vocoder: string; readonly baseline: string })[];
   readonly elapsedSeconds: number;
 }
 
@@ -103,6 +109,9 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
   const { recognizer } = options;
   const perVoice = voices.map(() => options.vocoders.map(emptySums));
   const recording = emptySums();
+  // Per utterance: reference characters, and each vocoder's edits (for the paired CER differences).
+  const utteranceChars: number[] = [];
+  const utteranceEdits: number[][] = options.vocoders.map(() => []);
   const total = voices.length * sentences.length;
   let done = 0;
   for (const [v, voice] of voices.entries()) {
@@ -134,6 +143,8 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
           const errors = characterErrors(text, await recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz));
           sums.edits += errors.edits;
           sums.chars += errors.referenceChars;
+          utteranceEdits[k]!.push(errors.edits);
+          if (k === 0) utteranceChars.push(errors.referenceChars);
         }
         sums.vocoderSeconds += seconds;
         sums.audioSeconds += reference.length / MEL_CONFIG.sampleRateHz;
@@ -155,6 +166,9 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
     voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)) })),
     overall,
     recordingCer: withAsr && recording.chars > 0 ? recording.edits / recording.chars : Number.NaN,
+    cerDifferences: withAsr
+      ? options.vocoders.slice(1).map((v, k) => ({ vocoder: v.name, baseline: options.vocoders[0]!.name, ...pairedRateDifference(utteranceEdits[k + 1]!, utteranceEdits[0]!, utteranceChars) }))
+      : [],
     elapsedSeconds: (performance.now() - started) / 1000,
   };
 }
@@ -176,5 +190,9 @@ export function formatResynthesisTable(report: ResynthesisReport): string {
     `${report.corpus.split} split, ${report.corpus.sentences.length} sentences per voice, ${report.voices.length} voices; distances against the recording; ` +
       `ASR ${report.recognizer ?? 'skipped'}${Number.isFinite(report.recordingCer) ? ` (CER of the recordings themselves ${percent(report.recordingCer)})` : ''}`,
   );
+  const points = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
+  for (const d of report.cerDifferences) {
+    lines.push(`CER ${d.vocoder} − ${d.baseline}: ${points(d.difference)} points (${Math.round(100 * d.level)} % paired bootstrap interval over utterances ${points(d.low)} … ${points(d.high)})`);
+  }
   return lines.join('\n');
 }

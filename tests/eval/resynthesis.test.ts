@@ -52,7 +52,10 @@ describe('runResynthesisEvaluation', () => {
       expect(griffinLim!.logSpectralDistanceDb).toBeGreaterThan(1);
       expect(griffinLim!.utterances).toBe(1);
     }
+    // The same transcript everywhere: Griffin-Lim's CER equals the recording vocoder's, with nothing to resample.
+    expect(report.cerDifferences).toEqual([expect.objectContaining({ vocoder: 'griffin-lim 8', baseline: 'recording', difference: 0, low: 0, high: 0 })]);
     const table = formatResynthesisTable(report);
+    expect(table).toContain('CER griffin-lim 8 − recording: +0.0 points (95 % paired bootstrap interval over utterances +0.0 … +0.0)');
     for (const voice of TEST_VOICES) expect(table).toContain(`| ${voice} | griffin-lim 8 |`);
     expect(table).toContain('| **all** | recording | 0.000 | 0.00 | 0.0 | 0.0 % |');
   });
