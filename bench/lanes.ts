@@ -3,7 +3,7 @@
 // Target (issue "neural vocoder"): side by side ≥ 1.6× faster. Run it with nothing else on the machine, under
 // --single-threaded-gc as `timbre compare` runs (src/cli/relaunch.ts; `npm run bench:lanes` passes it):
 //
-//   TIMBRE_HOME=… node --single-threaded-gc --import tsx bench/lanes.ts [--vocoder griffin-lim|neural] [--target VOICE]
+//   TIMBRE_HOME=… node --single-threaded-gc --import tsx bench/lanes.ts [--vocoder neural (default)|griffin-lim] [--target VOICE]
 
 import { availableParallelism } from 'node:os';
 import { createEngine, type Engine } from '../src/engine/engine.js';
@@ -45,7 +45,7 @@ async function measure(laneWorkers: number, bytes: Uint8Array, target: string, v
 
 async function main(): Promise<void> {
   if (!Number.isInteger(REPEATS) || REPEATS < 1) throw new Error(`BENCH_REPEATS must be a whole number ≥ 1, got ${process.env['BENCH_REPEATS']}`);
-  const vocoder = (option('--vocoder') ?? 'griffin-lim') as 'griffin-lim' | 'neural';
+  const vocoder = (option('--vocoder') ?? 'neural') as 'griffin-lim' | 'neural'; // the app's default
   if (vocoder !== 'griffin-lim' && vocoder !== 'neural') throw new Error(`--vocoder must be griffin-lim or neural, got ${String(vocoder)}`);
   const target = option('--target') ?? 'flite-slt';
   const input = await loadInput(process.env['TIMBRE_HOME']);

@@ -10,6 +10,7 @@ import { MEL_CONFIG } from '../audio/melConfig.js';
 import { resample } from '../audio/resample.js';
 import { readWavFile, writeWavFile } from '../io/audioFile.js';
 import type { VocoderChoice } from '../models/vocoder/convert.js';
+import { defaultVocoderChoice } from '../models/vocoder/files.js';
 
 /** What `timbre info` reports about one file. Levels in dBFS, F0 in Hz (NaN when nothing is voiced). */
 export interface AudioFileInfo {
@@ -79,7 +80,7 @@ export async function resynthesizeFile(inputPath: string, outputPath: string, op
   if (!Number.isInteger(iterations) || iterations < 1 || iterations > 1000) {
     throw new InvalidArgumentError(`iterations must be a whole number in [1, 1000], got ${iterations}`);
   }
-  const vocoder = options.vocoder ?? 'griffin-lim';
+  const vocoder = options.vocoder ?? (options.iterations !== undefined ? 'griffin-lim' : defaultVocoderChoice(options.home));
   if (!RESYNTH_VOCODERS.includes(vocoder)) {
     throw new InvalidArgumentError(`vocoder "${String(vocoder)}" is not one of ${RESYNTH_VOCODERS.join(', ')}`);
   }

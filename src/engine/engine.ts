@@ -33,7 +33,7 @@ import type {
 import { CancelledError, EngineError, toErrorInfo } from './errors.js';
 import { TypedEmitter } from './events.js';
 import { homeModelRegistry, type ModelRegistry } from './modelRegistry.js';
-import { installedVocoderPath } from '../models/vocoder/files.js';
+import { defaultVocoderChoice, installedVocoderPath } from '../models/vocoder/files.js';
 import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
 import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
 import { buildReportHtml } from './report.js';
@@ -409,7 +409,8 @@ export function createEngine(options: EngineOptions = {}): Engine {
     };
     jobs.set(id, record);
     const iterations = valid.griffinLimIterations ?? 32;
-    const vocoderChoice = valid.vocoder ?? 'griffin-lim';
+    // Unnamed: Griffin-Lim when its iterations or a Griffin-Lim factory are given, else the installed default.
+    const vocoderChoice = valid.vocoder ?? (valid.griffinLimIterations !== undefined || options.vocoder !== undefined ? 'griffin-lim' : defaultVocoderChoice(home));
     if (vocoderChoice === 'neural') await neuralVocoder(); // no job without the vocoder it asks for
     const run = queue.then(() => runJob(record, prepared, plan, iterations, vocoderChoice));
     queue = run.catch(() => undefined);
@@ -442,15 +443,16 @@ export function createEngine(options: EngineOptions = {}): Engine {
     registry,
     async info(): Promise<EngineInfo> {
       const neuralPath = installedVocoderPath(home);
+      const neuralIsDefault = options.vocoder === undefined && defaultVocoderChoice(home) === 'neural';
       const info: EngineInfo = {
         version: ENGINE_VERSION,
         sampleRateHz: MEL_CONFIG.sampleRateHz,
         maxInputBytes,
         maxInputSeconds,
         vocoders: [
-          { id: 'griffin-lim', label: 'Griffin-Lim (32 iterations)', available: true, isDefault: true },
+          { id: 'griffin-lim', label: 'Griffin-Lim (32 iterations)', available: true, isDefault: !neuralIsDefault },
           neuralPath !== undefined
-            ? { id: 'neural', label: 'Neural vocoder', available: true, isDefault: false }
+            ? { id: 'neural', label: 'Neural vocoder', available: true, isDefault: neuralIsDefault }
             : { id: 'neural', label: 'Neural vocoder', available: false, unavailableReason: 'no neural vocoder is installed (train one with: timbre train vocoder)', isDefault: false },
         ],
       };

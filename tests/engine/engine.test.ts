@@ -202,7 +202,7 @@ describe('engine', () => {
     expect(vocodingMs).toBeLessThan(1500);
   });
 
-  it('the default vocoder gives griffinLimVocoder\'s samples, and rejects once its signal aborts mid-way', async () => {
+  it('the engine\'s Griffin-Lim vocoder gives griffinLimVocoder\'s samples, and rejects once its signal aborts mid-way', async () => {
     const { logMel, speech } = prepareSource(harmonicToneWav({ seconds: 0.5 }), { maxDurationSeconds: 10 });
     const expected = await griffinLimVocoder(8)(logMel, { lengthSamples: speech.length });
     const actual = await cancellableGriffinLimVocoder(8)(logMel, { lengthSamples: speech.length });

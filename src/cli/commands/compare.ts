@@ -82,7 +82,7 @@ export const command: CliCommand = {
     '  -o, --output DIR    folder for the WAVs, metrics.json and report.html (created if missing)',
     '  --models ID,ID      models to run (default: every available model that can produce VOICE)',
     '  --iterations N      Griffin-Lim iterations, 1–200 (default 32)',
-    '  --vocoder NAME      griffin-lim (default) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
+    '  --vocoder NAME      neural (default when installed: TIMBRE_HOME/models/vocoder, else the shipped one) or griffin-lim (32 it.)',
     '  --force             overwrite files already in DIR',
   ].join('\n'),
   async run(argv, io) {

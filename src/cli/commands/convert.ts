@@ -129,7 +129,7 @@ export const command: CliCommand = {
     '  --solver NAME    diffusion solver: ml (maximum likelihood, default) or euler (Euler–Maruyama)',
     '  --seed N         seed of the diffusion noise, 0–2147483647 (default 0)',
     '  -o, --output F   output WAV (default IN.VOICE.wav next to the input); refuses to overwrite without --force',
-    '  --vocoder NAME   griffin-lim (default, 32 iterations) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
+    '  --vocoder NAME   neural (default when installed: TIMBRE_HOME/models/vocoder, else the shipped one) or griffin-lim (32 it.)',
     '  --keep-pitch     keep the source pitch (default: move it to the target voice\'s range)',
     '  --semitones N    shift the converted pitch by N semitones, -12..12 (after --keep-pitch or the target range)',
     '  --force          overwrite OUT.wav if it exists',
@@ -155,7 +155,7 @@ export const command: CliCommand = {
     if (voice === undefined || voice === '') throw new UsageError('timbre convert: missing --to VOICE');
     const modelName = stringOption(args, 'model') ?? (referenceFiles !== undefined ? 'diffvc' : 'vae');
     const diffusion = conversionSettingsOptions(args);
-    const vocoderChoice = choiceOption(args, 'vocoder', CONVERT_VOCODERS) ?? 'griffin-lim';
+    const vocoderChoice = choiceOption(args, 'vocoder', CONVERT_VOCODERS); // unset: the engine's default
     const keepPitch = flagOption(args, 'keep-pitch');
     const semitones = numberOption(args, 'semitones', { min: -12, max: 12 }) ?? 0;
     const overwrite = flagOption(args, 'force');
@@ -193,7 +193,7 @@ export const command: CliCommand = {
       // Models that render F0 (VAE, DiffVC) take the source's own track, moved to the target's mean unless --keep-pitch;
       // other models' output is warped to the source's median F0 for --keep-pitch, then by --semitones.
       const settings: ModelSettings = { pitchShiftSemitones: semitones, keepSourcePitch: keepPitch, ...diffusion };
-      const job = await engine.convert({ input: { kind: 'path', path: input! }, targetVoiceId: voice, models: [{ modelId: engineId, settings }], vocoder: vocoderChoice });
+      const job = await engine.convert({ input: { kind: 'path', path: input! }, targetVoiceId: voice, models: [{ modelId: engineId, settings }], ...(vocoderChoice !== undefined ? { vocoder: vocoderChoice } : {}) });
       const result = await job.finished;
       job.destroy();
       for (const warning of result.source.warnings) io.err(`warning: ${warning}\n`);

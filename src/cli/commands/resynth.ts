@@ -11,7 +11,7 @@ export const command: CliCommand = {
   usage: [
     'usage: timbre resynth IN.wav -o OUT.wav [--vocoder griffin-lim|neural] [--iterations N] [--force] [--home DIR]',
     '  -o, --output FILE   where to write the 22 050 Hz WAV (refuses to overwrite without --force)',
-    '  --vocoder NAME      griffin-lim (default) or neural (TIMBRE_HOME/models/vocoder, else the shipped one)',
+    '  --vocoder NAME      neural (default when installed: TIMBRE_HOME/models/vocoder, else the shipped one) or griffin-lim (32 it.)',
     '  --iterations N      Griffin-Lim iterations, 1–1000 (default 32)',
     '  --force             overwrite OUT.wav if it exists',
   ].join('\n'),
