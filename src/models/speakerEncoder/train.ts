@@ -126,7 +126,8 @@ export function realSpeakerItems(set: RealSpeechSet, speakers: readonly string[]
     const flush = (): void => {
       if (group.length === 0) return;
       const ids = group;
-      items.push({ speakerId: firstId + i, mel: () => joinMels(ids.map((id) => set.mel(id))) });
+      let joined: LogMel | undefined; // read and joined once, not on every draw (a few MB for every real speaker)
+      items.push({ speakerId: firstId + i, mel: () => (joined ??= joinMels(ids.map((id) => set.mel(id)))) });
       group = [];
       frames = 0;
     };
