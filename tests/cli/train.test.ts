@@ -1,27 +1,21 @@
 // `timbre train vae --add-voice NAME [--base FILE]` through runCli: usage errors exit 2 naming the value, and a
 // tiny run (a tiny untrained VAE, one espeak-ng recording as the user voice) writes models/vae-NAME.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addVoice } from '../../src/corpus/userVoices.js';
 import { loadMelConverter } from '../../src/models/vae/convert.js';
 import { TINY_VOICES, writeTinyVae } from '../models/vaeFixtures.js';
 import { timbre } from './helpers.js';
+import { addReadingVoice } from '../fixtures/reading.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-train-cli-'));
 const base = join(home, 'base.timbre');
 
 beforeAll(async () => {
   await writeTinyVae(base, 5);
-  const wav = join(home, 'reading.wav');
-  const text =
-    'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. ' +
-    'These days a chicken leg is a rare dish. Rice is often served in round bowls. The juice of lemons makes fine punch.';
-  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', wav, text]);
-  await addVoice('anna', [wav], { home });
+  await addReadingVoice(home, 'anna', { voice: 'en-us' });
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 

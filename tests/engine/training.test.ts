@@ -1,7 +1,6 @@
 // The engine's training API on a 3-voice × 3-sentence corpus with the tiny presets: argument validation,
 // a run to completion whose model then lists, cancel → checkpoint → resume, user voices and VAE fine-tuning.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -12,6 +11,7 @@ import type { TrainingJobEvents, TrainingProgress, TrainRequest } from '../../sr
 import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { harmonicToneWav } from './fixtures.js';
+import { speakReading } from '../fixtures/reading.js';
 
 let home: string;
 let engine: Engine;
@@ -21,9 +21,7 @@ beforeAll(async () => {
   process.env.TIMBRE_BACKEND ??= 'wasm';
   home = await mkdtemp(join(tmpdir(), 'timbre-engine-train-'));
   await buildCorpus({ home, voices: [...TEST_VOICES], sentences: 3 });
-  const wav = join(home, 'speech.wav');
-  execFileSync('espeak-ng', ['-s', '120', '-w', wav, 'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. These days a chicken leg is a rare dish.']);
-  speech = new Uint8Array(readFileSync(wav));
+  speech = new Uint8Array(readFileSync(speakReading(join(home, 'speech.wav'), { rate: 120, sentences: 4 })));
   engine = createEngine({ home, speakerSimilarity: false });
 }, 60_000);
 

@@ -1,20 +1,19 @@
 // `timbre train cyclegan --to VOICE [--from NAME|any]` on a 3-voice × 3-sentence corpus with a tiny preset:
 // the pooled "any" domain, the pair's own folders, resume after a cancel-like stop, and the model file it writes.
 
-import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCorpus } from '../../src/corpus/build.js';
-import { addVoice } from '../../src/corpus/userVoices.js';
 import { loadCycleGanModel, loadEvalConverter } from '../../src/models/cycleGan/convert.js';
 import { createCycleGanTrainingSetup, prepareCycleGanTraining } from '../../src/models/cycleGan/train.js';
 import { readModelFile } from '../../src/nn/modelFile.js';
 import { TEST_VOICES } from '../corpus/render.js';
 import { timbre } from '../cli/helpers.js';
 import { useWasm } from '../nn/helpers.js';
+import { addReadingVoice } from '../fixtures/reading.js';
 
 const TINY = {
   genChannels: [4, 4, 4],
@@ -147,12 +146,7 @@ describe('timbre train cyclegan', () => {
   });
 
   it('trains a pair to a user voice from a trained pair\'s generators (--init FILE), and without --init from the shipped pair nearest in pitch', async () => {
-    const wav = join(home, 'anna.wav');
-    const text =
-      'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. ' +
-      'These days a chicken leg is a rare dish. Rice is often served in round bowls. The juice of lemons makes fine punch.';
-    execFileSync('espeak-ng', ['-v', 'en-us+f3', '-s', '150', '-w', wav, text]);
-    await addVoice('anna', [wav], { home });
+    await addReadingVoice(home, 'anna', { voice: 'en-us+f3' });
     const base = join(home, 'models', 'cyclegan-espeak-f2', 'model.timbre'); // written by the test above
     const run = await timbre('train', 'cyclegan', '--to', 'anna', '--init', base, '--home', home, '--config', preset, '--batch-size', '1', '--steps', '2');
     expect(run.stderr).toBe('');

@@ -11,6 +11,7 @@ import { addVoiceToVae } from '../../src/models/vae/train.js';
 import { loadMelConverter } from '../../src/models/vae/convert.js';
 import { useWasm } from '../nn/helpers.js';
 import { syntheticUtterance, TINY_VOICES, writeTinyVae } from './vaeFixtures.js';
+import { addReadingVoice } from '../fixtures/reading.js';
 
 const home = mkdtempSync(join(tmpdir(), 'timbre-vae-add-'));
 const base = join(home, 'base.timbre');
@@ -18,12 +19,7 @@ const base = join(home, 'base.timbre');
 beforeAll(async () => {
   await useWasm();
   await writeTinyVae(base, 5);
-  const wav = join(home, 'reading.wav');
-  const text =
-    'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. ' +
-    'These days a chicken leg is a rare dish. Rice is often served in round bowls. The juice of lemons makes fine punch.';
-  execFileSync('espeak-ng', ['-v', 'en-us', '-s', '150', '-w', wav, text]);
-  await addVoice('anna', [wav], { home });
+  await addReadingVoice(home, 'anna', { voice: 'en-us' });
 });
 afterAll(() => rmSync(home, { recursive: true, force: true }));
 

@@ -1,7 +1,6 @@
 // Web mode's training and user-voice routes on a tiny corpus: the same token/Host/Origin rules, validation,
 // SSE progress with cancel → resume, replay for late subscribers, and creating/removing a user voice.
 
-import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request as httpRequest } from 'node:http';
@@ -12,6 +11,7 @@ import { buildCorpus } from '../../src/corpus/build.js';
 import { createEngine, type Engine } from '../../src/engine/engine.js';
 import { startServer, type RunningServer } from '../../src/server/server.js';
 import { TEST_VOICES } from '../corpus/render.js';
+import { speakReading } from '../fixtures/reading.js';
 
 let home: string;
 let engine: Engine;
@@ -121,8 +121,7 @@ describe('web mode training routes', () => {
   }, 120_000);
 
   it('create a user voice from uploaded recordings (inline errors) and delete it', async () => {
-    const wavPath = join(home, 'speech.wav');
-    execFileSync('espeak-ng', ['-s', '120', '-w', wavPath, 'The birch canoe slid on the smooth planks. Glue the sheet to the dark blue background. It is easy to tell the depth of a well. These days a chicken leg is a rare dish.']);
+    const wavPath = speakReading(join(home, 'speech.wav'), { rate: 120, sentences: 4 });
     const upload = async (bytes: Uint8Array): Promise<string> => {
       const res = await fetch(`${server.origin}/api/inputs`, { method: 'POST', headers: { ...auth(), 'Content-Type': 'audio/wav', 'X-Timbre-File-Name': 'me.wav' }, body: bytes });
       return ((await res.json()) as { inputId: string }).inputId;
