@@ -195,6 +195,26 @@ function averageInto(acc: Float32Array, w0: number, others: readonly { weight: n
   return sum;
 }
 
+/**
+ * The gradients of a run with `workers` replicas: a pool (the main thread's `local` setup included, each worker's
+ * built by `factory` from `factoryOptions`, which are the run's plain-data setup options), or undefined for one
+ * worker. When the pool cannot start, `onFailure` runs first (to free what the run already holds), then the error is
+ * rethrown. What every family's training run does before its Trainer.
+ */
+export async function gradientPoolForRun<TBatch>(
+  workers: number,
+  spec: { readonly module: string; readonly factory: string; readonly factoryOptions: object; readonly local?: TrainingSetup<TBatch> },
+  onFailure?: () => void,
+): Promise<GradientPool | undefined> {
+  if (workers <= 1) return undefined;
+  try {
+    return await createGradientPool<TBatch>({ ...spec, factoryOptions: spec.factoryOptions as JsonValue, workers });
+  } catch (error) {
+    onFailure?.();
+    throw error;
+  }
+}
+
 /** Starts `workers − 1` threads that build the model from the factory; the main thread computes the first shard. */
 export async function createGradientPool<TBatch = unknown>(options: GradientPoolOptions<TBatch>): Promise<GradientPool> {
   const replicas = Math.max(1, Math.min(options.workers ?? Math.min(2, cpus().length), 16));

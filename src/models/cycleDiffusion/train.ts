@@ -14,7 +14,7 @@ import { diffVcBatchSource } from '../diffVc/train.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import { cycleDiffusionLoss, DEFAULT_CYCLE_DIFFUSION_CONFIG, resolveCycleDiffusionConfig, type CycleDiffusionConfig } from './model.js';
@@ -110,16 +110,7 @@ export async function prepareCycleDiffusionTraining(settings: CycleDiffusionTrai
   const setupOptions: CycleDiffusionSetupOptions = { ...where, base, config: overrides };
   const setup = await createCycleDiffusionTrainingSetup(setupOptions);
   const { config, loaded } = setup;
-  let gradients;
-  try {
-    gradients =
-      settings.workers > 1
-        ? await createGradientPool({ module: import.meta.url, factory: 'createCycleDiffusionTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers, local: setup })
-        : undefined;
-  } catch (err) {
-    loaded.model.dispose();
-    throw err;
-  }
+  const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createCycleDiffusionTrainingSetup', factoryOptions: setupOptions, local: setup }, () => loaded.model.dispose());
   const trainer = new Trainer<DiffVcBatch>({
     model: loaded.model,
     lossFn: setup.lossFn,

@@ -16,7 +16,7 @@ import { meanLogF0OfMels } from '../pitch.js';
 import { readModelFile, type JsonValue } from '../../nn/modelFile.js';
 import { Rng, type WeightMap } from '../../nn/module.js';
 import { AdamW, type LearningRateSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions, type TrainResult } from '../../nn/trainingLoop.js';
 import { formatLosses, trainingLoopOptions, type TrainRunSettings, type PreparedTrainingRun } from '../../nn/trainRun.js';
 import type { TrainingSetup } from '../../nn/train.js';
@@ -496,10 +496,7 @@ export async function prepareCycleGanTraining(settings: CycleGanTrainingSettings
     setup.model.dispose();
     throw new InvalidArgumentError(`--batch-size ${settings.batchSize} must be a multiple of --workers ${settings.workers} for cyclegan`);
   }
-  const gradients =
-    workers > 1
-      ? await createGradientPool<CycleGanBatch>({ module: import.meta.url, factory: 'createCycleGanTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers, local: setup })
-      : undefined;
+  const gradients = await gradientPoolForRun<CycleGanBatch>(workers, { module: import.meta.url, factory: 'createCycleGanTrainingSetup', factoryOptions: setupOptions, local: setup });
   const trainer = new CycleGanTrainer({
     setup,
     ...trainingLoopOptions(settings),

@@ -12,7 +12,7 @@ import { ShapeMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule, type LearningRateSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { buildSpeakerJudge } from '../speakerEncoder/train.js';
 import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder/convert.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
@@ -327,16 +327,7 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
   const encoderSteps = encoderStepsOf(config, settings.steps);
   const setupOptions: DiffVcSetupOptions = { ...where, config: { ...overrides, speakerDims: speakers.dims }, speakerVectors: speakers.vectors, encoderSteps, seed: settings.seed };
   const setup = createDiffVcTrainingSetup(setupOptions);
-  let gradients;
-  try {
-    gradients =
-      settings.workers > 1
-        ? await createGradientPool({ module: import.meta.url, factory: 'createDiffVcTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers, local: setup })
-        : undefined;
-  } catch (err) {
-    setup.model.dispose();
-    throw err;
-  }
+  const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createDiffVcTrainingSetup', factoryOptions: setupOptions, local: setup }, () => setup.model.dispose());
   const trainer = new Trainer<DiffVcBatch>({
     model: setup.model,
     lossFn: setup.lossFn,

@@ -12,7 +12,7 @@ import { ModelMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import { trainingLoopOptions, type FinishOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
@@ -306,10 +306,7 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
       ? `speaker encoder: ${setup.trainSet.voices.length} corpus voices${setup.config.realSpeakers ? ' (no real-speech set imported: timbre corpus real adds real speakers)' : ''}`
       : `speaker encoder: ${setup.trainSet.voices.length} corpus voices + ${real.speakers.length} real speakers (${real.trainItems} items of joined words, ${(real.trainHours * 60).toFixed(1)} min; ${(100 * setup.config.realSpeakerShare).toFixed(0)} % of training items)`,
   );
-  const gradients =
-    options.workers > 1
-      ? await createGradientPool({ module: import.meta.url, factory: 'createSpeakerEncoderTrainingSetup', factoryOptions: factoryOptions as unknown as JsonValue, workers: options.workers })
-      : undefined;
+  const gradients = await gradientPoolForRun(options.workers, { module: import.meta.url, factory: 'createSpeakerEncoderTrainingSetup', factoryOptions });
   const { config } = setup;
   const trainer = new Trainer<SpeakerBatch>({
     model: setup.model,

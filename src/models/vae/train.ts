@@ -14,7 +14,7 @@ import type { JsonValue } from '../../nn/modelFile.js';
 import { meanLogF0 } from '../pitch.js';
 import { Module, Rng, type WeightArray, type WeightMap } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
@@ -127,10 +127,7 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
     }
     settings.log(`vae: starting from the weights of ${settings.init}`);
   }
-  const gradients =
-    settings.workers > 1
-      ? await createGradientPool({ module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers })
-      : undefined;
+  const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions });
   const trainer = new Trainer<VaeBatch>({
     model: setup.model,
     lossFn: setup.lossFn,

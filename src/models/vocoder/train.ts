@@ -18,7 +18,7 @@ import type { MelNormalization } from '../melNormalization.js';
 import { writeAtomic, type JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
-import { createGradientPool } from '../../nn/parallel.js';
+import { gradientPoolForRun } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type TrainingSetup } from '../../nn/train.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { loadVocoderModel, saveVocoderModel } from './convert.js';
@@ -401,10 +401,7 @@ export async function prepareVocoderTraining(settings: VocoderTrainingSettings):
   let gradients;
   try {
     if (settings.init !== undefined) await warmStartVocoder(setup, settings.init);
-    gradients =
-      settings.workers > 1
-        ? await createGradientPool({ module: import.meta.url, factory: 'createVocoderTrainingSetup', factoryOptions: setupOptions as unknown as JsonValue, workers: settings.workers, local: setup })
-        : undefined;
+    gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createVocoderTrainingSetup', factoryOptions: setupOptions, local: setup });
   } catch (err) {
     setup.objective.dispose();
     setup.model.dispose();
