@@ -56,16 +56,20 @@ declare global {
   }
 }
 
-/** A job whose events arrive from elsewhere (SSE or IPC) and are replayed through `deliver`. */
-class RemoteJob implements ConversionJob {
-  private readonly emitter = new Emitter<ConversionJobEvents>();
-  readonly finished: Promise<ConversionResult>;
-  private resolve!: (result: ConversionResult) => void;
+/**
+ * A job whose events arrive from elsewhere (SSE or IPC) and are replayed through `deliver`: a conversion or a
+ * training. `outcomeOf` says which event ends it and with what; an 'error' event rejects `finished`.
+ */
+class RemoteJob<Events extends { [name: string]: unknown[]; error: [EngineErrorInfo] }, Outcome> {
+  private readonly emitter = new Emitter<Events>();
+  readonly finished: Promise<Outcome>;
+  private resolve!: (outcome: Outcome) => void;
   private reject!: (error: Error) => void;
 
   constructor(
     readonly id: string,
     private readonly onCancel: () => void,
+    private readonly outcomeOf: <E extends keyof Events>(name: E, args: Events[E]) => Outcome | undefined,
   ) {
     this.finished = new Promise((resolve, reject) => {
       this.resolve = resolve;
@@ -74,14 +78,18 @@ class RemoteJob implements ConversionJob {
     this.finished.catch(() => undefined);
   }
 
-  on<E extends keyof ConversionJobEvents>(event: E, listener: (...args: ConversionJobEvents[E]) => void): () => void {
+  on<E extends keyof Events>(event: E, listener: (...args: Events[E]) => void): () => void {
     return this.emitter.on(event, listener);
   }
 
-  deliver<E extends keyof ConversionJobEvents>(name: E, args: ConversionJobEvents[E]): void {
+  deliver<E extends keyof Events>(name: E, args: Events[E]): void {
     this.emitter.emit(name, ...args);
-    if (name === 'done') this.resolve(args[0] as ConversionResult);
-    if (name === 'error') this.reject(new UiEngineError(args[0] as EngineErrorInfo));
+    if (name === 'error') {
+      this.reject(new UiEngineError(args[0] as EngineErrorInfo));
+      return;
+    }
+    const outcome = this.outcomeOf(name, args);
+    if (outcome !== undefined) this.resolve(outcome);
   }
 
   cancel(): void {
@@ -93,42 +101,21 @@ class RemoteJob implements ConversionJob {
   }
 }
 
-/** A training whose events arrive from elsewhere (SSE or IPC). */
-class RemoteTrainingJob implements TrainingJob {
-  private readonly emitter = new Emitter<TrainingJobEvents>();
-  readonly finished: Promise<TrainingOutcome>;
-  private resolve!: (outcome: TrainingOutcome) => void;
-  private reject!: (error: Error) => void;
+type RemoteConversion = RemoteJob<ConversionJobEvents, ConversionResult>;
+type RemoteTraining = RemoteJob<TrainingJobEvents, TrainingOutcome>;
 
-  constructor(
-    readonly id: string,
-    private readonly onCancel: () => void,
-  ) {
-    this.finished = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-    this.finished.catch(() => undefined);
-  }
+/** A conversion ends with its 'done' result. */
+function remoteConversion(id: string, onCancel: () => void): RemoteConversion & ConversionJob {
+  return new RemoteJob<ConversionJobEvents, ConversionResult>(id, onCancel, (name, args) => (name === 'done' ? (args[0] as ConversionResult) : undefined));
+}
 
-  on<E extends keyof TrainingJobEvents>(event: E, listener: (...args: TrainingJobEvents[E]) => void): () => void {
-    return this.emitter.on(event, listener);
-  }
-
-  deliver<E extends keyof TrainingJobEvents>(name: E, args: TrainingJobEvents[E]): void {
-    this.emitter.emit(name, ...args);
-    if (name === 'done') this.resolve({ kind: 'done', done: args[0] as TrainingJobEvents['done'][0] });
-    if (name === 'cancelled') this.resolve({ kind: 'cancelled', cancelled: args[0] as TrainingJobEvents['cancelled'][0] });
-    if (name === 'error') this.reject(new UiEngineError(args[0] as EngineErrorInfo));
-  }
-
-  cancel(): void {
-    this.onCancel();
-  }
-
-  destroy(): void {
-    this.emitter.unAll();
-  }
+/** A training ends when it is done or cancelled. */
+function remoteTraining(id: string, onCancel: () => void): RemoteTraining & TrainingJob {
+  return new RemoteJob<TrainingJobEvents, TrainingOutcome>(id, onCancel, (name, args) => {
+    if (name === 'done') return { kind: 'done', done: args[0] as TrainingJobEvents['done'][0] };
+    if (name === 'cancelled') return { kind: 'cancelled', cancelled: args[0] as TrainingJobEvents['cancelled'][0] };
+    return undefined;
+  });
 }
 
 /** Reads a Server-Sent Events body, calling `onEvent(name, json)` per event until the stream ends. */
@@ -192,31 +179,17 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
   const bytes = async (path: string, init?: RequestInit): Promise<Uint8Array> => new Uint8Array(await (await call(path, init)).arrayBuffer());
   const post = (body: unknown): RequestInit => ({ method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 
-  async function streamEvents(job: RemoteJob): Promise<void> {
+  async function streamEvents(job: RemoteConversion): Promise<void> {
     const res = await call(`/jobs/${encodeURIComponent(job.id)}/events`);
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
-    let buffer = '';
     let chain = Promise.resolve();
-    for (;;) {
-      const { value, done } = await reader.read();
-      if (done) break;
-      buffer += value;
-      let end: number;
-      while ((end = buffer.indexOf('\n\n')) >= 0) {
-        const frame = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const name = /^event: (\w+)$/m.exec(frame)?.[1] as keyof ConversionJobEvents | undefined;
-        const data = /^data: (.*)$/m.exec(frame)?.[1];
-        if (name === undefined || data === undefined) continue;
-        const payload = JSON.parse(data) as Record<string, unknown>;
-        // Keep order: a lane's WAV is fetched before the event is delivered.
-        chain = chain.then(async () => {
-          if (name === 'source') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/source.wav`);
-          if (name === 'lane') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/lanes/${encodeURIComponent(String(payload.laneId))}.wav`);
-          job.deliver(name, [payload] as never);
-        });
-      }
-    }
+    await readSse(res, (name, payload) => {
+      // Keep order: a lane's WAV is fetched before the event is delivered.
+      chain = chain.then(async () => {
+        if (name === 'source') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/source.wav`);
+        if (name === 'lane') payload.wav = await bytes(`/jobs/${encodeURIComponent(job.id)}/lanes/${encodeURIComponent(String(payload.laneId))}.wav`);
+        job.deliver(name as keyof ConversionJobEvents, [payload] as never);
+      });
+    });
     await chain;
   }
 
@@ -237,7 +210,7 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
       });
       const { input: _input, ...rest } = request;
       const { jobId } = await json<{ jobId: string }>('/jobs', post({ ...rest, inputId: upload.inputId }));
-      const job = new RemoteJob(jobId, () => void api.cancel(jobId).catch(() => undefined));
+      const job = remoteConversion(jobId, () => void api.cancel(jobId).catch(() => undefined));
       streamEvents(job).catch((error: unknown) => {
         job.deliver('error', [{ code: 'TRANSPORT', message: `lost the progress stream: ${(error as Error).message}` }]);
       });
@@ -261,7 +234,7 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
     listTrainers: () => json<TrainerInfo[]>('/trainers'),
     async train(request: TrainRequest) {
       const { jobId } = await json<{ jobId: string }>('/trainings', post(request));
-      const job = new RemoteTrainingJob(jobId, () => void call(`/trainings/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' }).catch(() => undefined));
+      const job = remoteTraining(jobId, () => void call(`/trainings/${encodeURIComponent(jobId)}/cancel`, { method: 'POST' }).catch(() => undefined));
       (async () => {
         const res = await call(`/trainings/${encodeURIComponent(jobId)}/events`);
         await readSse(res, (name, payload) => job.deliver(name as keyof TrainingJobEvents, [payload] as never));
@@ -290,9 +263,9 @@ export function createHttpTransport(origin: string, token: string): UiTransport 
 
 /** Electron: the preload's bridge, with events buffered per job until the job object exists. */
 export function createElectronTransport(bridge: TimbreBridge): UiTransport {
-  const jobs = new Map<string, RemoteJob>();
+  const jobs = new Map<string, RemoteConversion>();
   const early = new Map<string, JobEventMessage[]>();
-  const trainings = new Map<string, RemoteTrainingJob>();
+  const trainings = new Map<string, RemoteTraining>();
   const earlyTraining = new Map<string, TrainingEventMessage[]>();
   bridge.onTrainingEvent((message) => {
     const job = trainings.get(message.jobId);
@@ -326,7 +299,7 @@ export function createElectronTransport(bridge: TimbreBridge): UiTransport {
     listModels: () => wrap(bridge.listModels()),
     async convert(request) {
       const { jobId } = await wrap(bridge.startConversion(request));
-      const job = new RemoteJob(jobId, () => void bridge.cancel(jobId));
+      const job = remoteConversion(jobId, () => void bridge.cancel(jobId));
       jobs.set(jobId, job);
       for (const message of early.get(jobId) ?? []) job.deliver(message.name, message.args);
       early.delete(jobId);
@@ -341,7 +314,7 @@ export function createElectronTransport(bridge: TimbreBridge): UiTransport {
     listTrainers: () => wrap(bridge.listTrainers()),
     async train(request) {
       const { jobId } = await wrap(bridge.startTraining(request));
-      const job = new RemoteTrainingJob(jobId, () => void bridge.cancel(jobId));
+      const job = remoteTraining(jobId, () => void bridge.cancel(jobId));
       trainings.set(jobId, job);
       for (const message of earlyTraining.get(jobId) ?? []) job.deliver(message.name, message.args);
       earlyTraining.delete(jobId);
