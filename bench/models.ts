@@ -5,7 +5,6 @@
 import { existsSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import { MEL_CONFIG } from '../src/audio/melConfig.js';
 import { CORPUS_VOICES } from '../src/corpus/voices.js';
 import { loadInput } from './input.js';
 import type { ModelSettings } from '../src/engine/api.js';

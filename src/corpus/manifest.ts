@@ -7,7 +7,7 @@ import type { MelConfig } from '../audio/melConfig.js';
 import type { ProcessingConfig } from './process.js';
 import type { RealSpeechManifest } from './realManifest.js';
 import type { SplitFractions, SplitName } from './split.js';
-import { MANIFEST_FILE, sha256Hex, writeFileReplacing, type CachedFile } from './store.js';
+import { MANIFEST_FILE, sha256Hex, writeFileReplacing, type CachedClip, type CachedFile } from './store.js';
 import type { CorpusVoice } from './voices.js';
 
 /** Format tag and version of manifest.json; a reader refuses other versions. */
@@ -24,22 +24,12 @@ export interface ManifestVoice extends CorpusVoice {
 }
 
 /** One rendered utterance (voice × sentence). */
-export interface UtteranceEntry {
+export interface UtteranceEntry extends CachedClip {
   voice: string;
   sentence: string;
   split: SplitName;
   /** sha256 of everything that determines the audio (text, voice, synthesizer version, settings). */
   renderKey: string;
-  durationSeconds: number;
-  /** Mel frames (rows of the [frames × 80] mel file). */
-  frames: number;
-  /** F0 frames (hop 256; may differ from `frames` by one). */
-  f0Frames: number;
-  /** Median F0 over voiced frames, Hz (0 if none). */
-  f0MedianHz: number;
-  wav: CachedFile;
-  mel: CachedFile;
-  f0: CachedFile;
 }
 
 /** Average-voice target: all voices' log-mels aligned to `voice`'s timing of `sentence`, averaged. */

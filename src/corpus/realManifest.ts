@@ -10,7 +10,7 @@ import type { RealAudioFormat } from './realAudio.js';
 import type { RealSourceId } from './realSources.js';
 import type { RealSplitName } from './realSplit.js';
 import type { SplitFractions } from './split.js';
-import { MANIFEST_FILE, type CachedFile } from './store.js';
+import { MANIFEST_FILE, type CachedClip } from './store.js';
 
 /** Format tag and version of the real-speech manifest; a reader refuses others. */
 export const REAL_MANIFEST_FORMAT = 'timbre-real-speech';
@@ -86,7 +86,7 @@ export interface RealClipSource {
 }
 
 /** One imported clip. */
-export interface RealClipEntry {
+export interface RealClipEntry extends CachedClip {
   /** `<speaker>/<clip>`. */
   id: string;
   speaker: string;
@@ -102,13 +102,6 @@ export interface RealClipEntry {
   /** sha256 of what determines the cached bytes (source bytes, pipeline version, processing and mel settings). */
   importKey: string;
   source: RealClipSource;
-  durationSeconds: number;
-  frames: number;
-  f0Frames: number;
-  f0MedianHz: number;
-  wav: CachedFile;
-  mel: CachedFile;
-  f0: CachedFile;
 }
 
 /** A listed file that was not imported, and why (damaged, same audio as another clip, missing). */

@@ -63,6 +63,20 @@ export interface CachedFile {
   bytes: number;
 }
 
+/** The cached files and measures of one clip, as both manifests (corpus utterances, real-speech clips) record them. */
+export interface CachedClip {
+  durationSeconds: number;
+  /** Mel frames (rows of the [frames × 80] mel file). */
+  frames: number;
+  /** F0 frames (hop 256; may differ from `frames` by one). */
+  f0Frames: number;
+  /** Median F0 over voiced frames, Hz (0 if none). */
+  f0MedianHz: number;
+  wav: CachedFile;
+  mel: CachedFile;
+  f0: CachedFile;
+}
+
 /** Writes `bytes` atomically (temp + rename, replacing any old file) and returns its manifest record. */
 export async function writeCachedFile(corpusRoot: string, relativePath: string, bytes: Uint8Array): Promise<CachedFile> {
   await writeFileReplacing(resolveCachePath(corpusRoot, relativePath), bytes);

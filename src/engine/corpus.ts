@@ -4,11 +4,11 @@
 import { join } from 'node:path';
 import { InvalidArgumentError } from '../audio/errors.js';
 import { timbrePaths } from '../io/paths.js';
-import { buildCorpus, type CorpusBuildProgress, type CorpusBuildResult } from '../corpus/build.js';
+import { buildCorpus, type BuildCorpusOptions, type CorpusBuildResult } from '../corpus/build.js';
 import { openCorpusDataset, readCorpusManifest, type CorpusDataset, type OpenDatasetOptions } from '../corpus/dataset.js';
 import type { SplitName } from '../corpus/split.js';
 import { corpusVoice, CORPUS_VOICES, detectVoices, type VoiceAvailability } from '../corpus/voices.js';
-import { importRealSpeech, type RealImportProgress, type RealImportResult } from '../corpus/realImport.js';
+import { importRealSpeech, type ImportRealSpeechOptions, type RealImportResult } from '../corpus/realImport.js';
 import { readRealManifest, REAL_SPEECH_FOLDER } from '../corpus/realManifest.js';
 import type { RealSplitName } from '../corpus/realSplit.js';
 
@@ -18,16 +18,8 @@ export { createRng } from '../corpus/rng.js';
 export type { RealImportProgress, RealImportResult } from '../corpus/realImport.js';
 export { openRealSpeech, type RealSpeechSet, type RealClipFilter } from '../corpus/realSpeech.js';
 
-/** Options of `buildCorpusCache`, as a user gives them. */
-export interface CorpusBuildRequest {
-  home?: string;
-  voices?: readonly string[];
-  sentences?: number;
-  jobs?: number;
-  onProgress?: (event: CorpusBuildProgress) => void;
-  onMessage?: (text: string) => void;
-  signal?: AbortSignal;
-}
+/** Options of `buildCorpusCache`, as a user gives them: the build's options but the synthesizers' environment. */
+export type CorpusBuildRequest = Omit<BuildCorpusOptions, 'env'>;
 
 /** Validates the request (voice ids, counts) and builds or resumes the corpus cache. */
 export async function buildCorpusCache(request: CorpusBuildRequest = {}): Promise<CorpusBuildResult> {
@@ -88,15 +80,8 @@ export function openCorpus(options: OpenDatasetOptions = {}): CorpusDataset {
 /** Ids of all corpus voices in speaker order. */
 export const CORPUS_VOICE_IDS: readonly string[] = CORPUS_VOICES.map((v) => v.id);
 
-/** Options of `importRealSpeechCorpus`, as a user gives them. */
-export interface RealSpeechImportRequest {
-  home?: string;
-  /** Source ids; default every installed one. */
-  sources?: readonly string[];
-  onProgress?: (event: RealImportProgress) => void;
-  onMessage?: (text: string) => void;
-  signal?: AbortSignal;
-}
+/** Options of `importRealSpeechCorpus`, as a user gives them: the import's options but the test hooks (file root, package versions). */
+export type RealSpeechImportRequest = Omit<ImportRealSpeechOptions, 'systemRoot' | 'packageVersion'>;
 
 /** Imports (or resumes, or verifies) the real speech of Debian packages into `<home>/corpus-real`. */
 export async function importRealSpeechCorpus(request: RealSpeechImportRequest = {}): Promise<RealImportResult> {

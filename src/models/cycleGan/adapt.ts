@@ -2,7 +2,7 @@
 // hundred steps: the generators of the trained pair whose target is nearest in pitch start the run "any corpus voice →
 // the new voice", discriminators fresh, as `timbre train cyclegan --to NAME --init PAIR.timbre` does from the CLI.
 
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { LogMel } from '../../audio/mel.js';

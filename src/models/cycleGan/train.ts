@@ -17,7 +17,7 @@ import { readModelFile, type JsonValue } from '../../nn/modelFile.js';
 import { Rng, type WeightMap } from '../../nn/module.js';
 import { AdamW, type LearningRateSchedule } from '../../nn/optimizer.js';
 import { gradientPoolForRun } from '../../nn/parallel.js';
-import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions, type TrainResult } from '../../nn/trainingLoop.js';
+import { checkpointWeights, TrainingLoop, type GradientProvider, type LossHistoryRow, type StepOutcome, type TrainingLoopOptions } from '../../nn/trainingLoop.js';
 import { formatLosses, trainingLoopOptions, type TrainRunSettings, type PreparedTrainingRun } from '../../nn/trainRun.js';
 import type { TrainingSetup } from '../../nn/train.js';
 import { ANY_VOICE, CYCLE_GAN_KIND, CycleGan, cycleGanLoss, createCycleGan, DEFAULT_CYCLE_GAN_CONFIG, fillInFramesMask, type CycleGanBatch, type CycleGanConfig, type CycleGanNormalization } from './model.js';

@@ -17,8 +17,6 @@ import { buildSpeakerJudge } from '../speakerEncoder/train.js';
 import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder/convert.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
-import type { TrainResult } from '../../nn/trainingLoop.js';
-import type { LogMel } from '../../audio/mel.js';
 import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
 import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, pitchDims, referenceDims, referenceStatistics, referenceSums, statisticsOfSums, type ReferenceSums, resolveDiffVcConfig, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from './model.js';
 import { conditioningEncoderPath, saveDiffVc, type DiffVcVoiceTables } from './convert.js';

@@ -4,7 +4,7 @@
 import { griffinLimVocoder, type Vocoder } from '../../audio/griffinLim.js';
 import * as tf from '@tensorflow/tfjs';
 import { InvalidArgumentError } from '../../audio/errors.js';
-import { checkLogMel, type LogMel } from '../../audio/mel.js';
+import { checkLogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { RealFft } from '../../audio/realFft.js';
 import { SegmentedGriffinLim } from '../../audio/segmentedGriffinLim.js';
