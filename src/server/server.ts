@@ -36,24 +36,54 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
-interface LoggedEvent {
-  name: keyof ConversionJobEvents;
-  data: unknown;
+/** The Server-Sent Events of one job: every frame kept for late subscribers, written to live ones, ended by its last event. */
+class EventLog {
+  private readonly frames: string[] = [];
+  private readonly subscribers = new Set<ServerResponse>();
+  ended = false;
+
+  push(name: string, data: unknown, last: boolean): void {
+    const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
+    this.frames.push(frame);
+    for (const res of this.subscribers) res.write(frame);
+    if (last) {
+      this.ended = true;
+      this.close();
+    }
+  }
+
+  /** Streams the frames so far, then live ones until the job ends (a comment every 15 s keeps proxies from closing it). */
+  serve(res: ServerResponse): void {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
+    for (const frame of this.frames) res.write(frame);
+    if (this.ended) {
+      res.end();
+      return;
+    }
+    this.subscribers.add(res);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
+    res.on('close', () => {
+      clearInterval(heartbeat);
+      this.subscribers.delete(res);
+    });
+  }
+
+  /** Ends every live stream. */
+  close(): void {
+    for (const res of this.subscribers) res.end();
+    this.subscribers.clear();
+  }
 }
 
 interface ServedJob {
   job: ConversionJob;
-  log: LoggedEvent[];
-  subscribers: Set<ServerResponse>;
+  events: EventLog;
   wavs: Map<string, Uint8Array>; // 'source' or laneId
-  ended: boolean;
 }
 
 interface ServedTraining {
   job: TrainingJob;
-  log: string[]; // SSE frames
-  subscribers: Set<ServerResponse>;
-  ended: boolean;
+  events: EventLog;
 }
 
 const TRAINING_EVENTS: readonly (keyof TrainingJobEvents)[] = ['start', 'progress', 'validation', 'checkpoint', 'done', 'cancelled', 'error'];
@@ -211,21 +241,12 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   let port = 0;
 
   function rememberTraining(job: TrainingJob): void {
-    const served: ServedTraining = { job, log: [], subscribers: new Set(), ended: false };
+    const served: ServedTraining = { job, events: new EventLog() };
     for (const name of TRAINING_EVENTS) {
-      job.on(name, (data: unknown) => {
-        const frame = `event: ${name}\ndata: ${JSON.stringify(data)}\n\n`;
-        served.log.push(frame);
-        for (const res of served.subscribers) res.write(frame);
-        if (name === 'done' || name === 'cancelled' || name === 'error') {
-          served.ended = true;
-          for (const res of served.subscribers) res.end();
-          served.subscribers.clear();
-        }
-      });
+      job.on(name, (data: unknown) => served.events.push(name, data, name === 'done' || name === 'cancelled' || name === 'error'));
     }
     trainings.set(job.id, served);
-    const ended = [...trainings.values()].filter((t) => t.ended);
+    const ended = [...trainings.values()].filter((t) => t.events.ended);
     for (const old of ended.slice(0, Math.max(0, ended.length - 8))) {
       old.job.destroy();
       trainings.delete(old.job.id);
@@ -238,22 +259,6 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     return served;
   }
 
-  /** Streams a log of SSE frames, then live frames until the stream ends. */
-  function streamFrames(res: ServerResponse, served: { log: readonly string[]; subscribers: Set<ServerResponse>; ended: boolean }): void {
-    res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-    for (const frame of served.log) res.write(frame);
-    if (served.ended) {
-      res.end();
-      return;
-    }
-    served.subscribers.add(res);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-    res.on('close', () => {
-      clearInterval(heartbeat);
-      served.subscribers.delete(res);
-    });
-  }
-
   function inputBytes(inputId: unknown, field: string): { bytes: Uint8Array; name: string } {
     const input = inputs.get(validateId(field, inputId));
     if (input === undefined) throw new HttpError('INVALID_ARGUMENT', `input "${String(inputId)}" is not known (uploads expire after 30 minutes)`, field);
@@ -261,17 +266,8 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
   }
 
   function rememberJob(job: ConversionJob): ServedJob {
-    const served: ServedJob = { job, log: [], subscribers: new Set(), wavs: new Map(), ended: false };
-    const push = (name: keyof ConversionJobEvents, data: unknown): void => {
-      served.log.push({ name, data: withoutWav(data) });
-      const frame = `event: ${name}\ndata: ${JSON.stringify(withoutWav(data))}\n\n`;
-      for (const res of served.subscribers) res.write(frame);
-      if (name === 'done' || name === 'error') {
-        served.ended = true;
-        for (const res of served.subscribers) res.end();
-        served.subscribers.clear();
-      }
-    };
+    const served: ServedJob = { job, events: new EventLog(), wavs: new Map() };
+    const push = (name: keyof ConversionJobEvents, data: unknown): void => served.events.push(name, withoutWav(data), name === 'done' || name === 'error');
     job.on('source', (source) => {
       served.wavs.set('source', source.wav);
       push('source', source);
@@ -285,7 +281,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     job.on('done', (r) => push('done', r));
     job.on('error', (e) => push('error', e));
     jobs.set(job.id, served);
-    const ended = [...jobs.values()].filter((j) => j.ended);
+    const ended = [...jobs.values()].filter((j) => j.events.ended);
     for (const old of ended.slice(0, Math.max(0, ended.length - 8))) {
       old.job.destroy();
       jobs.delete(old.job.id);
@@ -341,7 +337,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return sendJson(res, 201, { jobId: job.id });
       }
       case 'GET /trainings/:id/events':
-        return streamFrames(res, servedTraining(parts[1]!));
+        return servedTraining(parts[1]!).events.serve(res);
       case 'POST /trainings/:id/cancel': {
         const served = servedTraining(parts[1]!);
         await engine.cancel(served.job.id);
@@ -372,20 +368,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
         return sendJson(res, 201, { jobId: job.id });
       }
       case 'GET /jobs/:id/events': {
-        const served = servedJob(parts[1]!);
-        res.writeHead(200, { 'Content-Type': 'text/event-stream; charset=utf-8', 'Cache-Control': 'no-store', Connection: 'keep-alive', 'X-Accel-Buffering': 'no' });
-        for (const { name, data } of served.log) res.write(`event: ${name}\ndata: ${JSON.stringify(data)}\n\n`);
-        if (served.ended) {
-          res.end();
-          return;
-        }
-        served.subscribers.add(res);
-        const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-        res.on('close', () => {
-          clearInterval(heartbeat);
-          served.subscribers.delete(res);
-        });
-        return;
+        return servedJob(parts[1]!).events.serve(res);
       }
       case 'GET /jobs/:id/source.wav': {
         const served = servedJob(parts[1]!);
@@ -494,7 +477,7 @@ export async function startServer(options: ServerOptions): Promise<RunningServer
     close: () =>
       new Promise<void>((resolvePromise) => {
         for (const served of [...jobs.values(), ...trainings.values()]) {
-          for (const res of served.subscribers) res.end();
+          served.events.close();
           served.job.destroy();
         }
         server.closeAllConnections();
