@@ -6,7 +6,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { InvalidArgumentError } from '../../audio/errors.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
-import { manifestHash } from '../../corpus/manifest.js';
+import { openTrainingCorpus } from '../trainingCorpus.js';
 import { writeFileAtomic } from '../../io/atomicWrite.js';
 import { ShapeMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
@@ -227,12 +227,8 @@ export function diffVcVoiceTables(dataset: CorpusDataset, voices: readonly strin
 /** Builds model, loss and data of a run on the corpus train split, all voices (also the workers' factory). */
 export function createDiffVcTrainingSetup(options: DiffVcSetupOptions): DiffVcSetup {
   const config = resolveDiffVcConfig(options.config);
-  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
-  const trainSet = openCorpusDataset({ ...where, split: 'train' });
-  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
-  const voices = trainSet.manifest.voices.map((v) => v.id);
-  const stats = trainSet.melStats();
-  const normalization: DiffVcNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const corpus = openTrainingCorpus(options);
+  const { train: trainSet, validation: validationSet, voices, normalization } = corpus;
   const model = new DiffVc(config, new Rng(options.seed ?? 0), normalization);
   const validationItems = new Rng(7).shuffleInPlace([...validationSet.utterances]).slice(0, options.validationItems ?? 32);
   const common = { config, normalization, speakerVectors: options.speakerVectors };
@@ -243,8 +239,8 @@ export function createDiffVcTrainingSetup(options: DiffVcSetupOptions): DiffVcSe
     config,
     voices,
     trainSet,
-    corpusHash: manifestHash(trainSet.manifest),
-    trainHours: trainSet.utterances.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
+    corpusHash: corpus.hash,
+    trainHours: corpus.trainHours,
     train: diffVcBatchSource(trainSet, trainSet.utterances, common),
     ...(validationItems.length > 0 ? { validation: diffVcBatchSource(validationSet, validationItems, { ...common, salt: 1 }) } : {}),
     lossFn: (batch: DiffVcBatch, ctx: StepContext) => objective.loss(batch, ctx),

@@ -6,7 +6,8 @@ import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { CorpusNotBuiltError } from '../../corpus/errors.js';
 import { openRealSpeech, type RealSpeechSet } from '../../corpus/realSpeech.js';
-import { evenlySpaced, openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { evenlySpaced, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
+import { openTrainingCorpus } from '../trainingCorpus.js';
 import { manifestHash } from '../../corpus/manifest.js';
 import { ModelMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
@@ -240,11 +241,8 @@ function randomCrops(batch: SpeakerBatch, config: SpeakerEncoderConfig, std: Flo
 /** Builds model, loss and data of a training run (the worker factory of `--workers 2` too). */
 export function createSpeakerEncoderTrainingSetup(options: SpeakerEncoderSetupOptions = {}): SpeakerEncoderSetup {
   const config = resolveSpeakerEncoderConfig(options.config);
-  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
-  const trainSet = openCorpusDataset({ ...where, split: 'train' });
-  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
-  const stats = trainSet.melStats();
-  const normalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const corpus = openTrainingCorpus(options);
+  const { train: trainSet, validation: validationSet, normalization } = corpus;
   const corpusVoices = trainSet.manifest.voices.length;
   const real = config.realSpeakers && (options.corpusRoot === undefined || options.realSpeechRoot !== undefined) ? openRealSpeechForTraining(options.home, options.realSpeechRoot) : null;
   const realSpeakers = real?.trainingSpeakers ?? [];
@@ -258,7 +256,7 @@ export function createSpeakerEncoderTrainingSetup(options: SpeakerEncoderSetupOp
     config,
     trainSet,
     validationSet,
-    corpusHash: manifestHash(trainSet.manifest),
+    corpusHash: corpus.hash,
     realSpeech:
       real !== null && realSpeakers.length > 0
         ? {

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { existsSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { InvalidArgumentError } from '../../audio/errors.js';
-import { openCorpusDataset, type CorpusDataset } from '../../corpus/dataset.js';
-import { manifestHash } from '../../corpus/manifest.js';
+import type { CorpusDataset } from '../../corpus/dataset.js';
+import { openTrainingCorpus } from '../trainingCorpus.js';
 import { timbrePaths } from '../../io/paths.js';
 import { ShapeMismatchError } from '../../nn/errors.js';
 import type { JsonValue } from '../../nn/modelFile.js';
@@ -16,7 +16,7 @@ import { gradientPoolForRun } from '../../nn/parallel.js';
 import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
-import { DEFAULT_VAE_CONFIG, resolveVaeConfig, Vae, type VaeBatch, type VaeConfig, vaeLoss, type VaeNormalization } from './model.js';
+import { DEFAULT_VAE_CONFIG, resolveVaeConfig, Vae, type VaeBatch, type VaeConfig, vaeLoss } from './model.js';
 import { loadVae, saveVae } from './convert.js';
 import { corpusUtterances, speakerLogF0Means, vaeBatchSource } from './data.js';
 import { ADD_VOICE_DEFAULTS, prepareVaeAddVoice, type VoiceAdaptationBatch } from './adapt.js';
@@ -54,12 +54,8 @@ export const SPEAKER_F0_UTTERANCES = 60;
 /** Builds model, loss and data of a training run on the corpus train split, all voices (non-parallel: pairs are not used). */
 export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup {
   const config = resolveVaeConfig(options.config);
-  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
-  const trainSet = openCorpusDataset({ ...where, split: 'train' });
-  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
-  const voices = trainSet.manifest.voices.map((v) => v.id);
-  const stats = trainSet.melStats();
-  const normalization: VaeNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const corpus = openTrainingCorpus(options);
+  const { train: trainSet, validation: validationSet, voices, normalization } = corpus;
   const trainItems = corpusUtterances(trainSet);
   const speakerLogF0 = speakerLogF0Means(trainItems, voices.length, { perSpeaker: SPEAKER_F0_UTTERANCES });
   const model = new Vae(config, voices.length, new Rng(options.seed ?? 0), normalization);
@@ -71,8 +67,8 @@ export function createVaeTrainingSetup(options: VaeSetupOptions = {}): VaeSetup 
     voices,
     speakerLogF0,
     trainSet,
-    corpusHash: manifestHash(trainSet.manifest),
-    trainHours: trainSet.utterances.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
+    corpusHash: corpus.hash,
+    trainHours: corpus.trainHours,
     train: vaeBatchSource(trainItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames }),
     validation: validationItems.length > 0 ? vaeBatchSource(validationItems, { config, normalization, speakerLogF0, cropFrames: config.cropFrames, salt: 1 }) : undefined,
     lossFn: (batch: VaeBatch, ctx: StepContext) => vaeLoss(model, batch, ctx),

@@ -9,8 +9,8 @@ import { InvalidArgumentError } from '../../audio/errors.js';
 import type { LogMel } from '../../audio/mel.js';
 import { MEL_CONFIG } from '../../audio/melConfig.js';
 import { reflectPad, StftEngine } from '../../audio/stft.js';
-import { openCorpusDataset, type CorpusDataset, type DatasetUtterance } from '../../corpus/dataset.js';
-import { manifestHash } from '../../corpus/manifest.js';
+import type { CorpusDataset, DatasetUtterance } from '../../corpus/dataset.js';
+import { openTrainingCorpus } from '../trainingCorpus.js';
 import { float32Bytes, float32FromBytes } from '../../corpus/store.js';
 import type { MelConverter } from '../converter.js';
 import { ShapeMismatchError } from '../../nn/errors.js';
@@ -318,14 +318,11 @@ function resolveConfigs(options: VocoderSetupOptions): { config: VocoderConfig; 
 /** Builds the network, objective and batch sources on the corpus train split, all voices (also the workers' factory). */
 export function createVocoderTrainingSetup(options: VocoderSetupOptions = {}): VocoderSetup {
   const { config, trainConfig } = resolveConfigs(options);
-  const where = options.corpusRoot !== undefined ? { corpusRoot: options.corpusRoot } : { home: options.home };
-  const trainSet = openCorpusDataset({ ...where, split: 'train' });
-  const stats = trainSet.melStats();
-  const normalization: MelNormalization = { mean: Float32Array.from(stats.mean), std: Float32Array.from(stats.std) };
+  const corpus = openTrainingCorpus(options);
+  const { train: trainSet, validation: validationSet, normalization } = corpus;
   const long = (u: DatasetUtterance) => u.frames >= trainConfig.cropFrames;
   const trainItems = trainSet.utterances.filter(long);
   if (trainItems.length === 0) throw new InvalidArgumentError(`no train-split utterance is ${trainConfig.cropFrames} frames long; lower cropFrames or build more of the corpus`);
-  const validationSet = openCorpusDataset({ ...where, split: 'validation' });
   const validationItems = new Rng(7).shuffleInPlace(validationSet.utterances.filter(long)).slice(0, trainConfig.validationItems);
   const fineTune = options.fineTune !== undefined ? openFineTuneSet(options.fineTune) : undefined;
   const model = createVocoder(config, normalization, options.seed ?? 0);
@@ -336,7 +333,7 @@ export function createVocoderTrainingSetup(options: VocoderSetupOptions = {}): V
     config,
     trainConfig,
     normalization,
-    corpusHash: manifestHash(trainSet.manifest),
+    corpusHash: corpus.hash,
     trainHours: trainItems.reduce((s, u) => s + u.durationSeconds, 0) / 3600,
     fineTune,
     lossFn: (batch) => objective.lossOf(batch),
