@@ -3,23 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { writeFileAtomic, writeFileAtomicSync } from '../../src/io/atomicWrite.js';
-import { TimbreInputError } from '../../src/audio/errors.js';
+import { codeOf } from './helpers.js';
 
 let dir: string;
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'timbre-atomic-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(TimbreInputError);
-    return (e as TimbreInputError).code;
-  }
-  throw new Error('expected a TimbreInputError');
-}
 
 for (const [name, write] of [
   ['writeFileAtomic', writeFileAtomic],

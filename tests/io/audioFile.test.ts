@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadSpeech, readWavFile, writeWavFile } from '../../src/io/audioFile.js';
-import { TimbreInputError } from '../../src/audio/errors.js';
+import { codeOf } from './helpers.js';
 import { encodeWav } from '../../src/audio/wav.js';
 
 let dir: string;
@@ -11,16 +11,6 @@ beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'timbre-audiofile-'));
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-async function codeOf(promise: Promise<unknown>): Promise<string> {
-  try {
-    await promise;
-  } catch (e) {
-    expect(e).toBeInstanceOf(TimbreInputError);
-    return (e as TimbreInputError).code;
-  }
-  throw new Error('expected a TimbreInputError');
-}
 
 const tone = Float32Array.from({ length: 4410 }, (_, i) => 0.5 * Math.sin((2 * Math.PI * 441 * i) / 44100));
 
