@@ -2,6 +2,7 @@
 // config-override checks, and the one-line-per-interval progress printer.
 
 import { ShapeMismatchError } from './errors.js';
+import type { TrainingSetup } from './train.js';
 import type { Losses, StepEvent, TrainerEvents, TrainingLoopOptions, TrainResult, TypedEmitter } from './trainingLoop.js';
 
 /** The options `timbre train` resolves for every model family (defaults filled in); each family extends it. */
@@ -54,7 +55,25 @@ export function checkConfigOverrides<T extends object>(family: string, defaults:
   return config as Partial<T>;
 }
 
-/** The loop options a run's settings give; a trainer that validates adds `validateEvery: settings.validateEvery`. */
+/**
+ * What every family's Trainer takes from its setup and its run's settings: model, loss and data, the loop options and
+ * the validation interval (the family adds its optimizer and run config).
+ */
+export function setupTrainerOptions<TBatch>(
+  setup: TrainingSetup<TBatch>,
+  settings: Pick<TrainRunSettings, 'batchSize' | 'steps' | 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume' | 'validateEvery'>,
+): TrainingSetup<TBatch> & ReturnType<typeof trainingLoopOptions> & { validateEvery: number } {
+  return {
+    model: setup.model,
+    lossFn: setup.lossFn,
+    train: setup.train,
+    ...(setup.validation ? { validation: setup.validation } : {}),
+    ...trainingLoopOptions(settings),
+    validateEvery: settings.validateEvery,
+  };
+}
+
+/** The loop options a run's settings give (`setupTrainerOptions` adds the setup and the validation interval). */
 export function trainingLoopOptions(
   settings: Pick<TrainRunSettings, 'batchSize' | 'steps' | 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume'>,
 ): TrainingLoopOptions & Required<Pick<TrainingLoopOptions, 'seed' | 'logEvery' | 'checkpointEvery' | 'runDir' | 'resume'>> {

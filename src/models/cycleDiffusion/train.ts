@@ -15,7 +15,7 @@ import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { gradientPoolForRun } from '../../nn/parallel.js';
-import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { checkConfigOverrides, formatLosses, setupTrainerOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import { cycleDiffusionLoss, DEFAULT_CYCLE_DIFFUSION_CONFIG, resolveCycleDiffusionConfig, type CycleDiffusionConfig } from './model.js';
 
@@ -112,12 +112,7 @@ export async function prepareCycleDiffusionTraining(settings: CycleDiffusionTrai
   const { config, loaded } = setup;
   const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createCycleDiffusionTrainingSetup', factoryOptions: setupOptions, local: setup }, () => loaded.model.dispose());
   const trainer = new Trainer<DiffVcBatch>({
-    model: loaded.model,
-    lossFn: setup.lossFn,
-    train: setup.train,
-    ...(setup.validation ? { validation: setup.validation } : {}),
-    ...trainingLoopOptions(settings),
-    validateEvery: settings.validateEvery,
+    ...setupTrainerOptions({ ...setup, model: loaded.model }, settings),
     runConfig: { model: 'cyclediffusion', config: config as unknown as JsonValue, base, baseDataHash: loaded.trainingDataHash, corpus: setup.corpusHash },
     optimizer: {
       learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(0, settings.steps - 1)), totalSteps: settings.steps }),

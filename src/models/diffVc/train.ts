@@ -15,7 +15,7 @@ import { warmupCosineSchedule, type LearningRateSchedule } from '../../nn/optimi
 import { gradientPoolForRun } from '../../nn/parallel.js';
 import { buildSpeakerJudge } from '../speakerEncoder/train.js';
 import { defaultSpeakerEncoderPath, loadSpeakerEncoder } from '../speakerEncoder/convert.js';
-import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { checkConfigOverrides, formatLosses, setupTrainerOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import { f0Features, meanLogF0, meanLogF0OfTracks } from '../pitch.js';
 import { DEFAULT_DIFFVC_CONFIG, DiffVc, DiffVcObjective, pitchDims, referenceDims, referenceStatistics, referenceSums, statisticsOfSums, type ReferenceSums, resolveDiffVcConfig, type DiffVcBatch, type DiffVcConfig, type DiffVcNormalization } from './model.js';
@@ -323,12 +323,7 @@ export async function prepareDiffVcTraining(settings: DiffVcTrainingSettings): P
   const setup = createDiffVcTrainingSetup(setupOptions);
   const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createDiffVcTrainingSetup', factoryOptions: setupOptions, local: setup }, () => setup.model.dispose());
   const trainer = new Trainer<DiffVcBatch>({
-    model: setup.model,
-    lossFn: setup.lossFn,
-    train: setup.train,
-    ...(setup.validation ? { validation: setup.validation } : {}),
-    ...trainingLoopOptions(settings),
-    validateEvery: settings.validateEvery,
+    ...setupTrainerOptions(setup, settings),
     runConfig: { model: 'diffvc', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices], speakerEncoder: speakers.trainingDataHash, encoderSteps },
     optimizer: {
       learningRate: twoStageSchedule(config, settings.steps, encoderSteps),

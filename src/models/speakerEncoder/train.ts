@@ -15,7 +15,7 @@ import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { gradientPoolForRun } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type StepContext, type TrainingSetup } from '../../nn/train.js';
-import { trainingLoopOptions, type FinishOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { setupTrainerOptions, type FinishOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
 import { resolveSpeakerEncoderConfig, SpeakerEncoder, type SpeakerEncoderConfig, SpeakerEncoderTrainingModel, SpeakerJudge } from './model.js';
 import { saveSpeakerEncoder } from './convert.js';
@@ -307,12 +307,7 @@ export async function prepareSpeakerEncoderTraining(options: SpeakerEncoderTrain
   const gradients = await gradientPoolForRun(options.workers, { module: import.meta.url, factory: 'createSpeakerEncoderTrainingSetup', factoryOptions });
   const { config } = setup;
   const trainer = new Trainer<SpeakerBatch>({
-    model: setup.model,
-    lossFn: setup.lossFn,
-    train: setup.train,
-    ...(setup.validation ? { validation: setup.validation } : {}),
-    ...trainingLoopOptions(options),
-    validateEvery: options.validateEvery,
+    ...setupTrainerOptions(setup, options),
     optimizer: {
       learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(options.steps / 10))), totalSteps: options.steps }),
       weightDecay: config.weightDecay,

@@ -13,7 +13,7 @@ import type { JsonValue } from '../../nn/modelFile.js';
 import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { gradientPoolForRun } from '../../nn/parallel.js';
-import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { checkConfigOverrides, formatLosses, setupTrainerOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { Trainer, type StepContext, type TrainingSetup } from '../../nn/train.js';
 import type { TrainResult } from '../../nn/trainingLoop.js';
 import { DEFAULT_VAE_CONFIG, resolveVaeConfig, Vae, type VaeBatch, type VaeConfig, vaeLoss } from './model.js';
@@ -123,12 +123,7 @@ export async function prepareVaeTraining(settings: VaeTrainingSettings): Promise
   }
   const gradients = await gradientPoolForRun(settings.workers, { module: import.meta.url, factory: 'createVaeTrainingSetup', factoryOptions: setupOptions });
   const trainer = new Trainer<VaeBatch>({
-    model: setup.model,
-    lossFn: setup.lossFn,
-    train: setup.train,
-    ...(setup.validation ? { validation: setup.validation } : {}),
-    ...trainingLoopOptions(settings),
-    validateEvery: settings.validateEvery,
+    ...setupTrainerOptions(setup, settings),
     runConfig: { model: 'vae', config: config as unknown as JsonValue, corpus: setup.corpusHash, voices: [...setup.voices] },
     optimizer: {
       learningRate: warmupCosineSchedule({ peak: config.learningRate, warmupSteps: Math.min(config.warmupSteps, Math.max(1, Math.floor(settings.steps / 10))), totalSteps: settings.steps }),

@@ -20,7 +20,7 @@ import { Rng } from '../../nn/module.js';
 import { warmupCosineSchedule } from '../../nn/optimizer.js';
 import { gradientPoolForRun } from '../../nn/parallel.js';
 import { Trainer, type BatchSource, type TrainingSetup } from '../../nn/train.js';
-import { checkConfigOverrides, formatLosses, trainingLoopOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
+import { checkConfigOverrides, formatLosses, setupTrainerOptions, type PreparedTrainingRun, type TrainRunSettings } from '../../nn/trainRun.js';
 import { loadVocoderModel, saveVocoderModel } from './convert.js';
 import {
   createVocoder,
@@ -405,12 +405,7 @@ export async function prepareVocoderTraining(settings: VocoderTrainingSettings):
     throw err;
   }
   const trainer = new Trainer<VocoderBatch>({
-    model: setup.model,
-    lossFn: setup.lossFn,
-    train: setup.train,
-    ...(setup.validation ? { validation: setup.validation } : {}),
-    ...trainingLoopOptions(settings),
-    validateEvery: settings.validateEvery,
+    ...setupTrainerOptions(setup, settings),
     runConfig: {
       model: 'vocoder',
       config: setup.config as unknown as JsonValue,
