@@ -76,9 +76,6 @@ export interface TrainRunOptions {
 
 /** Options a message may name, as the app's request fields and as the CLI's flags. */
 const OPTION_NAMES = {
-  trainer: ['target.model', '<model>'],
-  to: ['target.to', '--to'],
-  from: ['target.from', '--from'],
   addVoice: ['target.voice', '--add-voice'],
   base: ['base', '--base'],
   init: ['init', '--init'],
