@@ -443,7 +443,7 @@ export function createEngine(options: EngineOptions = {}): Engine {
     registry,
     async info(): Promise<EngineInfo> {
       const neuralPath = installedVocoderPath(home);
-      const neuralIsDefault = options.vocoder === undefined && defaultVocoderChoice(home) === 'neural';
+      const neuralIsDefault = options.vocoder === undefined && neuralPath !== undefined; // defaultVocoderChoice, from the path already found
       const info: EngineInfo = {
         version: ENGINE_VERSION,
         sampleRateHz: MEL_CONFIG.sampleRateHz,
