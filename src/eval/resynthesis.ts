@@ -2,6 +2,8 @@
 // recording per corpus voice on the test split: multi-resolution STFT distance, log-spectral distance, F0 error (cents)
 // and voiced/unvoiced error, and CER of a speech recogniser on the result.
 
+import { availableParallelism } from 'node:os';
+import pLimit from 'p-limit';
 import { multiResolutionStftDistance, waveformLogSpectralDistance } from '../audio/distances.js';
 import { estimateF0 } from '../audio/f0.js';
 import type { Vocoder } from '../audio/griffinLim.js';
@@ -64,6 +66,8 @@ export interface ResynthesisOptions {
   readonly sentences?: number;
   /** 'test' (default; what reports show) or 'validation' (for choosing settings without touching the test split). */
   readonly split?: 'test' | 'validation';
+  /** Recogniser calls at a time beside the vocoders (default one per core); the figures do not depend on it. */
+  readonly asrJobs?: number;
   readonly onProgress?: (done: number, total: number, detail: string) => void;
 }
 
@@ -113,19 +117,46 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
   const utteranceChars: number[] = [];
   const utteranceEdits: number[][] = options.vocoders.map(() => []);
   const total = voices.length * sentences.length;
+  // The recogniser (a child process per call) runs beside the vocoders, `asrJobs` calls at a time; the next utterance
+  // waits while more than that many are queued, so the audio held for recognition stays bounded.
+  const asrJobs = options.asrJobs ?? availableParallelism();
+  if (!(Number.isInteger(asrJobs) && asrJobs >= 1)) throw new RangeError(`asrJobs must be a whole number ≥ 1, got ${asrJobs}`);
+  const limit = pLimit(asrJobs);
+  const unsettled = new Set<Promise<void>>();
+  let recognitionError: unknown;
+  const recognize = (text: string, samples: Float32Array, into: Sums, edits?: { list: number[]; at: number }): void => {
+    if (recognizer === null) return;
+    const call: Promise<void> = limit(() => recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz))
+      .then((hypothesis) => {
+        const errors = characterErrors(text, hypothesis);
+        into.edits += errors.edits;
+        into.chars += errors.referenceChars;
+        if (edits !== undefined) {
+          edits.list[edits.at] = errors.edits;
+          utteranceChars[edits.at] = errors.referenceChars;
+        }
+      })
+      .catch((error: unknown) => {
+        recognitionError ??= error;
+      })
+      .finally(() => unsettled.delete(call));
+    unsettled.add(call);
+  };
+  const recognitionsSettled = async (atMost: number): Promise<void> => {
+    while (unsettled.size > atMost) await Promise.race(unsettled);
+    if (recognitionError !== undefined) throw recognitionError;
+  };
   let done = 0;
+  let utterance = 0;
   for (const [v, voice] of voices.entries()) {
     for (const sentence of sentences) {
       if (!dataset.utterances.some((u) => u.voice === voice && u.sentence === sentence)) continue;
+      await recognitionsSettled(2 * asrJobs); // at most about one utterance's calls waiting beside those running
       const reference = dataset.samples(voice, sentence);
       const mel = dataset.mel(voice, sentence);
       const referenceF0 = estimateF0(reference, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz;
       const text = texts.get(sentence) ?? '';
-      if (recognizer !== null) {
-        const errors = characterErrors(text, await recognizer.transcribe(reference, MEL_CONFIG.sampleRateHz));
-        recording.edits += errors.edits;
-        recording.chars += errors.referenceChars;
-      }
+      recognize(text, reference, recording);
       for (const [k, vocoder] of options.vocoders.entries()) {
         const t0 = performance.now();
         const samples = await vocoder.vocode(mel, { lengthSamples: reference.length });
@@ -139,20 +170,16 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
           sums.centsCount++;
         }
         sums.voicing += pitch.voicingError;
-        if (recognizer !== null) {
-          const errors = characterErrors(text, await recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz));
-          sums.edits += errors.edits;
-          sums.chars += errors.referenceChars;
-          utteranceEdits[k]!.push(errors.edits);
-          if (k === 0) utteranceChars.push(errors.referenceChars);
-        }
+        recognize(text, samples, sums, { list: utteranceEdits[k]!, at: utterance });
         sums.vocoderSeconds += seconds;
         sums.audioSeconds += reference.length / MEL_CONFIG.sampleRateHz;
         sums.utterances++;
       }
+      utterance++;
       options.onProgress?.(++done, total, `${voice} ${sentence}`);
     }
   }
+  await recognitionsSettled(0);
   const withAsr = recognizer !== null;
   const overall = options.vocoders.map((_, k) => {
     const s = emptySums();

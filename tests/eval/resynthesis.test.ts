@@ -59,4 +59,31 @@ describe('runResynthesisEvaluation', () => {
     for (const voice of TEST_VOICES) expect(table).toContain(`| ${voice} | griffin-lim 8 |`);
     expect(table).toContain('| **all** | recording | 0.000 | 0.00 | 0.0 | 0.0 % |');
   });
+
+  it('gives the same figures with the recogniser running several calls at a time, answers arriving out of order', async () => {
+    // A transcript that depends on the audio (so vocoders and utterances differ), answered after a delay that does too.
+    const transcriptOf = (samples: Float32Array): string => {
+      let energy = 0;
+      for (const x of samples) energy += x * x;
+      const words = ['a', 'bell', 'rang', 'the', 'birch', 'canoe'];
+      return words.slice(0, 1 + (Math.floor(energy * 1000) % words.length)).join(' ');
+    };
+    const recognizer = (): SpeechRecognizer => ({
+      name: 'energy',
+      transcribe: async (samples) => {
+        await new Promise((resolve) => setTimeout(resolve, samples.length % 7));
+        return transcriptOf(samples);
+      },
+      dispose: async () => {},
+    });
+    const run = (asrJobs: number) =>
+      runResynthesisEvaluation({ home, recognizer: recognizer(), asrJobs, vocoders: [{ name: 'griffin-lim 2', vocode: griffinLimVocoder(2) }, { name: 'griffin-lim 4', vocode: griffinLimVocoder(4) }] });
+    const [alone, together] = [await run(1), await run(3)];
+    expect(together.recordingCer).toBe(alone.recordingCer);
+    expect(together.cerDifferences).toEqual(alone.cerDifferences);
+    expect(together.voices.map((v) => v.metrics.map((m) => m.cer))).toEqual(alone.voices.map((v) => v.metrics.map((m) => m.cer)));
+    const failing: SpeechRecognizer = { name: 'broken', transcribe: async () => Promise.reject(new Error('recogniser crashed')), dispose: async () => {} };
+    await expect(runResynthesisEvaluation({ home, recognizer: failing, asrJobs: 2, vocoders: [{ name: 'griffin-lim 2', vocode: griffinLimVocoder(2) }] })).rejects.toThrow('recogniser crashed');
+    await expect(runResynthesisEvaluation({ home, recognizer: failing, asrJobs: 0, vocoders: [] })).rejects.toThrow(/asrJobs must be a whole number/);
+  });
 });
