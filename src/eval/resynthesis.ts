@@ -42,8 +42,15 @@ export interface ResynthesisReport {
   readonly corpus: { readonly root: string; readonly manifestHash: string; readonly split: 'test' | 'validation'; readonly sentences: readonly string[] };
   readonly vocoders: readonly string[];
   readonly recognizer: string | null;
-  /** Per voice, per vocoder (in `vocoders` order). */
-  readonly voices: readonly { readonly voice: string; readonly metrics: readonly ResynthesisMetrics[] }[];
+  /**
+   * Per voice, per vocoder (in `vocoders` order), and the voice's CER differences as in `cerDifferences` (on that
+   * voice's utterances alone, so with wider intervals).
+   */
+  readonly voices: readonly {
+    readonly voice: string;
+    readonly metrics: readonly ResynthesisMetrics[];
+    readonly cerDifferences: readonly (RateDifference & { readonly vocoder: string; readonly baseline: string })[];
+  }[];
   /** Over every voice, per vocoder. */
   readonly overall: readonly ResynthesisMetrics[];
   /** CER of the recordings themselves (the recogniser's floor on these sentences). */
@@ -53,7 +60,18 @@ export interface ResynthesisReport {
    * interval over utterances (empty without a recogniser): whether a CER difference is larger than the luck of the draw.
    */
   readonly cerDifferences: readonly (RateDifference & { readonly vocoder: string; readonly baseline: string })[];
+  /** Every utterance's recogniser errors (empty without a recogniser): for analyses beyond the tables. */
+  readonly utterances: readonly UtteranceErrors[];
   readonly elapsedSeconds: number;
+}
+
+/** One utterance's character errors: of the recording itself and of each vocoder (in `vocoders` order). */
+export interface UtteranceErrors {
+  readonly voice: string;
+  readonly sentence: string;
+  readonly referenceChars: number;
+  readonly recordingEdits: number;
+  readonly edits: readonly number[];
 }
 
 export interface ResynthesisOptions {
@@ -124,17 +142,18 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
   const limit = pLimit(asrJobs);
   const unsettled = new Set<Promise<void>>();
   let recognitionError: unknown;
-  const recognize = (text: string, samples: Float32Array, into: Sums, edits?: { list: number[]; at: number }): void => {
+  const utteranceVoice: number[] = [];
+  const utteranceSentence: string[] = [];
+  const recordingEdits: number[] = [];
+  const recognize = (text: string, samples: Float32Array, into: Sums, edits: { list: number[]; at: number }): void => {
     if (recognizer === null) return;
     const call: Promise<void> = limit(() => recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz))
       .then((hypothesis) => {
         const errors = characterErrors(text, hypothesis);
         into.edits += errors.edits;
         into.chars += errors.referenceChars;
-        if (edits !== undefined) {
-          edits.list[edits.at] = errors.edits;
-          utteranceChars[edits.at] = errors.referenceChars;
-        }
+        edits.list[edits.at] = errors.edits;
+        utteranceChars[edits.at] = errors.referenceChars;
       })
       .catch((error: unknown) => {
         recognitionError ??= error;
@@ -156,7 +175,9 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
       const mel = dataset.mel(voice, sentence);
       const referenceF0 = estimateF0(reference, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz;
       const text = texts.get(sentence) ?? '';
-      recognize(text, reference, recording);
+      utteranceVoice[utterance] = v;
+      utteranceSentence[utterance] = sentence;
+      recognize(text, reference, recording, { list: recordingEdits, at: utterance });
       for (const [k, vocoder] of options.vocoders.entries()) {
         const t0 = performance.now();
         const samples = await vocoder.vocode(mel, { lengthSamples: reference.length });
@@ -186,15 +207,33 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
     for (const row of perVoice) addSums(s, row[k]!);
     return metricsOf(s, withAsr);
   });
+  // CER of each vocoder after the first minus the first's, on the utterances `pick` keeps.
+  const differences = (pick: (u: number) => boolean): ResynthesisReport['cerDifferences'] => {
+    if (!withAsr) return [];
+    const kept = utteranceChars.map((_, u) => u).filter(pick);
+    const of = (list: readonly number[]): number[] => kept.map((u) => list[u]!);
+    return options.vocoders.slice(1).map((vocoder, k) => ({
+      vocoder: vocoder.name,
+      baseline: options.vocoders[0]!.name,
+      ...pairedRateDifference(of(utteranceEdits[k + 1]!), of(utteranceEdits[0]!), of(utteranceChars)),
+    }));
+  };
   return {
     corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split, sentences },
     vocoders: options.vocoders.map((x) => x.name),
     recognizer: recognizer?.name ?? null,
-    voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)) })),
+    voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)), cerDifferences: differences((u) => utteranceVoice[u] === v) })),
     overall,
     recordingCer: withAsr && recording.chars > 0 ? recording.edits / recording.chars : Number.NaN,
-    cerDifferences: withAsr
-      ? options.vocoders.slice(1).map((v, k) => ({ vocoder: v.name, baseline: options.vocoders[0]!.name, ...pairedRateDifference(utteranceEdits[k + 1]!, utteranceEdits[0]!, utteranceChars) }))
+    cerDifferences: differences(() => true),
+    utterances: withAsr
+      ? utteranceChars.map((referenceChars, u) => ({
+          voice: voices[utteranceVoice[u]!]!,
+          sentence: utteranceSentence[u]!,
+          referenceChars,
+          recordingEdits: recordingEdits[u]!,
+          edits: utteranceEdits.map((list) => list[u]!),
+        }))
       : [],
     elapsedSeconds: (performance.now() - started) / 1000,
   };
@@ -218,8 +257,13 @@ export function formatResynthesisTable(report: ResynthesisReport): string {
       `ASR ${report.recognizer ?? 'skipped'}${Number.isFinite(report.recordingCer) ? ` (CER of the recordings themselves ${percent(report.recordingCer)})` : ''}`,
   );
   const points = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(100 * x).toFixed(1)}`;
-  for (const d of report.cerDifferences) {
+  for (const [k, d] of report.cerDifferences.entries()) {
     lines.push(`CER ${d.vocoder} − ${d.baseline}: ${points(d.difference)} points (${Math.round(100 * d.level)} % paired bootstrap interval over utterances ${points(d.low)} … ${points(d.high)})`);
+    const perVoice = report.voices.map(({ voice, cerDifferences }) => {
+      const v = cerDifferences[k]!;
+      return `${voice} ${points(v.difference)} (${points(v.low)} … ${points(v.high)})`;
+    });
+    lines.push(`  per voice: ${perVoice.join('; ')}`);
   }
   return lines.join('\n');
 }

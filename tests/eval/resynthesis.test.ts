@@ -54,7 +54,11 @@ describe('runResynthesisEvaluation', () => {
     }
     // The same transcript everywhere: Griffin-Lim's CER equals the recording vocoder's, with nothing to resample.
     expect(report.cerDifferences).toEqual([expect.objectContaining({ vocoder: 'griffin-lim 8', baseline: 'recording', difference: 0, low: 0, high: 0 })]);
+    expect(report.utterances).toHaveLength(3);
+    for (const u of report.utterances) expect(u).toMatchObject({ sentence: 'h01-06', recordingEdits: u.edits[0], edits: [u.edits[0], u.edits[0]] });
+    for (const { cerDifferences } of report.voices) expect(cerDifferences).toEqual([expect.objectContaining({ vocoder: 'griffin-lim 8', difference: 0 })]);
     const table = formatResynthesisTable(report);
+    expect(table).toContain(`per voice: ${report.voices[0]!.voice} +0.0 (+0.0 … +0.0);`);
     expect(table).toContain('CER griffin-lim 8 − recording: +0.0 points (95 % paired bootstrap interval over utterances +0.0 … +0.0)');
     for (const voice of TEST_VOICES) expect(table).toContain(`| ${voice} | griffin-lim 8 |`);
     expect(table).toContain('| **all** | recording | 0.000 | 0.00 | 0.0 | 0.0 % |');
@@ -81,6 +85,8 @@ describe('runResynthesisEvaluation', () => {
     const [alone, together] = [await run(1), await run(3)];
     expect(together.recordingCer).toBe(alone.recordingCer);
     expect(together.cerDifferences).toEqual(alone.cerDifferences);
+    expect(together.utterances).toEqual(alone.utterances);
+    expect(new Set(alone.utterances.flatMap((u) => u.edits)).size).toBeGreaterThan(1); // the transcripts do differ
     expect(together.voices.map((v) => v.metrics.map((m) => m.cer))).toEqual(alone.voices.map((v) => v.metrics.map((m) => m.cer)));
     const failing: SpeechRecognizer = { name: 'broken', transcribe: async () => Promise.reject(new Error('recogniser crashed')), dispose: async () => {} };
     await expect(runResynthesisEvaluation({ home, recognizer: failing, asrJobs: 2, vocoders: [{ name: 'griffin-lim 2', vocode: griffinLimVocoder(2) }] })).rejects.toThrow('recogniser crashed');
