@@ -35,7 +35,8 @@ import { TypedEmitter } from './events.js';
 import { homeModelRegistry, type ModelRegistry } from './modelRegistry.js';
 import { defaultVocoderChoice, installedVocoderPath } from '../models/vocoder/files.js';
 import { LanePool, defaultLaneWorkers, type LaneVocoder } from './lanePool.js';
-import { cancellableGriffinLimVocoder, convertLane, prepareSource, type LaneAudio, type PreparedSource } from './pipeline.js';
+import { runLaneSteps } from './laneSchedule.js';
+import { cancellableGriffinLimVocoder, convertLaneMel, prepareSource, renderLane, type ConvertedMel, type LaneAudio, type PreparedSource } from './pipeline.js';
 import { buildReportHtml } from './report.js';
 import { createSpeakerSimilarity, type SpeakerSimilarity } from './similarity.js';
 import { createTrainingHost, type TrainRunOptions } from './training.js';
@@ -268,35 +269,61 @@ export function createEngine(options: EngineOptions = {}): Engine {
     emitter.emit('source', record.source!);
     const fractions = plan.map(() => 0);
     const ended = new Set<number>();
-    // One runner on this thread and one per lane worker (in plan order when alone); side by side the costliest lanes go
-    // first, so the last to finish is a short one.
+    // One runner on this thread and one per lane worker (laneSchedule.ts): alone, lane by lane in plan order; side by
+    // side the costliest conversions go first and the renderings fill the end.
     const onDisk = plan.filter(({ model }) => model.origin !== 'registered').length;
     const workers = onDisk >= 2 && (vocoderChoice === 'neural' || options.vocoder === undefined) ? (lanePool?.size ?? 0) : 0;
-    const waiting = plan.map((_, i) => i);
-    if (workers > 0) waiting.sort((a, b) => LANE_COST[plan[b]!.model.family] - LANE_COST[plan[a]!.model.family] || a - b);
+    const order = plan.map((_, i) => i);
+    if (workers > 0) order.sort((a, b) => LANE_COST[plan[b]!.model.family] - LANE_COST[plan[a]!.model.family] || a - b);
     const laneVocoder: LaneVocoder = vocoderChoice === 'neural' ? { kind: 'neural' } : { kind: 'griffin-lim', iterations };
-    const runLane = async (index: number, slot: number | null): Promise<void> => {
-      const { model, selection } = plan[index]!;
+    // Per lane: `progress` emits every event; `onProgress` (given to the steps) at most ~20 a second within a stage.
+    const laneProgress = plan.map(({ model }, index) => {
       const progress = (stage: JobStage, fraction: number): void => {
         fractions[index] = fraction;
         emitter.emit('progress', { jobId: record.id, modelId: model.id, stage, fraction, overallFraction: fractions.reduce((a, b) => a + b, 0) / plan.length });
       };
+      let lastEmitMs = 0;
+      let lastStage = '';
+      const onProgress = (stage: JobStage, fraction: number): void => {
+        const now = performance.now();
+        if (stage === lastStage && now - lastEmitMs < 50) return;
+        lastEmitMs = now;
+        lastStage = stage;
+        progress(stage, fraction);
+      };
+      return { progress, onProgress };
+    });
+    const fail = (index: number, error: unknown): void => {
+      if (error instanceof CancelledError || signal.aborted) return;
+      const failure: LaneFailure = { jobId: record.id, modelId: plan[index]!.model.id, error: toErrorInfo(error) };
+      record.failures.push(failure);
+      ended.add(index);
+      laneProgress[index]!.progress('failed', 1);
+      emitter.emit('laneError', failure);
+    };
+    const convertStep = async (index: number, slot: number | null): Promise<ConvertedMel | undefined> => {
+      const { model, selection } = plan[index]!;
+      const { progress, onProgress } = laneProgress[index]!;
       progress('converting', 0);
+      const settings = selection.settings ?? {};
       try {
-        let lastEmitMs = 0;
-        let lastStage = '';
-        const onProgress = (stage: JobStage, fraction: number): void => {
-          const now = performance.now();
-          if (stage === lastStage && now - lastEmitMs < 50) return; // at most ~20 events/s within a stage
-          lastEmitMs = now;
-          lastStage = stage;
-          progress(stage, fraction);
-        };
-        const settings = selection.settings ?? {};
+        return slot === null
+          ? await convertLaneMel(prepared, await registry.converter(model.id), target, settings, { signal, onProgress })
+          : await lanePool!.convert(slot, { modelId: model.id, source: { logMel: prepared.logMel }, target, settings }, { signal, onProgress });
+      } catch (error) {
+        fail(index, error);
+        return undefined;
+      }
+    };
+    const renderStep = async (index: number, converted: ConvertedMel, slot: number | null): Promise<void> => {
+      const { model, selection } = plan[index]!;
+      const { progress, onProgress } = laneProgress[index]!;
+      const settings = selection.settings ?? {};
+      try {
         const audio =
           slot === null
-            ? await convertLane(prepared, await registry.converter(model.id), target, settings, { vocoder, signal, onProgress })
-            : await lanePool!.run(slot, { modelId: model.id, source: { speech: prepared.speech, logMel: prepared.logMel }, target, settings, vocoder: laneVocoder }, { signal, onProgress });
+            ? await renderLane(converted, prepared.speech, { vocoder, signal, onProgress })
+            : await lanePool!.render(slot, { converted, sourceSpeech: prepared.speech, vocoder: laneVocoder }, { signal, onProgress });
         let speakerSimilarity: number | undefined;
         try {
           speakerSimilarity = await similarity?.({ logMel: audio.logMel, samples: audio.samples }, { voiceId: record.targetVoiceId, kind: record.targetKind });
@@ -325,25 +352,10 @@ export function createEngine(options: EngineOptions = {}): Engine {
         progress('done', 1);
         emitter.emit('lane', result);
       } catch (error) {
-        if (error instanceof CancelledError || signal.aborted) return;
-        const failure: LaneFailure = { jobId: record.id, modelId: model.id, error: toErrorInfo(error) };
-        record.failures.push(failure);
-        ended.add(index);
-        progress('failed', 1);
-        emitter.emit('laneError', failure);
+        fail(index, error);
       }
     };
-    const runner = async (slot: number | null): Promise<void> => {
-      for (;;) {
-        if (signal.aborted) return;
-        // A worker takes only models it can load from disk; in-process (registered) models stay on this thread.
-        const at = waiting.findIndex((i) => slot === null || plan[i]!.model.origin !== 'registered');
-        if (at < 0) return;
-        const [index] = waiting.splice(at, 1);
-        await runLane(index!, slot);
-      }
-    };
-    await Promise.all([runner(null), ...Array.from({ length: workers }, (_, slot) => runner(slot))]);
+    await runLaneSteps({ order, workers, convertsOnWorker: (i) => plan[i]!.model.origin !== 'registered', convert: convertStep, render: renderStep, signal });
     record.lanes.sort((a, b) => a.index - b.index);
     if (signal.aborted) {
       for (const [index, { model }] of plan.entries()) {

@@ -1,6 +1,7 @@
 // Conversion lanes on more than one core: each worker thread (laneWorker.ts) has its own wasm backend, model registry
-// and vocoder, and converts one lane at a time; the engine's own thread converts beside it. tfjs's wasm backend runs
-// one thread, so without this a second core idles while `compare` converts four lanes one after another.
+// and vocoder, and runs one lane step at a time (a model's conversion, or a converted log-mel's rendering through the
+// vocoder); the engine's own thread runs steps beside it (in the order laneSchedule.ts gives). tfjs's wasm backend
+// runs one thread, so without this a second core idles while `compare` converts four lanes one after another.
 
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
@@ -9,7 +10,7 @@ import type { ConversionTarget } from '../models/converter.js';
 import { workerEntry } from '../nn/workerEntry.js';
 import type { EngineErrorInfo, ModelSettings } from './api.js';
 import { CancelledError, EngineError, fromErrorInfo } from './errors.js';
-import type { LaneAudio, LaneStage } from './pipeline.js';
+import type { ConvertedMel, LaneAudio, LaneStage } from './pipeline.js';
 
 /** The vocoder a worker's lane ends in. */
 export type LaneVocoder = { readonly kind: 'griffin-lim'; readonly iterations: number } | { readonly kind: 'neural' };
@@ -19,21 +20,33 @@ export interface LaneWorkerInit {
   readonly home: string | null;
 }
 
-/** One lane for a worker: a model of the registry, the source, the target and the settings. */
-export interface LaneTask {
+/** A lane's first step for a worker: a model of the registry over the source's log-mel, for the target with the settings. */
+export interface LaneConvertTask {
   readonly modelId: string;
-  readonly source: { readonly speech: Float32Array; readonly logMel: LogMel };
+  readonly source: { readonly logMel: LogMel };
   readonly target: ConversionTarget;
   readonly settings: ModelSettings;
+}
+
+/** A lane's second step for a worker: the converted log-mel through the vocoder, matched to the source's loudness. */
+export interface LaneRenderTask {
+  readonly converted: ConvertedMel;
+  readonly sourceSpeech: Float32Array;
   readonly vocoder: LaneVocoder;
 }
 
-export type ToLaneWorker = ({ type: 'lane'; id: number } & LaneTask) | { type: 'cancel'; id: number } | { type: 'reload'; modelId: string } | { type: 'close' };
+export type ToLaneWorker =
+  | ({ type: 'convert'; id: number } & LaneConvertTask)
+  | ({ type: 'render'; id: number } & LaneRenderTask)
+  | { type: 'cancel'; id: number }
+  | { type: 'reload'; modelId: string }
+  | { type: 'close' };
 
 export type FromLaneWorker =
   | { type: 'ready'; backend: string }
   | { type: 'progress'; id: number; stage: LaneStage; fraction: number }
-  | { type: 'done'; id: number; audio: LaneAudio }
+  | { type: 'converted'; id: number; converted: ConvertedMel }
+  | { type: 'rendered'; id: number; audio: LaneAudio }
   | { type: 'failed'; id: number; cancelled: boolean; error: EngineErrorInfo };
 
 /** Worker threads beside the engine's own: one per further core, at most `limit` (TIMBRE_LANE_WORKERS overrides). */
@@ -47,13 +60,20 @@ export function defaultLaneWorkers(env: NodeJS.ProcessEnv = process.env, limit =
   return Math.max(0, Math.min(limit, availableParallelism() - 1));
 }
 
+type StepResult = Extract<FromLaneWorker, { type: 'converted' | 'rendered' }>;
+
 interface Pending {
-  resolve: (audio: LaneAudio) => void;
+  resolve: (result: StepResult) => void;
   reject: (error: Error) => void;
   onProgress: ((stage: LaneStage, fraction: number) => void) | undefined;
 }
 
-/** Worker threads that convert lanes; they start on first use and load each model once. */
+interface StepOptions {
+  signal?: AbortSignal;
+  onProgress?: (stage: LaneStage, fraction: number) => void;
+}
+
+/** Worker threads that run lanes' steps; they start on first use and load each model once. */
 export class LanePool {
   readonly size: number;
   private readonly home: string | undefined;
@@ -66,24 +86,37 @@ export class LanePool {
     this.size = options.workers;
   }
 
-  /** Converts `task` on worker `slot` (0 ≤ slot < size); cancelled through `signal` with `CancelledError`. */
-  async run(slot: number, task: LaneTask, options: { signal?: AbortSignal; onProgress?: (stage: LaneStage, fraction: number) => void } = {}): Promise<LaneAudio> {
+  /** The first step of a lane on worker `slot` (0 ≤ slot < size); cancelled through `signal` with `CancelledError`. */
+  async convert(slot: number, task: LaneConvertTask, options: StepOptions = {}): Promise<ConvertedMel> {
+    const result = await this.step(slot, { type: 'convert', id: 0, ...task }, options);
+    if (result.type !== 'converted') throw new EngineError('INTERNAL', `a lane worker answered a conversion with "${result.type}"`);
+    return result.converted;
+  }
+
+  /** The second step of a lane on worker `slot`; cancelled through `signal` with `CancelledError`. */
+  async render(slot: number, task: LaneRenderTask, options: StepOptions = {}): Promise<LaneAudio> {
+    const result = await this.step(slot, { type: 'render', id: 0, ...task }, options);
+    if (result.type !== 'rendered') throw new EngineError('INTERNAL', `a lane worker answered a rendering with "${result.type}"`);
+    return result.audio;
+  }
+
+  private async step(slot: number, message: Extract<ToLaneWorker, { type: 'convert' | 'render' }>, options: StepOptions): Promise<StepResult> {
     if (this.closed) throw new EngineError('INTERNAL', 'the lane workers were closed');
     if (!(Number.isInteger(slot) && slot >= 0 && slot < this.size)) throw new EngineError('INTERNAL', `lane worker ${slot} does not exist (${this.size} workers)`);
     if (options.signal?.aborted) throw new CancelledError();
     const handle = this.start()[slot]!;
     await handle.ready;
     const id = this.nextId++;
-    return new Promise<LaneAudio>((resolve, reject) => {
+    return new Promise<StepResult>((resolve, reject) => {
       const cancel = (): void => handle.worker.postMessage({ type: 'cancel', id } satisfies ToLaneWorker);
       const done = (): void => {
         options.signal?.removeEventListener('abort', cancel);
         if (handle.pending.size === 0) handle.worker.unref();
       };
-      handle.pending.set(id, { resolve: (audio) => (done(), resolve(audio)), reject: (error) => (done(), reject(error)), onProgress: options.onProgress });
-      handle.worker.ref(); // a running lane keeps the process alive; an idle worker does not
+      handle.pending.set(id, { resolve: (result) => (done(), resolve(result)), reject: (error) => (done(), reject(error)), onProgress: options.onProgress });
+      handle.worker.ref(); // a running step keeps the process alive; an idle worker does not
       options.signal?.addEventListener('abort', cancel, { once: true });
-      handle.worker.postMessage({ type: 'lane', id, ...task } satisfies ToLaneWorker);
+      handle.worker.postMessage({ ...message, id } satisfies ToLaneWorker);
     });
   }
 
@@ -129,8 +162,8 @@ export class LanePool {
           if (p === undefined) return;
           if (m.type === 'progress') return p.onProgress?.(m.stage, m.fraction);
           pending.delete(m.id);
-          if (m.type === 'done') p.resolve(m.audio);
-          else p.reject(m.cancelled ? new CancelledError() : fromErrorInfo(m.error));
+          if (m.type === 'failed') p.reject(m.cancelled ? new CancelledError() : fromErrorInfo(m.error));
+          else p.resolve(m);
         });
         worker.on('error', (error) => {
           reject(error);

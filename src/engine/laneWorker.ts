@@ -1,6 +1,6 @@
-// Worker thread of lanePool.ts: its own TensorFlow.js backend, model registry and vocoder, so a conversion lane runs
-// on a second core. It converts one lane at a time and posts progress, the lane's audio (buffers moved, not copied)
-// or the lane's error.
+// Worker thread of lanePool.ts: its own TensorFlow.js backend, model registry and vocoder, so conversion lanes run on
+// a second core. It runs one lane step at a time (a conversion or a rendering) and posts progress, the step's result
+// (buffers moved, not copied) or its error.
 
 import { parentPort, workerData } from 'node:worker_threads';
 import { initBackend } from '../nn/backend.js';
@@ -8,7 +8,7 @@ import type { Vocoder } from '../audio/griffinLim.js';
 import { loadInstalledVocoder } from '../models/vocoder/convert.js';
 import { CancelledError, toErrorInfo } from './errors.js';
 import { homeModelRegistry } from './modelRegistry.js';
-import { cancellableGriffinLimVocoder, convertLane } from './pipeline.js';
+import { cancellableGriffinLimVocoder, convertLaneMel, renderLane, type LaneStage } from './pipeline.js';
 import type { FromLaneWorker, LaneWorkerInit, ToLaneWorker } from './lanePool.js';
 
 const init = workerData as LaneWorkerInit;
@@ -19,21 +19,23 @@ let neural: Promise<Vocoder> | undefined;
 
 const post = (message: FromLaneWorker, transfer: ArrayBuffer[] = []): void => port.postMessage(message, transfer);
 
-async function runLane(message: Extract<ToLaneWorker, { type: 'lane' }>): Promise<void> {
+async function runStep(message: Extract<ToLaneWorker, { type: 'convert' | 'render' }>): Promise<void> {
   const controller = new AbortController();
   running.set(message.id, controller);
+  const onProgress = (stage: LaneStage, fraction: number): void => post({ type: 'progress', id: message.id, stage, fraction });
   try {
-    const converter = await registry.converter(message.modelId);
-    const vocoder =
-      message.vocoder.kind === 'neural' ? await (neural ??= loadInstalledVocoder(init.home ?? undefined).then((v) => v.vocode)) : cancellableGriffinLimVocoder(message.vocoder.iterations);
-    const audio = await convertLane(message.source, converter, message.target, message.settings, {
-      vocoder,
-      signal: controller.signal,
-      onProgress: (stage, fraction) => post({ type: 'progress', id: message.id, stage, fraction }),
-    });
-    post({ type: 'done', id: message.id, audio }, [audio.samples.buffer as ArrayBuffer, audio.wav.buffer as ArrayBuffer, audio.logMel.data.buffer as ArrayBuffer]);
+    if (message.type === 'convert') {
+      const converter = await registry.converter(message.modelId);
+      const converted = await convertLaneMel(message.source, converter, message.target, message.settings, { signal: controller.signal, onProgress });
+      post({ type: 'converted', id: message.id, converted }, [converted.logMel.data.buffer as ArrayBuffer]);
+    } else {
+      const vocoder =
+        message.vocoder.kind === 'neural' ? await (neural ??= loadInstalledVocoder(init.home ?? undefined).then((v) => v.vocode)) : cancellableGriffinLimVocoder(message.vocoder.iterations);
+      const audio = await renderLane(message.converted, message.sourceSpeech, { vocoder, signal: controller.signal, onProgress });
+      post({ type: 'rendered', id: message.id, audio }, [audio.samples.buffer as ArrayBuffer, audio.wav.buffer as ArrayBuffer, audio.logMel.data.buffer as ArrayBuffer]);
+    }
   } catch (error) {
-    if (message.vocoder.kind === 'neural') neural = undefined; // a vocoder that failed to load is tried again next time
+    if (message.type === 'render' && message.vocoder.kind === 'neural') neural = undefined; // a vocoder that failed to load is tried again next time
     post({ type: 'failed', id: message.id, cancelled: error instanceof CancelledError || controller.signal.aborted, error: toErrorInfo(error) });
   } finally {
     running.delete(message.id);
@@ -44,7 +46,7 @@ async function main(): Promise<void> {
   const backend = await initBackend();
   post({ type: 'ready', backend: backend.name });
   port.on('message', (message: ToLaneWorker) => {
-    if (message.type === 'lane') void runLane(message);
+    if (message.type === 'convert' || message.type === 'render') void runStep(message);
     else if (message.type === 'cancel') running.get(message.id)?.abort();
     else if (message.type === 'reload') {
       registry.unload(message.modelId);

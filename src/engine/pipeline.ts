@@ -72,7 +72,7 @@ export function cancellableGriffinLimVocoder(iterations = 32): Vocoder {
   return (logMel, { lengthSamples, signal }) => griffinLimFromLogMelAsync(logMel, { iterations, lengthSamples, seed: 0, signal });
 }
 
-/** Stages reported by `convertLane`. */
+/** Stages reported by `convertLaneMel` and `renderLane`. */
 export type LaneStage = 'converting' | 'vocoding' | 'measuring';
 
 const yieldToEventLoop = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
@@ -91,18 +91,20 @@ export function semitonesBetween(from: LogMel, to: LogMel): number {
   return Number.isFinite(ratio) && ratio > 0 ? 12 * Math.log2(ratio) : 0;
 }
 
-/** Runs one model over the prepared source; checks `signal` between stages and yields so cancels and progress get through. */
-export async function convertLane(
-  source: Pick<PreparedSource, 'speech' | 'logMel'>,
+/** A lane's log-mel after its model (and the pitch warp), with the seconds that took. */
+export interface ConvertedMel {
+  logMel: LogMel;
+  seconds: number;
+}
+
+/** The first step of a lane: the model over the source's log-mel, then the pitch warp the settings ask for. */
+export async function convertLaneMel(
+  source: Pick<PreparedSource, 'logMel'>,
   converter: MelConverter,
   target: ConversionTarget,
   settings: ModelSettings,
-  options: {
-    vocoder: Vocoder;
-    signal?: AbortSignal;
-    onProgress?: (stage: LaneStage, fraction: number) => void;
-  },
-): Promise<LaneAudio> {
+  options: { signal?: AbortSignal; onProgress?: (stage: LaneStage, fraction: number) => void } = {},
+): Promise<ConvertedMel> {
   const started = performance.now();
   const report = options.onProgress ?? (() => {});
   throwIfAborted(options.signal);
@@ -115,7 +117,7 @@ export async function convertLane(
   const converted = await converter.convert(source.logMel, target, {
     settings: modelSettings,
     signal: options.signal,
-    onProgress: (fraction) => report('converting', Math.min(1, Math.max(0, fraction)) * 0.6),
+    onProgress: (fraction) => report('converting', Math.min(1, Math.max(0, fraction)) * RENDER_STARTS_AT),
   });
   if (converted.frames !== source.logMel.frames || converted.mels !== source.logMel.mels || converted.data.length !== converted.frames * converted.mels) {
     throw new EngineError(
@@ -124,25 +126,59 @@ export async function convertLane(
     );
   }
   const warp = inModel ? 0 : pitchShiftSemitones + (keepSourcePitch ? semitonesBetween(converted, source.logMel) : 0);
-  const shifted = warp === 0 ? converted : shiftLogMelPitch(converted, Math.max(-MAX_PITCH_SHIFT_SEMITONES, Math.min(MAX_PITCH_SHIFT_SEMITONES, warp)));
+  const logMel = warp === 0 ? converted : shiftLogMelPitch(converted, Math.max(-MAX_PITCH_SHIFT_SEMITONES, Math.min(MAX_PITCH_SHIFT_SEMITONES, warp)));
   throwIfAborted(options.signal);
-  report('vocoding', 0.6);
+  return { logMel, seconds: (performance.now() - started) / 1000 };
+}
+
+/** Lane progress (0–1) at which the vocoder starts: the model's share before it. */
+const RENDER_STARTS_AT = 0.6;
+
+/**
+ * The second step of a lane, on any thread that has the vocoder: vocoder → loudness matched to the source → F0 and
+ * WAV. `processingSeconds` counts both steps' own time (not the wait between them).
+ */
+export async function renderLane(
+  converted: ConvertedMel,
+  sourceSpeech: Float32Array,
+  options: { vocoder: Vocoder; signal?: AbortSignal; onProgress?: (stage: LaneStage, fraction: number) => void },
+): Promise<LaneAudio> {
+  const started = performance.now();
+  const report = options.onProgress ?? (() => {});
+  throwIfAborted(options.signal);
+  report('vocoding', RENDER_STARTS_AT);
   await yieldToEventLoop();
-  const vocoded = await options.vocoder(shifted, { lengthSamples: source.speech.length, signal: options.signal });
+  const vocoded = await options.vocoder(converted.logMel, { lengthSamples: sourceSpeech.length, signal: options.signal });
   throwIfAborted(options.signal);
   report('measuring', 0.9);
   await yieldToEventLoop();
-  const samples = matchLoudness(vocoded, source.speech, MEL_CONFIG.sampleRateHz);
+  const samples = matchLoudness(vocoded, sourceSpeech, MEL_CONFIG.sampleRateHz);
   const f0MedianHz = medianF0Hz(samples);
   const durationSeconds = samples.length / MEL_CONFIG.sampleRateHz;
-  const processingSeconds = (performance.now() - started) / 1000;
+  const processingSeconds = converted.seconds + (performance.now() - started) / 1000;
   return {
     samples,
     wav: encodeWav(samples, MEL_CONFIG.sampleRateHz),
-    logMel: shifted,
+    logMel: converted.logMel,
     durationSeconds,
     processingSeconds,
     realTimeFactor: processingSeconds / durationSeconds,
     f0MedianHz,
   };
+}
+
+/** Runs one model over the prepared source, both steps on this thread; checks `signal` between stages and yields so cancels and progress get through. */
+export async function convertLane(
+  source: Pick<PreparedSource, 'speech' | 'logMel'>,
+  converter: MelConverter,
+  target: ConversionTarget,
+  settings: ModelSettings,
+  options: {
+    vocoder: Vocoder;
+    signal?: AbortSignal;
+    onProgress?: (stage: LaneStage, fraction: number) => void;
+  },
+): Promise<LaneAudio> {
+  const converted = await convertLaneMel(source, converter, target, settings, options);
+  return renderLane(converted, source.speech, options);
 }
