@@ -13,7 +13,7 @@ import { manifestHash } from '../corpus/manifest.js';
 import type { SpeechRecognizer } from './asr.js';
 import { pairedRateDifference, type RateDifference } from './bootstrap.js';
 import { f0Agreement } from './pitch.js';
-import { characterErrors } from './text.js';
+import { characterErrors, normalizeTranscript } from './text.js';
 
 /** F0 search range of the comparison (both tracks estimated alike). */
 const F0_RANGE = { fMinHz: 60, fMaxHz: 400 } as const;
@@ -95,29 +95,39 @@ interface Sums {
   cents: number;
   centsCount: number;
   voicing: number;
-  edits: number;
-  chars: number;
   vocoderSeconds: number;
   audioSeconds: number;
   utterances: number;
 }
 
-const emptySums = (): Sums => ({ stft: 0, lsd: 0, cents: 0, centsCount: 0, voicing: 0, edits: 0, chars: 0, vocoderSeconds: 0, audioSeconds: 0, utterances: 0 });
+const emptySums = (): Sums => ({ stft: 0, lsd: 0, cents: 0, centsCount: 0, voicing: 0, vocoderSeconds: 0, audioSeconds: 0, utterances: 0 });
 
 function addSums(into: Sums, from: Sums): void {
   for (const key of Object.keys(into) as (keyof Sums)[]) into[key] += from[key];
 }
 
-function metricsOf(s: Sums, withAsr: boolean): ResynthesisMetrics {
+/** The means of `s`, with `cer` (pooled over characters, from the utterances' records). */
+function metricsOf(s: Sums, cer: number): ResynthesisMetrics {
   return {
     multiResolutionStft: s.stft / s.utterances,
     logSpectralDistanceDb: s.lsd / s.utterances,
     f0ErrorCents: s.centsCount > 0 ? s.cents / s.centsCount : Number.NaN,
     voicingError: s.voicing / s.utterances,
-    cer: withAsr && s.chars > 0 ? s.edits / s.chars : Number.NaN,
+    cer,
     realTimeFactor: s.vocoderSeconds / s.audioSeconds,
     utterances: s.utterances,
   };
+}
+
+/** Edits over reference characters of `records` (NaN without characters): `editsOf` picks the recording's or a vocoder's. */
+function pooledRate(records: readonly UtteranceErrors[], editsOf: (r: UtteranceErrors) => number): number {
+  let edits = 0;
+  let chars = 0;
+  for (const r of records) {
+    edits += editsOf(r);
+    chars += r.referenceChars;
+  }
+  return chars > 0 ? edits / chars : Number.NaN;
 }
 
 /** Resynthesises the first `sentences` test sentences of every voice with every vocoder and scores them. */
@@ -130,10 +140,8 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
   const voices = [...new Set(dataset.utterances.map((u) => u.voice))];
   const { recognizer } = options;
   const perVoice = voices.map(() => options.vocoders.map(emptySums));
-  const recording = emptySums();
-  // Per utterance: reference characters, and each vocoder's edits (for the paired CER differences).
-  const utteranceChars: number[] = [];
-  const utteranceEdits: number[][] = options.vocoders.map(() => []);
+  // Every utterance's recogniser errors (filled in as the recogniser answers): the CER figures are pooled from them.
+  const records: { voice: string; sentence: string; referenceChars: number; recordingEdits: number; edits: number[] }[] = [];
   const total = voices.length * sentences.length;
   // The recogniser (a child process per call) runs beside the vocoders, `asrJobs` calls at a time; the next utterance
   // waits while more than that many are queued, so the audio held for recognition stays bounded.
@@ -142,19 +150,10 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
   const limit = pLimit(asrJobs);
   const unsettled = new Set<Promise<void>>();
   let recognitionError: unknown;
-  const utteranceVoice: number[] = [];
-  const utteranceSentence: string[] = [];
-  const recordingEdits: number[] = [];
-  const recognize = (text: string, samples: Float32Array, into: Sums, edits: { list: number[]; at: number }): void => {
+  const recognize = (text: string, samples: Float32Array, store: (edits: number) => void): void => {
     if (recognizer === null) return;
     const call: Promise<void> = limit(() => recognizer.transcribe(samples, MEL_CONFIG.sampleRateHz))
-      .then((hypothesis) => {
-        const errors = characterErrors(text, hypothesis);
-        into.edits += errors.edits;
-        into.chars += errors.referenceChars;
-        edits.list[edits.at] = errors.edits;
-        utteranceChars[edits.at] = errors.referenceChars;
-      })
+      .then((hypothesis) => store(characterErrors(text, hypothesis).edits))
       .catch((error: unknown) => {
         recognitionError ??= error;
       })
@@ -166,7 +165,6 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
     if (recognitionError !== undefined) throw recognitionError;
   };
   let done = 0;
-  let utterance = 0;
   for (const [v, voice] of voices.entries()) {
     for (const sentence of sentences) {
       if (!dataset.utterances.some((u) => u.voice === voice && u.sentence === sentence)) continue;
@@ -175,9 +173,9 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
       const mel = dataset.mel(voice, sentence);
       const referenceF0 = estimateF0(reference, MEL_CONFIG.sampleRateHz, F0_RANGE).f0Hz;
       const text = texts.get(sentence) ?? '';
-      utteranceVoice[utterance] = v;
-      utteranceSentence[utterance] = sentence;
-      recognize(text, reference, recording, { list: recordingEdits, at: utterance });
+      const record = { voice, sentence, referenceChars: normalizeTranscript(text).length, recordingEdits: 0, edits: options.vocoders.map(() => 0) };
+      records.push(record);
+      recognize(text, reference, (edits) => (record.recordingEdits = edits));
       for (const [k, vocoder] of options.vocoders.entries()) {
         const t0 = performance.now();
         const samples = await vocoder.vocode(mel, { lengthSamples: reference.length });
@@ -191,50 +189,48 @@ export async function runResynthesisEvaluation(options: ResynthesisOptions): Pro
           sums.centsCount++;
         }
         sums.voicing += pitch.voicingError;
-        recognize(text, samples, sums, { list: utteranceEdits[k]!, at: utterance });
+        recognize(text, samples, (edits) => (record.edits[k] = edits));
         sums.vocoderSeconds += seconds;
         sums.audioSeconds += reference.length / MEL_CONFIG.sampleRateHz;
         sums.utterances++;
       }
-      utterance++;
       options.onProgress?.(++done, total, `${voice} ${sentence}`);
     }
   }
   await recognitionsSettled(0);
   const withAsr = recognizer !== null;
+  const utterances = withAsr ? records : [];
+  const cerOf = (of: readonly UtteranceErrors[], k: number): number => pooledRate(of, (r) => r.edits[k]!);
   const overall = options.vocoders.map((_, k) => {
     const s = emptySums();
     for (const row of perVoice) addSums(s, row[k]!);
-    return metricsOf(s, withAsr);
+    return metricsOf(s, cerOf(utterances, k));
   });
-  // CER of each vocoder after the first minus the first's, on the utterances `pick` keeps.
-  const differences = (pick: (u: number) => boolean): ResynthesisReport['cerDifferences'] => {
-    if (!withAsr) return [];
-    const kept = utteranceChars.map((_, u) => u).filter(pick);
-    const of = (list: readonly number[]): number[] => kept.map((u) => list[u]!);
-    return options.vocoders.slice(1).map((vocoder, k) => ({
-      vocoder: vocoder.name,
-      baseline: options.vocoders[0]!.name,
-      ...pairedRateDifference(of(utteranceEdits[k + 1]!), of(utteranceEdits[0]!), of(utteranceChars)),
-    }));
-  };
+  // CER of each vocoder after the first minus the first's, on the utterances `of`.
+  const differences = (of: readonly UtteranceErrors[]): ResynthesisReport['cerDifferences'] =>
+    withAsr
+      ? options.vocoders.slice(1).map((vocoder, k) => ({
+          vocoder: vocoder.name,
+          baseline: options.vocoders[0]!.name,
+          ...pairedRateDifference(
+            of.map((r) => r.edits[k + 1]!),
+            of.map((r) => r.edits[0]!),
+            of.map((r) => r.referenceChars),
+          ),
+        }))
+      : [];
   return {
     corpus: { root: dataset.corpusRoot, manifestHash: manifestHash(dataset.manifest), split, sentences },
     vocoders: options.vocoders.map((x) => x.name),
     recognizer: recognizer?.name ?? null,
-    voices: voices.map((voice, v) => ({ voice, metrics: perVoice[v]!.map((s) => metricsOf(s, withAsr)), cerDifferences: differences((u) => utteranceVoice[u] === v) })),
+    voices: voices.map((voice, v) => {
+      const own = utterances.filter((r) => r.voice === voice);
+      return { voice, metrics: perVoice[v]!.map((s, k) => metricsOf(s, cerOf(own, k))), cerDifferences: differences(own) };
+    }),
     overall,
-    recordingCer: withAsr && recording.chars > 0 ? recording.edits / recording.chars : Number.NaN,
-    cerDifferences: differences(() => true),
-    utterances: withAsr
-      ? utteranceChars.map((referenceChars, u) => ({
-          voice: voices[utteranceVoice[u]!]!,
-          sentence: utteranceSentence[u]!,
-          referenceChars,
-          recordingEdits: recordingEdits[u]!,
-          edits: utteranceEdits.map((list) => list[u]!),
-        }))
-      : [],
+    recordingCer: pooledRate(utterances, (r) => r.recordingEdits),
+    cerDifferences: differences(utterances),
+    utterances,
     elapsedSeconds: (performance.now() - started) / 1000,
   };
 }
